@@ -1,0 +1,1 @@
+"""The platform-neutral domain: no chat-platform code lives here."""

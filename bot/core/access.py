@@ -1,0 +1,209 @@
+"""Who may see or do what — the one place authorisation is decided, and where it is audited.
+
+Rules: active members see their group; chair and key worker manage it; a team manager sees and
+manages the groups of their team; anyone else gets NotFound, worded exactly as for a group that
+does not exist, so they cannot even learn that it exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+
+from bot.core.context import Ctx
+from bot.core.errors import BadInput, NotAllowed, NotFound
+from storage.enums import AuditKind, GroupStatus, Role
+from storage.models import AuditEntry, Case, CoreGroup, Membership, Person
+
+
+@dataclass
+class GroupView:
+    """A group as seen by the actor: the rows, and the actor's standing in it."""
+
+    group: CoreGroup
+    case: Case
+    membership: Membership | None
+    is_manager: bool  # team manager of the group's team
+
+    @property
+    def id(self) -> int:
+        """The group's id."""
+        assert self.group.id is not None
+        return self.group.id
+
+    @property
+    def reference(self) -> str:
+        """The case reference: the only identifier shown in chat."""
+        return self.case.reference
+
+    @property
+    def can_manage(self) -> bool:
+        """Chair, key worker or the team's manager may manage the group."""
+        m = self.membership
+        return self.is_manager or (m is not None and (m.is_chair or m.role == Role.KEY_WORKER))
+
+    @property
+    def is_family(self) -> bool:
+        """Whether the actor sees the family view of the group."""
+        m = self.membership
+        return m is not None and not self.is_manager and Role(m.role).is_family
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the group is still open."""
+        return self.group.status == GroupStatus.ACTIVE
+
+
+def audit(ctx: Ctx, *, group_id: int | None, kind: AuditKind, what: str, detail: str = "") -> None:
+    """Append to the audit log (never contains the child's name: only ids and references)."""
+    ctx.session.add(
+        AuditEntry(
+            at=ctx.now(),
+            actor_id=ctx.actor.id,
+            group_id=group_id,
+            kind=kind,
+            what=what,
+            detail=detail[:500],
+        )
+    )
+
+
+def _not_found(reference: str | None) -> NotFound:
+    shown = f" matching {reference}" if reference else ""
+    return NotFound(
+        f"I can't find a core group{shown} that you belong to.",
+        hint="Check the case reference, or ask the group's chair to add you.",
+    )
+
+
+def _view(ctx: Ctx, group: CoreGroup, case: Case) -> GroupView | None:
+    membership = ctx.session.exec(
+        select(Membership).where(
+            Membership.group_id == group.id,
+            Membership.person_id == ctx.actor.id,
+            col(Membership.active).is_(True),
+        )
+    ).first()
+    actor = ctx.actor
+    is_manager = bool(
+        actor.is_team_manager and actor.team_id is not None and actor.team_id == group.team_id
+    )
+    if membership is None and not is_manager:
+        return None
+    return GroupView(group=group, case=case, membership=membership, is_manager=is_manager)
+
+
+def visible_groups(ctx: Ctx, *, include_closed: bool = False) -> list[GroupView]:
+    """Every group the actor may see: their memberships and, for managers, their team's groups."""
+    actor = ctx.actor
+    member_ids = select(Membership.group_id).where(
+        Membership.person_id == actor.id, col(Membership.active).is_(True)
+    )
+    query = select(CoreGroup, Case).join(Case, col(Case.id) == CoreGroup.case_id)
+    condition = col(CoreGroup.id).in_(member_ids)
+    if actor.is_team_manager and actor.team_id is not None:
+        condition = condition | (col(CoreGroup.team_id) == actor.team_id)
+    query = query.where(condition)
+    if not include_closed:
+        query = query.where(CoreGroup.status == GroupStatus.ACTIVE)
+    views = [_view(ctx, g, c) for g, c in ctx.session.exec(query.order_by(Case.reference)).all()]
+    return [v for v in views if v is not None]
+
+
+def group_by_id(ctx: Ctx, group_id: int) -> GroupView:
+    """The group with this id if the actor may see it; NotFound otherwise (and audited)."""
+    row = ctx.session.exec(
+        select(CoreGroup, Case)
+        .join(Case, col(Case.id) == CoreGroup.case_id)
+        .where(CoreGroup.id == group_id)
+    ).first()
+    view = _view(ctx, *row) if row else None
+    if view is None:
+        audit(ctx, group_id=None, kind=AuditKind.DENIED, what="group", detail=f"id={group_id}")
+        raise _not_found(None)
+    return view
+
+
+def group_for_channel(ctx: Ctx) -> GroupView | None:
+    """The group whose space the request came from, if the actor may see it."""
+    if not ctx.channel_id:
+        return None
+    row = ctx.session.exec(
+        select(CoreGroup, Case)
+        .join(Case, col(Case.id) == CoreGroup.case_id)
+        .where(CoreGroup.channel_id == ctx.channel_id, CoreGroup.platform == ctx.platform)
+    ).first()
+    return _view(ctx, *row) if row else None
+
+
+def resolve_group(ctx: Ctx, reference: str | None, *, include_closed: bool = False) -> GroupView:
+    """Find the group a request is about: named by reference, implied by channel, or the only one.
+
+    A reference the actor cannot see gives the same NotFound as one that does not exist.
+    """
+    if reference:
+        for view in visible_groups(ctx, include_closed=True):
+            if view.reference.casefold() == reference.casefold():
+                if not include_closed and not view.is_active:
+                    raise BadInput(f"The core group for {view.reference} is closed.")
+                return view
+        audit(ctx, group_id=None, kind=AuditKind.DENIED, what="group", detail=f"ref={reference}")
+        raise _not_found(reference)
+    here = group_for_channel(ctx)
+    if here is not None:
+        return here
+    mine = visible_groups(ctx, include_closed=include_closed)
+    if len(mine) == 1:
+        return mine[0]
+    if not mine:
+        raise NotFound(
+            "You're not in any core group yet.",
+            hint="Start one with `/coregroup new CP-2026-0142 icpc 18/12/2026`, "
+            "or ask a chair to add you.",
+        )
+    refs = ", ".join(v.reference for v in mine[:10])
+    raise BadInput(
+        "Which core group do you mean?",
+        hint=f"Add the case reference, e.g. `/coregroup status {mine[0].reference}`. "
+        f"Your groups: {refs}.",
+    )
+
+
+def require_manager(view: GroupView, doing: str) -> None:
+    """Raise NotAllowed unless the actor chairs, is key worker for, or manages the group."""
+    if not view.can_manage:
+        raise NotAllowed(
+            f"Only the chair or key worker can {doing} for {view.reference}.",
+            hint="Ask the chair, or ask them to make you a co-chair with `/coregroup chair @you`.",
+        )
+
+
+def require_member(view: GroupView, doing: str) -> Membership:
+    """The actor's membership, or NotAllowed for a manager who is not a member."""
+    if view.membership is None:
+        raise NotAllowed(
+            f"Only members of the core group for {view.reference} can {doing}.",
+            hint="Managers can see the group; ask the chair to add you as a member to take part.",
+        )
+    return view.membership
+
+
+def require_active(view: GroupView) -> None:
+    """Refuse changes to a closed group."""
+    if not view.is_active:
+        raise BadInput(
+            f"The core group for {view.reference} is closed, so it can't be changed.",
+            hint="Its record stays available to members; start a new group if the plan resumes.",
+        )
+
+
+def active_members(ctx: Ctx, group_id: int) -> list[tuple[Membership, Person]]:
+    """The group's current members with their people, chairs first."""
+    rows = ctx.session.exec(
+        select(Membership, Person)
+        .join(Person, col(Person.id) == Membership.person_id)
+        .where(Membership.group_id == group_id, col(Membership.active).is_(True))
+        .order_by(col(Membership.is_chair).desc(), col(Membership.id))
+    ).all()
+    return [(m, p) for m, p in rows]

@@ -1,0 +1,70 @@
+"""What every handler receives: the unit of work, the clock, the local rules and who is acting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.core.people import Directory
+from storage.enums import Platform
+from storage.models import Case, Person
+
+
+@dataclass(frozen=True)
+class Locale:
+    """Local-authority settings the core needs: display timezone, closure days, policy tweaks."""
+
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
+    closure_days: tuple[date, ...] = ()
+    policy_overrides: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass
+class Ctx:
+    """One request's world: database session, clock, locale and the acting person."""
+
+    session: Session
+    clock: Clock
+    locale: Locale
+    actor: Person
+    platform: Platform
+    directory: Directory
+    channel_id: str | None = None
+
+    def now(self) -> datetime:
+        """The current time (aware, UTC)."""
+        return self.clock.now()
+
+    def today(self) -> date:
+        """Today's date in the display timezone."""
+        return self.now().astimezone(self.locale.tz).date()
+
+    def local(self, when: datetime) -> datetime:
+        """`when` in the display timezone."""
+        return when.astimezone(self.locale.tz)
+
+    @property
+    def actor_id(self) -> int:
+        """The acting person's id."""
+        assert self.actor.id is not None
+        return self.actor.id
+
+    def calendar(self, case: Case):  # type: ignore[no-untyped-def]
+        """The working-day calendar for a case's nation plus local closure days."""
+        from bot.core.calendar import Nation, WorkingCalendar
+
+        return WorkingCalendar(Nation(case.nation), self.locale.closure_days)
+
+    def policy(self, case: Case):  # type: ignore[no-untyped-def]
+        """The timescale policy for a case's nation with local overrides."""
+        from bot.core.calendar import Nation
+        from bot.core.policy import Policy
+
+        policy = Policy.for_nation(Nation(case.nation))
+        if self.locale.policy_overrides:
+            policy = policy.with_overrides(**dict(self.locale.policy_overrides))
+        return policy

@@ -1,0 +1,33 @@
+"""Typed errors a user can act on; the dispatch boundary turns them into a private message."""
+
+
+class UserError(Exception):
+    """Something the person asking can fix; the message says how."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class BadInput(UserError):
+    """The request could not be understood or is invalid."""
+
+
+class NotFound(UserError):
+    """Nothing by that name is visible to the person asking.
+
+    Deliberately identical for "does not exist" and "exists but you may not see it",
+    so a non-member learns nothing about a group.
+    """
+
+
+class NotAllowed(UserError):
+    """The person may see the thing but may not do this to it."""
+
+
+class Conflict(UserError):
+    """The request clashes with the current state (e.g. minutes already published)."""

@@ -1,0 +1,255 @@
+"""The one entry point and error boundary for every platform: commands, clicks and messages."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from bot.clock import Clock
+from bot.core.access import GroupView, audit, resolve_group
+from bot.core.context import Ctx, Locale
+from bot.core.errors import NotAllowed, NotFound, UserError
+from bot.core.people import Directory, Who, person_for
+from bot.messages import Context, Heading, Message, Reply, Text
+from commands.parse import Args, is_reference, suggest, tokenize
+from commands.registry import Command, Registry
+from storage.db import session_scope
+from storage.enums import AuditKind, Platform
+from storage.models import ChatIdentity, CoreGroup
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/coregroup"
+
+
+class Dispatcher:
+    """Routes what a person did on a platform to the handlers, inside one unit of work."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        clock: Clock,
+        locale: Locale,
+        platform: Platform,
+        directory: Directory,
+        registry: Registry,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.locale = locale
+        self.platform = platform
+        self.directory = directory
+        self.registry = registry
+
+    # Entry points -------------------------------------------------------------------------
+
+    def command(self, who: Who, text: str, *, channel_id: str | None = None) -> Reply:
+        """Run `/coregroup <text>` for `who`."""
+        return self._guarded(who, channel_id, f"{COMMAND} {text}".strip(), self._command(text))
+
+    def click(
+        self,
+        who: Who,
+        action: str,
+        value: str,
+        *,
+        text: str | None = None,
+        channel_id: str | None = None,
+    ) -> Reply:
+        """Handle a button or menu click (with the text it asked for, if any)."""
+        handler = self.registry.clicks.get(action)
+        if handler is None:
+            log.warning("click on unknown action %s", action)
+            return Reply().say("That button no longer works. Run `/coregroup help` to start again.")
+        return self._guarded(who, channel_id, text or "", lambda ctx: handler(ctx, value, text))
+
+    def message(
+        self, who: Who, text: str, *, channel_id: str | None = None, direct: bool = True
+    ) -> Reply:
+        """Offer an ordinary message (a DM, or a reply in a thread) to the conversation handlers."""
+
+        def run(ctx: Ctx) -> Reply:
+            for listener in self.registry.listeners:
+                reply = listener(ctx, text, direct)
+                if reply is not None:
+                    return reply
+            if direct:
+                return Reply().say(
+                    "I'm the core group assistant. Type `/coregroup help` to see what I can do."
+                )
+            return Reply()
+
+        return self._guarded(who, channel_id, text, run)
+
+    # Addresses for adapters ---------------------------------------------------------------
+
+    def group_channel(self, group_id: int) -> str | None:
+        """The platform channel id of a group's space."""
+        with Session(self.engine) as session:
+            group = session.get(CoreGroup, group_id)
+            return group.channel_id if group else None
+
+    def identities(self, person_ids: Iterable[int]) -> dict[int, ChatIdentity]:
+        """Each person's identity on this platform (people without one are left out)."""
+        ids = list(person_ids)
+        if not ids:
+            return {}
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(ChatIdentity).where(
+                    ChatIdentity.platform == self.platform, col(ChatIdentity.person_id).in_(ids)
+                )
+            ).all()
+            return {r.person_id: r for r in rows}
+
+    def record_space(self, group_id: int, channel_id: str, name: str) -> None:
+        """Remember the space an adapter created for a group."""
+        with session_scope(self.engine) as session:
+            group = session.get(CoreGroup, group_id)
+            assert group is not None
+            group.channel_id, group.channel_name, group.platform = channel_id, name, self.platform
+            session.add(group)
+
+    def remember_dm(self, person_id: int, dm_channel_id: str, ref: dict | None = None) -> None:
+        """Store where a person's direct messages with the bot live (and a Teams reference)."""
+        with session_scope(self.engine) as session:
+            ident = session.exec(
+                select(ChatIdentity).where(
+                    ChatIdentity.platform == self.platform, ChatIdentity.person_id == person_id
+                )
+            ).first()
+            if ident is not None:
+                ident.dm_channel_id = dm_channel_id
+                if ref is not None:
+                    ident.conversation_ref = ref
+                session.add(ident)
+
+    # Internals ----------------------------------------------------------------------------
+
+    def _command(self, text: str) -> Callable[[Ctx], Reply]:
+        def run(ctx: Ctx) -> Reply:
+            tokens = tokenize(text)
+            ref = tokens.pop(0) if tokens and is_reference(tokens[0]) else None
+            if not tokens:
+                return help_reply(self.registry, None)
+            name = tokens.pop(0)
+            if name.lower() in ("help", "?"):
+                return help_reply(self.registry, tokens[0] if tokens else None)
+            cmd = self.registry.find(name)
+            if cmd is None:
+                raise _unknown_command(name, self.registry)
+            if not cmd.needs_group:
+                return cmd.handler(ctx, None, Args(([ref] if ref else []) + tokens, text))
+            if ref is None and tokens and is_reference(tokens[0]):
+                ref = tokens.pop(0)
+            view = resolve_group(ctx, ref, include_closed=cmd.name in READ_CLOSED)
+            reply = cmd.handler(ctx, view, Args(tokens, text))
+            _audit_command(ctx, view, cmd)
+            return reply
+
+        return run
+
+    def _guarded(
+        self, who: Who, channel_id: str | None, typed: str, run: Callable[[Ctx], Reply]
+    ) -> Reply:
+        try:
+            with session_scope(self.engine) as session:
+                ctx = self._ctx(session, who, channel_id)
+                return run(ctx)
+        except UserError as err:
+            if isinstance(err, NotFound | NotAllowed):
+                self._audit_denied(who, channel_id, type(err).__name__)
+            return error_reply(err, typed)
+        except Exception:
+            error_id = uuid.uuid4().hex[:8]
+            # No user text in the log line: it may contain a child's name.
+            log.exception("unexpected error %s handling a request from %s", error_id, who.user_id)
+            return Reply().say(
+                Message(
+                    text="Sorry, something went wrong on my side; nothing was changed.",
+                    blocks=(
+                        Text("Sorry, something went wrong on my side; nothing was changed."),
+                        Context(f"Error reference {error_id}. You typed: {typed}"[:2900]),
+                    ),
+                )
+            )
+
+    def _ctx(self, session: Session, who: Who, channel_id: str | None) -> Ctx:
+        person = person_for(session, who, self.clock)
+        return Ctx(
+            session=session,
+            clock=self.clock,
+            locale=self.locale,
+            actor=person,
+            platform=self.platform,
+            directory=self.directory,
+            channel_id=channel_id,
+        )
+
+    def _audit_denied(self, who: Who, channel_id: str | None, why: str) -> None:
+        with session_scope(self.engine) as session:
+            ctx = self._ctx(session, who, channel_id)
+            audit(ctx, group_id=None, kind=AuditKind.DENIED, what="request", detail=why)
+
+
+# Commands that still work on a closed group (reading its record).
+READ_CLOSED = frozenset({"status", "actions", "minutes", "export"})
+
+
+def _audit_command(ctx: Ctx, view: GroupView, cmd: Command) -> None:
+    kind = AuditKind.CHANGE if cmd.changes else AuditKind.READ
+    audit(ctx, group_id=view.id, kind=kind, what=f"command:{cmd.name}")
+
+
+def _unknown_command(name: str, registry: Registry) -> UserError:
+    close = suggest(name, registry.words())
+    if close is not None:
+        cmd = registry.find(close)
+        assert cmd is not None
+        return UserError(
+            f"I don't know `{name}`. Did you mean `{close}`?",
+            hint=f"For example: `{cmd.examples[0]}`" if cmd.examples else "",
+        )
+    return UserError(
+        f"I don't know `{name}`.", hint=f"Type `{COMMAND} help` to see the commands with examples."
+    )
+
+
+def error_reply(err: UserError, typed: str) -> Reply:
+    """A private reply explaining the problem, how to fix it, and echoing what was typed."""
+    blocks: list = [Text(err.message)]
+    if err.hint:
+        blocks.append(Text(err.hint))
+    if typed:
+        blocks.append(Context(f"You typed: {typed}"[:2900]))
+    return Reply().say(Message(text=err.message, blocks=tuple(blocks)))
+
+
+def help_reply(registry: Registry, topic: str | None) -> Reply:
+    """The list of commands with examples, or the detail of one command."""
+    if topic:
+        cmd = registry.find(topic)
+        if cmd is None:
+            raise _unknown_command(topic, registry)
+        lines = [f"Usage: {COMMAND} {cmd.usage}", *[f"e.g. {e}" for e in cmd.examples]]
+        blocks = (Heading(f"{COMMAND} {cmd.name}"), Text(cmd.summary), Text("\n".join(lines)))
+        return Reply().say(Message(text=f"{COMMAND} {cmd.name}: {cmd.summary}", blocks=blocks))
+    by_topic: dict[str, list[Command]] = {}
+    for cmd in registry.commands.values():
+        by_topic.setdefault(cmd.topic, []).append(cmd)
+    blocks_list: list = [Heading("Core group assistant — commands")]
+    for topic_name, cmds in by_topic.items():
+        lines = [f"{COMMAND} {c.usage} — {c.summary}" for c in cmds]
+        blocks_list.append(Text(f"{topic_name}:\n" + "\n".join(lines)))
+    blocks_list.append(
+        Context(
+            f"`{COMMAND} help <command>` shows examples. Outside the group's channel, "
+            f"add the case reference, e.g. `{COMMAND} status CP-2026-0142`."
+        )
+    )
+    return Reply().say(Message(text="Core group assistant — commands", blocks=tuple(blocks_list)))

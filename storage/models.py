@@ -1,0 +1,389 @@
+"""SQLModel tables: cases, core groups, people, the plan, meetings, minutes, reminders, audit.
+
+Every datetime column is an aware UTC datetime (`UTCDateTime`); enum-valued columns are plain
+strings so the same schema runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, Text, UniqueConstraint, event
+from sqlmodel import Field, SQLModel
+
+from storage.enums import (
+    ActionEventKind,
+    ActionStatus,
+    AttendanceStatus,
+    AuditKind,
+    GroupStatus,
+    MeetingKind,
+    MeetingStatus,
+    MinutesStatus,
+    OutcomeStatus,
+    PlanStatus,
+    Platform,
+    ReminderStatus,
+    Role,
+    UpdateState,
+    Verdict,
+)
+from storage.types import UTCDateTime
+
+
+def _utc(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _enum(default: Any = None, **kw: Any) -> Any:
+    if default is None:
+        return Field(sa_type=String(32), **kw)
+    return Field(default=default, sa_type=String(32), **kw)
+
+
+def _text(**kw: Any) -> Any:
+    return Field(sa_type=Text, **kw)
+
+
+class Team(SQLModel, table=True):
+    """A social-work team; its managers oversee its groups."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+
+
+class Person(SQLModel, table=True):
+    """Someone who takes part: a professional or a family member."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str = Field(max_length=120)
+    agency: str = Field(default="", max_length=120)
+    is_family: bool = False
+    timezone: str = Field(default="Europe/London", max_length=64)
+    # Contact preferences: direct messages only inside these local hours on working days.
+    contact_start_hour: int = 9
+    contact_end_hour: int = 17
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    is_team_manager: bool = False
+    created_at: datetime = _utc()
+
+
+class ChatIdentity(SQLModel, table=True):
+    """How a person is known on one chat platform, plus where to reach them privately."""
+
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    platform: Platform = _enum()
+    user_id: str = Field(max_length=120)
+    handle: str = Field(default="", max_length=120, index=True)
+    dm_channel_id: str | None = Field(default=None, max_length=120)
+    conversation_ref: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class Case(SQLModel, table=True):
+    """The child's case: known in chat only by its reference, never by name."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=40, unique=True)
+    initials: str | None = Field(default=None, max_length=8)
+    nation: str = Field(default="england", max_length=32)
+    icpc_date: date
+    category: str = Field(default="", max_length=60)
+    concerns: str = _text(default="")
+    plan_status: PlanStatus = _enum(PlanStatus.ACTIVE)
+    conference_chair_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _utc()
+    ended_at: datetime | None = _utc(default=None)
+
+
+class ReviewConference(SQLModel, table=True):
+    """A review child protection conference for a case."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    held_on: date
+    plan_continues: bool = True
+    recorded_by: int | None = Field(default=None, foreign_key="person.id")
+    recorded_at: datetime = _utc()
+
+
+class CoreGroup(SQLModel, table=True):
+    """The core group for one case, and the private chat space it lives in."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", unique=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    platform: Platform = _enum(Platform.LOCAL)
+    channel_id: str | None = Field(default=None, max_length=120, index=True)
+    channel_name: str | None = Field(default=None, max_length=80)
+    status: GroupStatus = _enum(GroupStatus.ACTIVE)
+    created_at: datetime = _utc()
+    closed_at: datetime | None = _utc(default=None)
+
+
+class Membership(SQLModel, table=True):
+    """A person's place in a core group; chairing and minuting can be shared."""
+
+    __table_args__ = (UniqueConstraint("group_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="coregroup.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: Role = _enum()
+    agency: str = Field(default="", max_length=120)
+    is_chair: bool = False
+    is_minute_taker: bool = False
+    active: bool = True
+    joined_at: datetime = _utc()
+    left_at: datetime | None = _utc(default=None)
+
+
+class Outcome(SQLModel, table=True):
+    """One line of the plan: what needs to change."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="coregroup.id", index=True)
+    number: int
+    title: str = _text()
+    status: OutcomeStatus = _enum(OutcomeStatus.ACTIVE)
+    shared_with_family: bool = True
+    created_at: datetime = _utc()
+    last_activity_at: datetime = _utc()
+    ended_at: datetime | None = _utc(default=None)
+
+
+class Action(SQLModel, table=True):
+    """Who does what by when, under an outcome."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="coregroup.id", index=True)
+    number: int
+    outcome_id: int | None = Field(default=None, foreign_key="outcome.id", index=True)
+    owner_id: int = Field(foreign_key="person.id", index=True)
+    description: str = _text()
+    due_on: date = Field(index=True)
+    status: ActionStatus = _enum(ActionStatus.OPEN, index=True)
+    shared_with_family: bool = True
+    created_by: int = Field(foreign_key="person.id")
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class ActionEvent(SQLModel, table=True):
+    """One change to an action, kept forever: who, when, what from, what to."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id", index=True)
+    at: datetime = _utc()
+    actor_id: int = Field(foreign_key="person.id")
+    kind: ActionEventKind = _enum()
+    old_value: str | None = _text(default=None)
+    new_value: str | None = _text(default=None)
+    note: str | None = _text(default=None)
+
+
+class Meeting(SQLModel, table=True):
+    """A core group meeting."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="coregroup.id", index=True)
+    kind: MeetingKind = _enum()
+    starts_at: datetime = _utc(index=True)
+    duration_minutes: int = 60
+    venue: str = Field(default="", max_length=200)
+    call_link: str = Field(default="", max_length=400)
+    status: MeetingStatus = _enum(MeetingStatus.SCHEDULED, index=True)
+    decisions: str = _text(default="")
+    contingency: str = _text(default="")
+    cancel_reason: str | None = _text(default=None)
+    created_by: int = Field(foreign_key="person.id")
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Attendance(SQLModel, table=True):
+    """Whether a member is coming to, came to, or sent apologies for a meeting."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    status: AttendanceStatus = _enum(AttendanceStatus.INVITED)
+    note: str = _text(default="")
+    updated_at: datetime = _utc()
+
+
+class MemberUpdate(SQLModel, table=True):
+    """A member's pre-meeting update conversation; answers live in UpdateAnswer."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    state: UpdateState = _enum(UpdateState.NOT_STARTED)
+    current_question: str | None = Field(default=None, max_length=60)
+    opened_at: datetime | None = _utc(default=None)
+    completed_at: datetime | None = _utc(default=None)
+    updated_at: datetime = _utc()
+
+
+class UpdateAnswer(SQLModel, table=True):
+    """One answer in an update conversation, saved as soon as it is given."""
+
+    __table_args__ = (UniqueConstraint("update_id", "question"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    update_id: int = Field(foreign_key="memberupdate.id", index=True)
+    question: str = Field(max_length=60)
+    answer: str = _text(default="")
+    skipped: bool = False
+    answered_at: datetime = _utc()
+
+
+class Minutes(SQLModel, table=True):
+    """The written record of a meeting; its text lives in MinutesVersion."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", unique=True)
+    status: MinutesStatus = _enum(MinutesStatus.DRAFT)
+    record_due: date
+    circulate_due: date
+    published_at: datetime | None = _utc(default=None)
+    published_by: int | None = Field(default=None, foreign_key="person.id")
+    override_reason: str | None = _text(default=None)
+    recorded_at: datetime | None = _utc(default=None)
+    circulated_at: datetime | None = _utc(default=None)
+    created_at: datetime = _utc()
+
+
+class MinutesVersion(SQLModel, table=True):
+    """One version of the minutes text; every version is kept."""
+
+    __table_args__ = (UniqueConstraint("minutes_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    minutes_id: int = Field(foreign_key="minutes.id", index=True)
+    number: int
+    body: str = _text()
+    change_note: str = _text(default="")
+    created_by: int = Field(foreign_key="person.id")
+    created_at: datetime = _utc()
+
+
+class MinutesReview(SQLModel, table=True):
+    """A member's approval of, or requested change to, one version of the minutes."""
+
+    __table_args__ = (UniqueConstraint("version_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="minutesversion.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    verdict: Verdict = _enum()
+    comment: str = _text(default="")
+    at: datetime = _utc()
+
+
+class Distribution(SQLModel, table=True):
+    """Who received the published minutes, and when."""
+
+    __table_args__ = (UniqueConstraint("minutes_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    minutes_id: int = Field(foreign_key="minutes.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    sent_at: datetime = _utc()
+
+
+class Disagreement(SQLModel, table=True):
+    """A recorded disagreement or dissent, and to whom it was escalated."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="coregroup.id", index=True)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+    raised_by: int = Field(foreign_key="person.id")
+    detail: str = _text()
+    escalated_to: str = _text(default="")
+    raised_at: datetime = _utc()
+
+
+class Reminder(SQLModel, table=True):
+    """The reminder ledger: one row per (what, whom, which occurrence), sent at most once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=40, index=True)
+    group_id: int | None = Field(default=None, foreign_key="coregroup.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    subject_id: int | None = None
+    due_at: datetime = _utc(index=True)
+    not_after: datetime | None = _utc(default=None)
+    status: ReminderStatus = _enum(ReminderStatus.PENDING, index=True)
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claimed_until: datetime | None = _utc(default=None)
+    sent_at: datetime | None = _utc(default=None)
+    message_ref: str | None = Field(default=None, max_length=200)
+    last_error: str | None = _text(default=None)
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = _utc()
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Inbound platform events already handled, so a retried delivery has one effect."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    at: datetime = _utc()
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only record of who read or changed what in which group."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc(index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    group_id: int | None = Field(default=None, foreign_key="coregroup.id", index=True)
+    kind: AuditKind = _enum()
+    what: str = Field(max_length=80)
+    detail: str = _text(default="")
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete an audit entry."""
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_audit_change(*_: object) -> None:
+    raise AuditLogIsAppendOnly("the audit log is append-only")
+
+
+__all__ = [
+    "Action",
+    "ActionEvent",
+    "Attendance",
+    "AuditEntry",
+    "Case",
+    "ChatIdentity",
+    "CoreGroup",
+    "Disagreement",
+    "Distribution",
+    "Meeting",
+    "MemberUpdate",
+    "Membership",
+    "Minutes",
+    "MinutesReview",
+    "MinutesVersion",
+    "Outcome",
+    "Person",
+    "ProcessedEvent",
+    "Reminder",
+    "ReviewConference",
+    "Team",
+    "UpdateAnswer",
+]
