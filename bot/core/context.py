@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.clock import Clock
+from bot.core.calendar import Nation, WorkingCalendar
 from bot.core.people import Directory
+from bot.core.policy import Policy
 from storage.enums import Platform
 from storage.models import Case, Person
 
@@ -21,6 +23,17 @@ class Locale:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
     closure_days: tuple[date, ...] = ()
     policy_overrides: tuple[tuple[str, int], ...] = ()
+
+    def calendar(self, case: Case) -> WorkingCalendar:
+        """The working-day calendar for a case's nation plus local closure days."""
+        return WorkingCalendar(Nation(case.nation), self.closure_days)
+
+    def policy(self, case: Case) -> Policy:
+        """The timescale policy for a case's nation with local overrides."""
+        policy = Policy.for_nation(Nation(case.nation))
+        if self.policy_overrides:
+            policy = policy.with_overrides(**dict(self.policy_overrides))
+        return policy
 
 
 @dataclass
@@ -53,18 +66,10 @@ class Ctx:
         assert self.actor.id is not None
         return self.actor.id
 
-    def calendar(self, case: Case):  # type: ignore[no-untyped-def]
+    def calendar(self, case: Case) -> WorkingCalendar:
         """The working-day calendar for a case's nation plus local closure days."""
-        from bot.core.calendar import Nation, WorkingCalendar
+        return self.locale.calendar(case)
 
-        return WorkingCalendar(Nation(case.nation), self.locale.closure_days)
-
-    def policy(self, case: Case):  # type: ignore[no-untyped-def]
+    def policy(self, case: Case) -> Policy:
         """The timescale policy for a case's nation with local overrides."""
-        from bot.core.calendar import Nation
-        from bot.core.policy import Policy
-
-        policy = Policy.for_nation(Nation(case.nation))
-        if self.locale.policy_overrides:
-            policy = policy.with_overrides(**dict(self.locale.policy_overrides))
-        return policy
+        return self.locale.policy(case)
