@@ -45,6 +45,8 @@ class Registry:
             raise ValueError(f"duplicate command {cmd.name}")
         self.commands[cmd.name] = cmd
         for alias in cmd.aliases:
+            if alias in self.commands or alias in self.aliases:
+                raise ValueError(f"alias {alias} of {cmd.name} is already taken")
             self.aliases[alias] = cmd.name
 
     def click(self, action: str, handler: ClickHandler) -> None:

@@ -92,7 +92,14 @@ class ActionEventKind(StrEnum):
     REASSIGNED = "reassigned"
     DUE_CHANGED = "due-changed"
     DATE_PROPOSED = "date-proposed"
+    DATE_DECLINED = "date-declined"
     EDITED = "edited"
+
+
+class OutcomeEventKind(StrEnum):
+    CREATED = "created"
+    EDITED = "edited"
+    ENDED = "ended"
 
 
 class MeetingKind(StrEnum):

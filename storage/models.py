@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from storage.enums import (
@@ -21,6 +21,7 @@ from storage.enums import (
     MeetingKind,
     MeetingStatus,
     MinutesStatus,
+    OutcomeEventKind,
     OutcomeStatus,
     PlanStatus,
     Platform,
@@ -122,6 +123,8 @@ class CoreGroup(SQLModel, table=True):
     status: GroupStatus = _enum(GroupStatus.ACTIVE)
     created_at: datetime = _utc()
     closed_at: datetime | None = _utc(default=None)
+    # Why the group closed; set by `close`, and kept while a close awaits its confirming click.
+    close_reason: str | None = _text(default=None)
 
 
 class Membership(SQLModel, table=True):
@@ -153,6 +156,19 @@ class Outcome(SQLModel, table=True):
     created_at: datetime = _utc()
     last_activity_at: datetime = _utc()
     ended_at: datetime | None = _utc(default=None)
+
+
+class OutcomeEvent(SQLModel, table=True):
+    """One change to an outcome's wording or status, kept forever (the plan as it was agreed)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    outcome_id: int = Field(foreign_key="outcome.id", index=True)
+    at: datetime = _utc()
+    actor_id: int = Field(foreign_key="person.id")
+    kind: OutcomeEventKind = _enum()
+    old_value: str | None = _text(default=None)
+    new_value: str | None = _text(default=None)
+    note: str | None = _text(default=None)
 
 
 class Action(SQLModel, table=True):
@@ -314,6 +330,9 @@ class Disagreement(SQLModel, table=True):
 class Reminder(SQLModel, table=True):
     """The reminder ledger: one row per (what, whom, which occurrence), sent at most once."""
 
+    # The scheduler's hot query: pending rows that are due, oldest first.
+    __table_args__ = (Index("ix_reminder_status_due_at", "status", "due_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=40, index=True)
@@ -331,6 +350,18 @@ class Reminder(SQLModel, table=True):
     last_error: str | None = _text(default=None)
     payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = _utc()
+    # The idempotency key of the message this row went out in (several rows share one when
+    # merged); stored before sending so a restart can ask the platform whether it arrived.
+    batch_key: str | None = Field(default=None, max_length=200, index=True)
+
+
+class ReminderPlanState(SQLModel, table=True):
+    """The reminder planner's place for one group: bumped on each change, re-planned when due."""
+
+    group_id: int = Field(foreign_key="coregroup.id", primary_key=True)
+    changes: int = 0
+    next_plan_at: datetime = _utc(index=True)
+    planned_until: datetime | None = _utc(default=None)
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -380,9 +411,11 @@ __all__ = [
     "MinutesReview",
     "MinutesVersion",
     "Outcome",
+    "OutcomeEvent",
     "Person",
     "ProcessedEvent",
     "Reminder",
+    "ReminderPlanState",
     "ReviewConference",
     "Team",
     "UpdateAnswer",

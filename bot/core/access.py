@@ -125,6 +125,12 @@ def group_by_id(ctx: Ctx, group_id: int) -> GroupView:
     return view
 
 
+def hidden(ctx: Ctx, *, what: str, detail: str) -> NotFound:
+    """Audit a denied look-up (ids only) and return the NotFound to raise, worded as for no group."""
+    audit(ctx, group_id=None, kind=AuditKind.DENIED, what=what, detail=detail)
+    return _not_found(None)
+
+
 def group_for_channel(ctx: Ctx) -> GroupView | None:
     """The group whose space the request came from, if the actor may see it."""
     if not ctx.channel_id:

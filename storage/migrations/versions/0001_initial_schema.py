@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:53:59.495766
+Create Date: 2026-11-23 12:11:36.200491
 """
 
 from collections.abc import Sequence
@@ -94,6 +94,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('closed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('close_reason', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
     sa.ForeignKeyConstraint(['team_id'], ['team.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -212,17 +213,31 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('batch_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.ForeignKeyConstraint(['group_id'], ['coregroup.id'], ),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedup_key')
     )
     with op.batch_alter_table('reminder', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminder_batch_key'), ['batch_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminder_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminder_group_id'), ['group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminder_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminder_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminder_status'), ['status'], unique=False)
+        batch_op.create_index('ix_reminder_status_due_at', ['status', 'due_at'], unique=False)
+
+    op.create_table('reminderplanstate',
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('changes', sa.Integer(), nullable=False),
+    sa.Column('next_plan_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('planned_until', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['group_id'], ['coregroup.id'], ),
+    sa.PrimaryKeyConstraint('group_id')
+    )
+    with op.batch_alter_table('reminderplanstate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminderplanstate_next_plan_at'), ['next_plan_at'], unique=False)
 
     op.create_table('action',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -317,6 +332,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('meeting_id')
     )
+    op.create_table('outcomeevent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('outcome_id', sa.Integer(), nullable=False),
+    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('old_value', sa.Text(), nullable=True),
+    sa.Column('new_value', sa.Text(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['outcome_id'], ['outcome.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('outcomeevent', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outcomeevent_outcome_id'), ['outcome_id'], unique=False)
+
     op.create_table('actionevent',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('action_id', sa.Integer(), nullable=False),
@@ -416,6 +447,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_actionevent_action_id'))
 
     op.drop_table('actionevent')
+    with op.batch_alter_table('outcomeevent', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outcomeevent_outcome_id'))
+
+    op.drop_table('outcomeevent')
     op.drop_table('minutes')
     with op.batch_alter_table('memberupdate', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_memberupdate_person_id'))
@@ -439,12 +474,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_action_due_on'))
 
     op.drop_table('action')
+    with op.batch_alter_table('reminderplanstate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reminderplanstate_next_plan_at'))
+
+    op.drop_table('reminderplanstate')
     with op.batch_alter_table('reminder', schema=None) as batch_op:
+        batch_op.drop_index('ix_reminder_status_due_at')
         batch_op.drop_index(batch_op.f('ix_reminder_status'))
         batch_op.drop_index(batch_op.f('ix_reminder_person_id'))
         batch_op.drop_index(batch_op.f('ix_reminder_kind'))
         batch_op.drop_index(batch_op.f('ix_reminder_group_id'))
         batch_op.drop_index(batch_op.f('ix_reminder_due_at'))
+        batch_op.drop_index(batch_op.f('ix_reminder_batch_key'))
 
     op.drop_table('reminder')
     with op.batch_alter_table('outcome', schema=None) as batch_op:
