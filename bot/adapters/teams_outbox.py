@@ -1,0 +1,445 @@
+"""Everything the bot sends to Microsoft: one paced, retrying HTTP client on its own event loop,
+the Bot Connector REST calls built on it, and the Outbox for proactive messages.
+
+Limits ("Rate limiting for agents"): per bot per conversation 7 sends a second, 8 in 2 seconds, 60
+in 30 seconds and 1800 an hour; about 50 requests a second per app per tenant. 429, 412, 502, 503
+and 504 are retried, honouring Retry-After, else after an exponential back-off with full jitter.
+A message that still cannot be sent raises DeliveryError: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import aiohttp
+import yarl
+
+from bot.adapters.teams_auth import BOT_FRAMEWORK_SCOPE, TokenError, TokenSource
+from bot.core.ports import DeliveryError
+from bot.messages import Message, ToGroup, ToPerson
+from bot.render.adaptive import plain, to_attachment
+from commands.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+RETRY_STATUSES = frozenset({412, 429, 502, 503, 504})
+CONVERSATION_LIMITS = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
+TENANT_LIMITS = ((1.0, 50),)
+TENANT = "*"  # the pacing key of the app-wide limit
+KEY_FIELD = "coregroupKey"  # where a message's idempotency key travels in channelData
+REQUEST_TIMEOUT = 30.0
+
+
+# --- the event loop every outbound call runs on ---------------------------------------------------
+
+
+class IoLoop:
+    """A background event loop owning one aiohttp session; sync callers block on its results."""
+
+    def __init__(self, *, ca_bundle: str | None = None) -> None:
+        self._ca_bundle = ca_bundle
+        self._loop = asyncio.new_event_loop()
+        self._session: aiohttp.ClientSession | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, name="teams-io", daemon=True)
+        self._thread.start()
+        self.run(self._open())
+
+    async def _open(self) -> None:
+        context = ssl.create_default_context()
+        if self._ca_bundle:
+            context.load_verify_locations(self._ca_bundle)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=context),
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
+        )
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The shared HTTP session (use it only from coroutines running on this loop)."""
+        assert self._session is not None
+        return self._session
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        """Schedule `coro` on the loop."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the loop and wait for its result (never call this from the loop itself)."""
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError("IoLoop.run called from its own thread; await the coroutine")
+        return self.submit(coro).result()
+
+    async def run_from(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await `coro` on this loop from a coroutine running on another loop."""
+        return await asyncio.wrap_future(self.submit(coro))
+
+    def close(self) -> None:
+        """Close the session and stop the loop."""
+        if self._session is not None:
+            self.run(self._session.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    async def get_json(self, url: str) -> Any:
+        """GET a JSON document (OpenID metadata, key sets) with no credentials."""
+        async with self.session.get(url) as response:
+            response.raise_for_status()
+            return await response.json(content_type=None)
+
+
+# --- pacing ---------------------------------------------------------------------------------------
+
+
+class Pacer:
+    """Sliding-window limits per conversation plus one app-wide limit; `wait` until a send fits."""
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.now = now
+        self.sleep = sleep
+        self._sent: dict[str, deque[float]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def wait(self, key: str) -> None:
+        """Return once one more send to `key` keeps within every limit; records that send."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            await self._take(key, CONVERSATION_LIMITS)
+        async with self._locks.setdefault(TENANT, asyncio.Lock()):
+            await self._take(TENANT, TENANT_LIMITS)
+
+    async def _take(self, key: str, limits: tuple[tuple[float, int], ...]) -> None:
+        sent = self._sent.setdefault(key, deque())
+        longest = max(window for window, _ in limits)
+        while True:
+            now = self.now()
+            while sent and sent[0] <= now - longest:
+                sent.popleft()
+            delay = max(_wait_for(sent, now, window, count) for window, count in limits)
+            if delay <= 0:
+                sent.append(now)
+                return
+            await self.sleep(delay)
+
+
+def _wait_for(sent: deque[float], now: float, window: float, count: int) -> float:
+    """How long until fewer than `count` of the `sent` times fall within `window` of now."""
+    recent = [t for t in sent if t > now - window]
+    if len(recent) < count:
+        return 0.0
+    return recent[-count] + window - now
+
+
+# --- one HTTP call, paced and retried -------------------------------------------------------------
+
+
+class ApiError(DeliveryError):
+    """Microsoft answered with an error status."""
+
+    def __init__(self, message: str, *, status: int, retryable: bool) -> None:
+        super().__init__(message, retryable=retryable)
+        self.status = status
+
+
+class Http:
+    """Authenticated JSON calls with pacing and the retry rules above."""
+
+    def __init__(
+        self,
+        io: IoLoop,
+        tokens: TokenSource | None,
+        *,
+        pacer: Pacer | None = None,
+        attempts: int = 5,
+        backoff: float = 1.0,
+        max_delay: float = 60.0,
+    ) -> None:
+        self.io = io
+        self.tokens = tokens
+        self.pacer = pacer or Pacer()
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_delay = max_delay
+
+    async def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        scope: str,
+        body: Any = None,
+        pace: str | None = None,
+    ) -> Any:
+        """Send one request; returns the parsed JSON answer ({} when empty). Raises ApiError."""
+        for attempt in range(1, self.attempts + 1):
+            if pace is not None:
+                await self.pacer.wait(pace)
+            headers = await self._headers(scope)
+            try:
+                async with self.io.session.request(
+                    method, yarl.URL(url, encoded=True), json=body, headers=headers
+                ) as response:
+                    status, text = response.status, await response.text()
+                    retry_after = response.headers.get("Retry-After")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                status, text, retry_after = 0, type(exc).__name__, None
+            if 200 <= status < 300:
+                return json.loads(text) if text.strip() else {}
+            retryable = status == 0 or status in RETRY_STATUSES
+            if not retryable or attempt == self.attempts:
+                # The answer's text may quote what we sent (user text): log only the status.
+                where = yarl.URL(url, encoded=True).path.split("/")[1:3]
+                raise ApiError(
+                    f"{method} /{'/'.join(where)}… failed with status {status or text}",
+                    status=status,
+                    retryable=retryable,
+                )
+            delay = self._delay(attempt, retry_after)
+            log.info("%s answered %s; retrying in %.1fs", method, status or text, delay)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
+
+    async def _headers(self, scope: str) -> dict[str, str]:
+        if self.tokens is None:  # the anonymous development mode
+            return {}
+        try:
+            return {"Authorization": f"Bearer {await self.tokens.token(scope)}"}
+        except TokenError as exc:
+            raise DeliveryError(str(exc), retryable=False) from exc
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        told = _retry_after(retry_after)
+        if told is not None:
+            return min(told, self.max_delay)
+        return random.uniform(0, min(self.max_delay, self.backoff * 2 ** (attempt - 1)))
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the Bot Connector ----------------------------------------------------------------------------
+
+
+def card_activity(message: Message) -> dict[str, Any]:
+    """A message activity carrying the message as an Adaptive Card (and its key in channelData)."""
+    activity: dict[str, Any] = {
+        "type": "message",
+        "summary": plain(message.text)[:250],
+        "attachments": [to_attachment(message)],
+    }
+    if message.key:
+        activity["channelData"] = {KEY_FIELD: message.key}
+    return activity
+
+
+def _conversation_url(service_url: str, conversation_id: str, *rest: str) -> str:
+    parts = [
+        "v3",
+        "conversations",
+        quote(conversation_id, safe=""),
+        *(quote(p, safe="") for p in rest),
+    ]
+    return service_url.rstrip("/") + "/" + "/".join(parts)
+
+
+class Connector:
+    """The Bot Connector REST API of one bot: send, reply, update, open a chat, look up a member."""
+
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str:
+        """Post a new message to a conversation; returns its activity id."""
+        url = _conversation_url(service_url, conversation_id, "activities")
+        answer = await self._post(url, activity, conversation_id)
+        return str(answer.get("id", ""))
+
+    async def reply(
+        self, service_url: str, conversation_id: str, reply_to: str, activity: dict[str, Any]
+    ) -> str:
+        """Post a message as a reply to `reply_to` (a threaded reply in a channel)."""
+        url = _conversation_url(service_url, conversation_id, "activities", reply_to)
+        answer = await self._post(url, {**activity, "replyToId": reply_to}, conversation_id)
+        return str(answer.get("id", ""))
+
+    async def update(
+        self, service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any]
+    ) -> None:
+        """Replace a message the bot sent earlier (a clicked card, updated in place)."""
+        url = _conversation_url(service_url, conversation_id, "activities", activity_id)
+        body = {**activity, "id": activity_id}
+        await self.http.call("PUT", url, scope=BOT_FRAMEWORK_SCOPE, body=body, pace=conversation_id)
+
+    async def open_personal(
+        self, service_url: str, *, bot_id: str, user_id: str, tenant_id: str | None
+    ) -> str:
+        """The id of the bot's 1:1 chat with a user (created if need be)."""
+        params: dict[str, Any] = {
+            "bot": {"id": bot_id},
+            "members": [{"id": user_id}],
+            "isGroup": False,
+        }
+        if tenant_id:
+            params["tenantId"] = tenant_id
+            params["channelData"] = {"tenant": {"id": tenant_id}}
+        url = service_url.rstrip("/") + "/v3/conversations"
+        answer = await self.http.call("POST", url, scope=BOT_FRAMEWORK_SCOPE, body=params)
+        conversation = answer.get("id")
+        if not isinstance(conversation, str):
+            raise DeliveryError("the Bot Connector opened no conversation", retryable=True)
+        return conversation
+
+    async def member(self, service_url: str, conversation_id: str, user_id: str) -> dict[str, Any]:
+        """One member of a conversation (with aadObjectId, name, e-mail)."""
+        url = _conversation_url(service_url, conversation_id, "members", user_id)
+        answer = await self.http.call("GET", url, scope=BOT_FRAMEWORK_SCOPE)
+        return answer if isinstance(answer, dict) else {}
+
+    async def _post(self, url: str, activity: dict[str, Any], conversation_id: str) -> Any:
+        return await self.http.call(
+            "POST", url, scope=BOT_FRAMEWORK_SCOPE, body=activity, pace=conversation_id
+        )
+
+
+# --- the Outbox -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Place:
+    """Where to post in Teams: a conversation at a Bot Connector service URL."""
+
+    service_url: str
+    conversation_id: str
+
+
+def message_ref(conversation_id: str, activity_id: str) -> str:
+    """The id we record for a sent message: conversation and activity."""
+    return f"{conversation_id}|{activity_id}"
+
+
+class TeamsOutbox:
+    """Proactive messages (reminders, prompts, briefs) to a group's space or a person's 1:1 chat.
+
+    `find_sent` can only answer from what this process sent: the Bot Connector offers no way to
+    search a conversation for a message by its channelData, so after a restart the reminder
+    ledger's own record is what prevents a second send.
+    """
+
+    def __init__(
+        self,
+        *,
+        dispatcher: Dispatcher,
+        io: IoLoop,
+        connector: Connector,
+        bot_id: str,
+        service_url: str,
+        tenant_id: str | None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.io = io
+        self.connector = connector
+        self.bot_id = bot_id
+        self.service_url = service_url  # updated from each authenticated inbound activity
+        self.tenant_id = tenant_id
+        self._sent: dict[str, str] = {}
+
+    def send(self, to: ToGroup | ToPerson, message: Message) -> str:
+        """Deliver `message`; returns "conversation|activity". Raises DeliveryError."""
+        place = self.place_for(to)
+        activity_id = self.io.run(
+            self.connector.send(place.service_url, place.conversation_id, card_activity(message))
+        )
+        ref = message_ref(place.conversation_id, activity_id)
+        if message.key:
+            self._sent[message.key] = ref
+        return ref
+
+    def find_sent(self, to: ToGroup | ToPerson, key: str) -> str | None:
+        """The message this process already sent with `key`, if any."""
+        return self._sent.get(key)
+
+    def post(self, place: Place, message: Message, *, reply_to: str | None = None) -> str:
+        """Post a message in a known conversation (as a threaded reply when `reply_to` is given)."""
+        activity = card_activity(message)
+        if reply_to:
+            coro = self.connector.reply(
+                place.service_url, place.conversation_id, reply_to, activity
+            )
+        else:
+            coro = self.connector.send(place.service_url, place.conversation_id, activity)
+        return self.io.run(coro)
+
+    def update(self, place: Place, activity_id: str, message: Message) -> None:
+        """Replace the card `activity_id` with `message`."""
+        self.io.run(
+            self.connector.update(
+                place.service_url, place.conversation_id, activity_id, card_activity(message)
+            )
+        )
+
+    def place_for(self, to: ToGroup | ToPerson) -> Place:
+        """The conversation a group's messages or a person's direct messages go to."""
+        if isinstance(to, ToGroup):
+            conversation = self.dispatcher.group_channel(to.group_id)
+            if conversation is None:
+                raise DeliveryError("the group has no Teams space yet", retryable=False)
+            return Place(self.service_url, conversation)
+        return self.personal_place(to.person_id)
+
+    def personal_place(self, person_id: int) -> Place:
+        """A person's 1:1 chat with the bot, opened (and remembered) if there is none yet."""
+        ident = self.dispatcher.identities([person_id]).get(person_id)
+        if ident is None:
+            raise DeliveryError("the person has no Teams account on record", retryable=False)
+        ref = ident.conversation_ref or {}
+        conversation = (ref.get("conversation") or {}).get("id") or ident.dm_channel_id
+        if conversation:
+            return Place(ref.get("serviceUrl") or self.service_url, conversation)
+        conversation = self.io.run(
+            self.connector.open_personal(
+                self.service_url,
+                bot_id=self.bot_id,
+                user_id=ident.user_id,
+                tenant_id=self.tenant_id,
+            )
+        )
+        reference = {
+            "serviceUrl": self.service_url,
+            "channelId": "msteams",
+            "conversation": {"id": conversation, "conversationType": "personal"},
+            "bot": {"id": self.bot_id},
+            "user": {"id": ident.user_id},
+        }
+        self.dispatcher.remember_dm(person_id, conversation, reference)
+        return Place(self.service_url, conversation)
