@@ -60,6 +60,12 @@ class LocalDirectory:
         return Who(Platform.LOCAL, name.lower(), name[0].upper() + name[1:])
 
 
+def _names_a_place(text: str) -> bool:
+    """Whether `in …` moves somewhere; otherwise it is a message ("in progress, booked")."""
+    place = text.strip().lower()
+    return place in ("dm", "direct", "messages") or place.startswith("#")
+
+
 @dataclass
 class _Shown:
     button: Button
@@ -116,7 +122,7 @@ class LocalChat:
                 self._print(LOCAL_HELP)
             case "as":
                 self._become(rest.strip())
-            case "in":
+            case "in" if _names_a_place(rest):
                 self._move_to(rest.strip())
             case "whoami":
                 self._whoami()
