@@ -612,6 +612,12 @@ def _section_11(f: _Facts, *, calendar: WorkingCalendar, policy: Policy) -> str:
     return _lines(next_line, f"Copies of these minutes go to: {_listed(members)}")
 
 
+FAMILY_WITHHELD = (4, 5, 7, 9, 10)
+PROFESSIONALS_ONLY = (
+    "Shared with professionals only for now. The key worker will talk this part through with you."
+)
+
+
 def assemble(
     session: Session,
     *,
@@ -641,7 +647,10 @@ def assemble(
         10: _section_10(f),
         11: _section_11(f, calendar=calendar, policy=policy),
     }
+    # Professionals-only unless marked: sections built from professionals' answers reach the
+    # family only if the chair words a family copy (`amend <n> family "…"`).
     family = {3: s3_family, 6: s6_family, 8: s8_family}
+    family |= {n: PROFESSIONALS_ONLY for n in FAMILY_WITHHELD}
     return MinutesBody(sections, family)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import FakeClock
-from bot.core.minutes import MinutesBody
+from bot.core.minutes import PROFESSIONALS_ONLY, MinutesBody
 from storage.enums import (
     ActionStatus,
     AttendanceStatus,
@@ -785,7 +785,7 @@ def test_amend_unquoted_text_is_taken_whole(chat: ChatDriver, engine: Engine, bu
     chat("/coregroup amend 5 family support worker visited twice")
     body = MinutesBody.loads(versions(engine)[-1].body)
     assert body.text(5) == "family support worker visited twice"
-    assert not body.has_family_copy(5)
+    assert body.text(5, family=True) == PROFESSIONALS_ONLY  # professionals-only unless marked
 
 
 def test_the_familys_copy_of_a_section_is_amended_separately(
@@ -918,7 +918,10 @@ def test_the_family_reads_only_their_published_copy(
     assert "Minutes — CP-2026-0142, core group on Wed 6 Jan 2027, 10:00" in out
     assert "The purpose of this meeting" in out
     assert "Neglect" not in out and "domestic abuse programme" not in out
-    assert "Mia says she likes her new bedroom" in out
+    # The child's voice comes from the key worker's answers: professionals-only unless worded
+    # for the family with `amend 4 family "…"`.
+    assert "Mia says she likes her new bedroom" not in out
+    assert PROFESSIONALS_ONLY in out
 
 
 def test_a_team_manager_can_read_the_minutes_of_their_teams_group(
@@ -1088,7 +1091,8 @@ def test_journey_4_from_the_updates_typed_in_the_chat_to_published_minutes(
         """
     )
     assert "Published version 3 and sent a copy to 5 members" in out
-    assert "Mia says she feels safe" in to(out, "[DM to jo]")
+    assert "Mia says she feels safe" not in to(out, "[DM to jo]")
+    assert PROFESSIONALS_ONLY in to(out, "[DM to jo]")
     with db(engine) as s:
         assert len(s.exec(select(Distribution)).all()) == 5
         assert s.exec(select(Minutes)).one().status == MinutesStatus.PUBLISHED

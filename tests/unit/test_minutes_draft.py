@@ -99,6 +99,10 @@ def test_the_draft_of_a_realistic_group(session: Session, clock: FakeClock) -> N
     assert "Jo gets support with her mental health" in body.text(6)
     assert "Jo gets support with her mental health" not in body.text(6, family=True)
     assert "The children go to school every day" in body.text(6, family=True)
+    # Sections built from professionals' answers never reach the family's copy unworded.
+    for withheld in core.FAMILY_WITHHELD:
+        assert body.text(withheld, family=True) == core.PROFESSIONALS_ONLY
+        assert body.text(withheld) != core.PROFESSIONALS_ONLY
     assert body.text(10) == core.NO_DISAGREEMENT
     assert body.text(11).startswith("Next meeting: ")
     # The booked meeting is too late: the minutes say so.
