@@ -253,7 +253,7 @@ def timescales(
     """
     result = [first_meeting_deadline(icpc=icpc, calendar=calendar, policy=policy)]
     held = sorted(meetings)
-    for meeting, following in zip(held, [*held[1:], None], strict=True):
+    for meeting, following in zip(held, [*held[1:], None][: len(held)], strict=True):
         result.append(record_deadline(meeting=meeting, calendar=calendar, policy=policy))
         result.append(circulate_deadline(meeting=meeting, calendar=calendar, policy=policy))
         gap = next_meeting_deadline(last_meeting=meeting, calendar=calendar, policy=policy)

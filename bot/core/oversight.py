@@ -1,0 +1,552 @@
+"""Seeing what needs attention: one group at a glance, a team manager's view of the team's
+groups, and a person's own summary across their groups (also the Slack Home tab).
+
+Everything takes the session, the time and the locale (keyword-only) and returns neutral
+messages; who may see which group is decided by the caller (commands/ and bot.core.access).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.core.calendar import format_day
+from bot.core.context import Locale
+from bot.core.groups import (
+    OpenDeadline,
+    chairs,
+    meeting_dates,
+    member_count,
+    minute_takers,
+    open_deadlines,
+    review_dates,
+)
+from bot.core.meetings import format_when, latest_started, next_meeting
+from bot.core.minutes import minutes_due, minutes_of
+from bot.core.plan import days_phrase, names_of, open_actions_for, overdue_actions
+from bot.core.policy import DeadlineKind, Policy, circulate_deadline, record_deadline
+from bot.core.updates import pending_updates, updates_of
+from bot.messages import Block, Button, Buttons, Context, Fields, Heading, Message, Text, bullets
+from storage.enums import GroupStatus, OutcomeStatus
+from storage.models import (
+    Action,
+    Case,
+    CoreGroup,
+    Meeting,
+    Membership,
+    Minutes,
+    Outcome,
+    Person,
+    Team,
+)
+
+OVERDUE = "⚠ OVERDUE"
+SCHEDULE_ASK = 'When? e.g. "5/1 10am" or "next Tue 2pm"'
+
+
+# --- one group ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MinutesDue:
+    """A meeting whose record is not yet on the case system or not yet sent to everyone."""
+
+    meeting: Meeting
+    day: date  # the meeting's local date
+    minutes: Minutes | None  # None: nobody has drafted them yet
+    record_due: date
+    circulate_due: date
+
+    def late(self, today: date) -> str | None:
+        """What is late and by how long ("not sent to all members (due …, 2 days late)")."""
+        rec = self.minutes.recorded_at if self.minutes else None
+        sent = self.minutes.circulated_at if self.minutes else None
+        for done, due, what in (
+            (rec, self.record_due, "recorded on the case system"),
+            (sent, self.circulate_due, "sent to all members"),
+        ):
+            if done is None and due < today:
+                days = days_phrase((today - due).days)
+                unwritten = "not written yet, so " if self.minutes is None else ""
+                return f"{unwritten}not {what} (due {format_day(due)}, {days} late)"
+        return None
+
+    def todo(self) -> str:
+        """What still has to happen, by when."""
+        steps = []
+        if self.minutes is None:
+            steps.append("not written yet")
+        if self.minutes is None or self.minutes.recorded_at is None:
+            steps.append(f"record on the case system by {format_day(self.record_due)}")
+        if self.minutes is None or self.minutes.circulated_at is None:
+            steps.append(f"send to all members by {format_day(self.circulate_due)}")
+        return "; ".join(steps)
+
+
+@dataclass
+class Glance:
+    """What matters in one group today: the next meeting, open deadlines, what is late."""
+
+    group: CoreGroup
+    case: Case
+    today: date
+    next_meeting: Meeting | None
+    last_met: date | None
+    deadlines: list[OpenDeadline]
+    overdue: list[Action]
+    minutes: list[MinutesDue]
+    interval_days: int
+
+    @property
+    def reference(self) -> str:
+        """The case reference."""
+        return self.case.reference
+
+    def late_minutes(self) -> list[tuple[MinutesDue, str]]:
+        """Minutes past a deadline, each with a line saying which and by how long."""
+        found = [(m, m.late(self.today)) for m in self.minutes]
+        return [(m, why) for m, why in found if why]
+
+    def quiet_for(self) -> int | None:
+        """Days since the group last met, when that is longer than the policy allows."""
+        if self.last_met is None:
+            return None
+        days = (self.today - self.last_met).days
+        return days if days > self.interval_days else None
+
+
+def _minutes_due(
+    session: Session, *, group_id: int, case: Case, now: datetime, locale: Locale
+) -> list[MinutesDue]:
+    """Minutes drafted but not recorded or sent, and the latest meeting's if not drafted yet."""
+    tz = locale.tz
+    found = []
+    for row in minutes_due(session, group_id=group_id):
+        meeting = session.get(Meeting, row.meeting_id)
+        assert meeting is not None
+        day = meeting.starts_at.astimezone(tz).date()
+        found.append(MinutesDue(meeting, day, row, row.record_due, row.circulate_due))
+    latest = latest_started(session, group_id=group_id, now=now)
+    if latest is not None and minutes_of(session, meeting=latest) is None:
+        day = latest.starts_at.astimezone(tz).date()
+        calendar, policy = locale.calendar(case), locale.policy(case)
+        record = record_deadline(meeting=day, calendar=calendar, policy=policy).due
+        circulate = circulate_deadline(meeting=day, calendar=calendar, policy=policy).due
+        found.append(MinutesDue(latest, day, None, record, circulate))
+    return sorted(found, key=lambda m: m.day)
+
+
+def glance(
+    session: Session, *, group: CoreGroup, case: Case, now: datetime, locale: Locale
+) -> Glance:
+    """Gather what matters in one group today."""
+    assert group.id is not None and case.id is not None
+    tz = locale.tz
+    today = now.astimezone(tz).date()
+    policy = locale.policy(case)
+    held, booked = meeting_dates(session, group_id=group.id, now=now, tz=tz)
+    deadlines = open_deadlines(
+        icpc=case.icpc_date,
+        held=held,
+        booked=booked,
+        reviews=review_dates(session, case_id=case.id),
+        today=today,
+        calendar=locale.calendar(case),
+        policy=policy,
+    )
+    active = group.status == GroupStatus.ACTIVE
+    return Glance(
+        group=group,
+        case=case,
+        today=today,
+        next_meeting=next_meeting(session, group_id=group.id, now=now),
+        last_met=held[-1] if held else None,
+        deadlines=deadlines if active else [],
+        overdue=overdue_actions(session, group_id=group.id, today=today),
+        minutes=_minutes_due(session, group_id=group.id, case=case, now=now, locale=locale)
+        if active
+        else [],
+        interval_days=policy.meeting_interval_days,
+    )
+
+
+def _overdue_line(action: Action, today: date, owner: str) -> str:
+    days = days_phrase((today - action.due_on).days)
+    return (
+        f"{OVERDUE} by {days}: #{action.number} {action.description} — {owner} "
+        f"(due {format_day(action.due_on)})"
+    )
+
+
+def _action_line(action: Action, today: date) -> str:
+    if action.due_on < today:
+        return _overdue_line(action, today, "you")
+    return f"#{action.number} {action.description} — due {format_day(action.due_on)}"
+
+
+def _meeting_text(meeting: Meeting | None, locale: Locale) -> str:
+    if meeting is None:
+        return "none booked yet"
+    place = meeting.venue or ("video call" if meeting.call_link else "place to be confirmed")
+    return f"{format_when(meeting.starts_at, locale.tz)} — {place}"
+
+
+def _names(people: Sequence[Person]) -> str:
+    return ", ".join(p.display_name for p in people) or "none yet"
+
+
+def status_message(
+    session: Session,
+    *,
+    view: Glance,
+    viewer_id: int,
+    family: bool,
+    can_manage: bool,
+    locale: Locale,
+) -> Message:
+    """The group at a glance; family members get the family view (nothing professionals-only)."""
+    if family:
+        return _family_status(session, view=view, viewer_id=viewer_id, locale=locale)
+    assert view.group.id is not None
+    group_id = view.group.id
+    plan = f"active since the ICPC on {format_day(view.case.icpc_date)}"
+    if view.group.status == GroupStatus.CLOSED and view.group.closed_at is not None:
+        closed = format_day(view.group.closed_at.astimezone(locale.tz).date())
+        reason = f": {view.group.close_reason}" if view.group.close_reason else ""
+        plan = f"closed on {closed}{reason}"
+    blocks: list[Block] = [
+        Heading(f"{view.reference} — the core group at a glance"),
+        Fields(
+            (
+                ("Plan", plan),
+                ("Chair", _names(chairs(session, group_id=group_id))),
+                ("Minute-taker", _names(minute_takers(session, group_id=group_id))),
+                ("Members", str(member_count(session, group_id=group_id))),
+                ("Next meeting", _meeting_text(view.next_meeting, locale)),
+            )
+        ),
+    ]
+    if view.deadlines:
+        blocks += [Text("Deadlines:"), bullets([d.describe() for d in view.deadlines])]
+    blocks += _overdue_blocks(session, view)
+    blocks += _updates_blocks(session, view, locale)
+    blocks += _minutes_blocks(view)
+    if view.group.status == GroupStatus.ACTIVE and can_manage and view.next_meeting is None:
+        blocks.append(
+            Buttons(
+                (
+                    Button(
+                        "Schedule the next meeting"
+                        if view.last_met
+                        else "Schedule the first meeting",
+                        "meeting.schedule",
+                        str(group_id),
+                        style="primary",
+                        ask=SCHEDULE_ASK,
+                    ),
+                )
+            )
+        )
+    blocks.append(Context(f"As of {format_day(view.today)}. `/coregroup members` lists who's in."))
+    return Message(text=_summary(view), blocks=tuple(blocks))
+
+
+def _summary(view: Glance) -> str:
+    parts = [f"{view.reference}: status"]
+    if view.overdue:
+        parts.append(f"{len(view.overdue)} overdue action{'s' if len(view.overdue) != 1 else ''}")
+    if any(d.overdue for d in view.deadlines):
+        parts.append("a deadline has passed")
+    return " — ".join(parts)
+
+
+def _overdue_blocks(session: Session, view: Glance) -> list[Block]:
+    if not view.overdue:
+        return [Text("Overdue actions: none.")]
+    names = names_of(session, [a.owner_id for a in view.overdue])
+    return [
+        Text(f"Overdue actions ({len(view.overdue)}):"),
+        bullets(
+            [_overdue_line(a, view.today, names.get(a.owner_id, "someone")) for a in view.overdue]
+        ),
+    ]
+
+
+def _updates_blocks(session: Session, view: Glance, locale: Locale) -> list[Block]:
+    meeting = view.next_meeting
+    if meeting is None:
+        return []
+    when = format_day(meeting.starts_at.astimezone(locale.tz).date())
+    if not updates_of(session, meeting=meeting):
+        days = locale.policy(view.case).update_prompt_working_days
+        return [
+            Text(
+                f"Updates for the meeting on {when}: members are asked {days} working days before."
+            )
+        ]
+    waiting = pending_updates(session, meeting=meeting)
+    if not waiting:
+        return [Text(f"Updates for the meeting on {when}: everyone has replied.")]
+    return [Text(f"Updates for the meeting on {when} — not replied yet: {_names(waiting)}.")]
+
+
+def _minutes_blocks(view: Glance) -> list[Block]:
+    lines = []
+    for due in view.minutes:
+        late = due.late(view.today)
+        what = f"minutes of the meeting on {format_day(due.day)}"
+        lines.append(f"{OVERDUE}: {what} {late}" if late else f"{what.capitalize()}: {due.todo()}")
+    return [Text("Minutes:"), bullets(lines)] if lines else []
+
+
+def _family_status(session: Session, *, view: Glance, viewer_id: int, locale: Locale) -> Message:
+    """What a parent, carer or young person sees: their own actions and what's shared."""
+    assert view.group.id is not None
+    group_id = view.group.id
+    outcomes = session.exec(
+        select(Outcome)
+        .where(
+            Outcome.group_id == group_id,
+            Outcome.status == OutcomeStatus.ACTIVE,
+            col(Outcome.shared_with_family).is_(True),
+        )
+        .order_by(col(Outcome.number))
+    ).all()
+    shared = {o.id for o in outcomes}
+    mine = open_actions_for(session, group_id=group_id, person_id=viewer_id)
+    late = [
+        a
+        for a in view.overdue
+        if a.owner_id != viewer_id
+        and a.shared_with_family
+        and (a.outcome_id is None or a.outcome_id in shared)
+    ]
+    blocks: list[Block] = [
+        Heading(f"{view.reference} — what's next"),
+        Fields((("Next meeting", _meeting_text(view.next_meeting, locale)),)),
+        Text("Your actions:" if mine else "Your actions: none at the moment."),
+    ]
+    if mine:
+        blocks.append(bullets([_action_line(a, view.today) for a in mine]))
+    if outcomes:
+        blocks += [
+            Text("What the plan is working towards:"),
+            bullets([f"{o.number}. {o.title}" for o in outcomes]),
+        ]
+    if late:
+        names = names_of(session, [a.owner_id for a in late])
+        blocks += [
+            Text("Running late:"),
+            bullets([_overdue_line(a, view.today, names.get(a.owner_id, "")) for a in late]),
+        ]
+    blocks.append(Context("If anything here isn't clear, ask your key worker."))
+    return Message(text=f"{view.reference}: what's next", blocks=tuple(blocks))
+
+
+# --- a team manager's view ----------------------------------------------------------------------
+
+
+def team_groups(session: Session, *, team_id: int) -> list[tuple[CoreGroup, Case]]:
+    """The team's open groups, by case reference."""
+    rows = session.exec(
+        select(CoreGroup, Case)
+        .join(Case, col(Case.id) == CoreGroup.case_id)
+        .where(CoreGroup.team_id == team_id, CoreGroup.status == GroupStatus.ACTIVE)
+        .order_by(col(Case.reference))
+    ).all()
+    return [(g, c) for g, c in rows]
+
+
+def _week(today: date) -> tuple[date, date]:
+    monday = today - timedelta(days=today.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def _first_meeting_line(view: Glance) -> str | None:
+    """The line for a group whose first meeting is due this week or overdue."""
+    first = next((d for d in view.deadlines if d.deadline.kind is DeadlineKind.FIRST_MEETING), None)
+    if first is None:
+        return None
+    monday, sunday = _week(view.today)
+    if not first.overdue and not monday <= first.deadline.due <= sunday:
+        return None
+    line = f"{view.reference}: first core group due by {format_day(first.deadline.due)}"
+    if first.overdue:
+        line = f"{OVERDUE} — {line}"
+    if first.booked is None:
+        return line + " — not booked yet"
+    if first.in_time:
+        return line + f" — booked for {format_day(first.booked)}"
+    return line + f" — booked for {format_day(first.booked)}, after the deadline"
+
+
+def _quiet_line(view: Glance, locale: Locale) -> str | None:
+    days = view.quiet_for()
+    if days is None or view.last_met is None:
+        return None
+    weeks = days // 7
+    line = f"{view.reference}: last met {format_day(view.last_met)} ({weeks} weeks ago)"
+    nxt = view.next_meeting
+    return line + (
+        f"; next booked {format_when(nxt.starts_at, locale.tz)}" if nxt else "; nothing booked"
+    )
+
+
+def _overdue_summary(session: Session, view: Glance) -> str | None:
+    if not view.overdue:
+        return None
+    oldest = days_phrase((view.today - view.overdue[0].due_on).days)
+    owners = sorted(set(names_of(session, [a.owner_id for a in view.overdue]).values()))
+    count = len(view.overdue)
+    return (
+        f"{view.reference}: {count} overdue action{'s' if count != 1 else ''}, the oldest by "
+        f"{oldest} ({', '.join(owners)})"
+    )
+
+
+def team_overview(
+    session: Session, *, team: Team, now: datetime, locale: Locale
+) -> tuple[Message, list[int]]:
+    """What needs a team manager's attention across the team's groups, and the ids looked at."""
+    assert team.id is not None
+    views = [
+        glance(session, group=g, case=c, now=now, locale=locale)
+        for g, c in team_groups(session, team_id=team.id)
+    ]
+    interval = views[0].interval_days if views else Policy().meeting_interval_days
+    span = f"{interval // 7} weeks" if interval % 7 == 0 else f"{interval} days"
+    sections = (
+        ("First meetings due this week", [_first_meeting_line(v) for v in views]),
+        (f"No core group for over {span}", [_quiet_line(v, locale) for v in views]),
+        (
+            "Late minutes",
+            [
+                f"{v.reference}: minutes of the meeting on {format_day(m.day)} {why}"
+                for v in views
+                for m, why in v.late_minutes()
+            ],
+        ),
+        ("Overdue actions", [_overdue_summary(session, v) for v in views]),
+    )
+    count, today = len(views), now.astimezone(locale.tz).date()
+    blocks: list[Block] = [
+        Heading(f"{team.name} — your team's core groups"),
+        Text(f"{count} open group{'s' if count != 1 else ''}, as of {format_day(today)}."),
+    ]
+    attention = False
+    for title, lines in sections:
+        found = [line for line in lines if line]
+        if found:
+            attention = True
+            blocks += [Text(f"{title}:"), bullets(found)]
+    if not attention:
+        blocks.append(Text("Nothing needs your attention today."))
+    if views:
+        blocks.append(
+            Context(f"Look into one group with `/coregroup status {views[0].reference}`.")
+        )
+    ids = [v.group.id for v in views if v.group.id is not None]
+    return Message(text=f"{team.name}: your team's core groups", blocks=tuple(blocks)), ids
+
+
+def make_team_manager(session: Session, *, person: Person, team_name: str) -> Team:
+    """Make `person` a manager of the team called `team_name` (created if new)."""
+    name = " ".join(team_name.split())
+    team = session.exec(select(Team).where(Team.name == name)).first()
+    if team is None:
+        team = Team(name=name)
+        session.add(team)
+        session.flush()
+    person.team_id, person.is_team_manager = team.id, True
+    session.add(person)
+    session.flush()
+    return team
+
+
+# --- a person's own summary ---------------------------------------------------------------------
+
+
+def my_groups(session: Session, *, person_id: int) -> list[tuple[CoreGroup, Case, Membership]]:
+    """The open groups a person is a member of, by case reference."""
+    rows = session.exec(
+        select(CoreGroup, Case, Membership)
+        .join(Case, col(Case.id) == CoreGroup.case_id)
+        .join(Membership, col(Membership.group_id) == CoreGroup.id)
+        .where(
+            Membership.person_id == person_id,
+            col(Membership.active).is_(True),
+            CoreGroup.status == GroupStatus.ACTIVE,
+        )
+        .order_by(col(Case.reference))
+    ).all()
+    return [(g, c, m) for g, c, m in rows]
+
+
+def home_message(
+    session: Session, *, person: Person, now: datetime, locale: Locale
+) -> tuple[Message, list[int]]:
+    """A person's own summary across their groups, and the ids of the groups it read."""
+    assert person.id is not None
+    today = now.astimezone(locale.tz).date()
+    actions: list[tuple[Action, str]] = []
+    meetings, owed, chaired = [], [], []
+    groups = my_groups(session, person_id=person.id)
+    for group, case, membership in groups:
+        assert group.id is not None
+        actions += [
+            (a, case.reference)
+            for a in open_actions_for(session, group_id=group.id, person_id=person.id)
+        ]
+        meeting = next_meeting(session, group_id=group.id, now=now)
+        if meeting is not None:
+            meetings.append((meeting, case.reference))
+            # Only once the member has been asked: before that nothing is owed yet.
+            asked = person.id in updates_of(session, meeting=meeting)
+            if asked and person.id in {p.id for p in pending_updates(session, meeting=meeting)}:
+                owed.append(
+                    f"{case.reference}: your update for the meeting on "
+                    f"{format_day(meeting.starts_at.astimezone(locale.tz).date())}"
+                )
+        if membership.is_chair:
+            view = glance(session, group=group, case=case, now=now, locale=locale)
+            chaired.append(_chair_line(view))
+    actions.sort(key=lambda pair: (pair[0].due_on, pair[1], pair[0].number))
+    meetings.sort(key=lambda pair: pair[0].starts_at)
+    blocks: list[Block] = [Heading("Your core groups")]
+    if not groups:
+        blocks.append(Text("You're not in any core group yet. A chair can add you."))
+    else:
+        blocks += _section(
+            "Your actions",
+            [f"{ref}: {_action_line(a, today)}" for a, ref in actions],
+            "nothing open.",
+        )
+        blocks += _section(
+            "Your next meetings",
+            [f"{ref}: {_meeting_text(m, locale)}" for m, ref in meetings],
+            "none booked.",
+        )
+        blocks += _section("Updates you owe", owed, "none — thank you.")
+        if chaired:
+            blocks += [Text("Groups you chair:"), bullets(chaired)]
+    if person.is_team_manager:
+        blocks.append(Context("`/coregroup team` shows your team's groups."))
+    overdue = sum(1 for a, _ in actions if a.due_on < today)
+    text = "Your core groups" + (
+        f": {overdue} overdue action{'s' if overdue != 1 else ''}" if overdue else ""
+    )
+    return Message(text=text, blocks=tuple(blocks)), [g.id for g, _, _ in groups if g.id]
+
+
+def _section(title: str, lines: list[str], empty: str) -> list[Block]:
+    if not lines:
+        return [Text(f"{title}: {empty}")]
+    return [Text(f"{title}:"), bullets(lines)]
+
+
+def _chair_line(view: Glance) -> str:
+    upcoming = view.deadlines[0].describe() if view.deadlines else "no deadline open"
+    return f"{view.reference}: {upcoming}"

@@ -1,0 +1,795 @@
+"""/coregroup commands that set up and run a core group: new, add, remove, members, chairs,
+minute-takers, the conference chair, review conferences, closing, and the status at a glance."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bot.core import groups as core
+from bot.core.access import (
+    GroupView,
+    active_members,
+    audit,
+    group_by_id,
+    require_active,
+    require_manager,
+    visible_groups,
+)
+from bot.core.calendar import Nation, format_day
+from bot.core.context import Ctx
+from bot.core.dates import parse_day
+from bot.core.errors import BadInput, Conflict
+from bot.core.oversight import glance, status_message
+from bot.core.people import resolve_person
+from bot.core.plan import open_actions_for
+from bot.core.policy import review_conference_deadlines
+from bot.messages import (
+    AddToSpace,
+    ArchiveSpace,
+    Block,
+    Button,
+    Buttons,
+    Context,
+    CreateSpace,
+    Fields,
+    Heading,
+    InPlace,
+    Message,
+    RemoveFromSpace,
+    Reply,
+    Text,
+    ToGroup,
+    ToPerson,
+    bullets,
+)
+from commands.parse import Args, is_mention, pick
+from commands.registry import Command, Registry
+from storage.enums import AuditKind, Role
+from storage.models import Case, Person
+
+NEW_EXAMPLE = core.NEW_EXAMPLE
+ADD_EXAMPLE = '/coregroup add @priya school agency "Oak Primary"'
+SCHEDULE_ASK = 'When? e.g. "5/1 10am" or "next Tue 2pm"'
+OFF_WORDS = ("off", "stop", "remove", "no", "false")
+# A year written out: 2026, or the last part of 18/12/26.
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b")
+# An ICPC date this far ahead is almost certainly a typo; the group is set up after it.
+ICPC_MAX_AHEAD = timedelta(days=31)
+
+
+def register(registry: Registry) -> None:
+    """Add the group commands and the close-confirmation button."""
+    for command in COMMANDS:
+        registry.command(command)
+    registry.click("groups.close", close_click)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _person(ctx: Ctx, view: GroupView, token: str) -> Person:
+    return resolve_person(
+        ctx.session,
+        token,
+        platform=ctx.platform,
+        directory=ctx.directory,
+        clock=ctx.clock,
+        group_id=view.id,
+    )
+
+
+def _need_person(args: Args, what: str, example: str) -> str:
+    """Take the mention wherever it is among the words (people type `add parent @jo` too)."""
+    for i, token in enumerate(args.tokens):
+        if is_mention(token):
+            del args.tokens[i]
+            args.consumed.append(token)
+            return token
+    return args.need(what, example)
+
+
+def _recent_day(ctx: Ctx, text: str) -> date:
+    """A conference date: "15/3" typed in April means last March, not next (a year was left off)."""
+    day = parse_day(text, now=ctx.now(), tz=ctx.locale.tz, allow_past=True)
+    if not _YEAR.search(text) and day > ctx.today() + timedelta(days=183):
+        try:
+            day = day.replace(year=day.year - 1)
+        except ValueError:  # 29 February
+            day = day.replace(year=day.year - 1, day=28)
+    return day
+
+
+def _announce(ctx: Ctx, reply: Reply, view: GroupView, text: str) -> None:
+    """Tell the group's space (and the actor privately when they typed somewhere else).
+
+    The notification text names the case, never a person.
+    """
+    message = Message(text=f"{view.reference}: the core group has changed", blocks=(Text(text),))
+    reply.say(message, to=ToGroup(view.id))
+    if ctx.channel_id is None or ctx.channel_id != view.group.channel_id:
+        reply.say(message)
+
+
+# --- new ----------------------------------------------------------------------------------------
+
+
+def new_group(ctx: Ctx, _view: GroupView | None, args: Args) -> Reply:
+    """Start a core group for a case after the ICPC."""
+    nation_text = args.option("nation", "country")
+    initials_text = args.option("initials")
+    reference = core.check_reference(args.need("the case reference", NEW_EXAMPLE))
+    args.take_keyword("icpc", "cppm", "conference", "on")
+    date_text = args.rest()
+    if not date_text:
+        raise BadInput(
+            "Please give the date of the ICPC (the first child protection conference).",
+            hint=f"For example: `{NEW_EXAMPLE}`",
+        )
+    nation = Nation.parse(nation_text) if nation_text else Nation.ENGLAND
+    initials = core.check_initials(initials_text) if initials_text else None
+    icpc = _recent_day(ctx, date_text)
+    if icpc > ctx.today() + ICPC_MAX_AHEAD:
+        raise BadInput(
+            f"The ICPC date {format_day(icpc)} is more than a month away; the core group starts "
+            "after the conference.",
+            hint=f"Give the date it was held, with the year, e.g. `{NEW_EXAMPLE}`",
+        )
+    _refuse_existing(ctx, reference)
+    case, group = core.create_group(
+        ctx.session,
+        reference=reference,
+        icpc=icpc,
+        nation=nation,
+        initials=initials,
+        creator=ctx.actor,
+        now=ctx.now(),
+    )
+    assert group.id is not None
+    audit(ctx, group_id=group.id, kind=AuditKind.CHANGE, what="command:new")
+    return _created_reply(ctx, case, group.id)
+
+
+def _refuse_existing(ctx: Ctx, reference: str) -> None:
+    """Refuse a reference already in use, telling only people who can see that group so."""
+    if core.find_case(ctx.session, reference) is None:
+        return
+    if any(v.reference == reference for v in visible_groups(ctx, include_closed=True)):
+        raise Conflict(
+            f"There is already a core group for {reference}.",
+            hint=f"See it with `/coregroup status {reference}`.",
+        )
+    audit(ctx, group_id=None, kind=AuditKind.DENIED, what="command:new", detail="taken")
+    raise Conflict(
+        "A group can't be created for that reference. If one already exists, ask its chair "
+        "to add you.",
+        hint=f"Check the reference on the case system. For example: `{NEW_EXAMPLE}`",
+    )
+
+
+def _created_reply(ctx: Ctx, case: Case, group_id: int) -> Reply:
+    reference, icpc = case.reference, case.icpc_date
+    deadline, sentence = core.first_meeting_sentence(
+        icpc=icpc, calendar=ctx.calendar(case), policy=ctx.policy(case)
+    )
+    name = core.space_name(reference)
+    blocks: list[Block] = [Heading(f"Core group started for {reference}"), Text(sentence)]
+    if deadline.due < ctx.today():
+        blocks.append(Text("⚠ That date has passed: hold the first meeting as soon as you can."))
+    blocks += [
+        Text(
+            "You are the key worker and chair. Next, add the members with their roles, e.g. "
+            f"`/coregroup add @jo parent` or `{ADD_EXAMPLE}`."
+        ),
+        Buttons(
+            (
+                Button(
+                    "Schedule the first meeting",
+                    "meeting.schedule",
+                    str(group_id),
+                    style="primary",
+                    ask=SCHEDULE_ASK,
+                ),
+            )
+        ),
+        Context(f"The group's private space is #{name}. Only its members can see it."),
+    ]
+    if icpc > ctx.today():
+        blocks.append(Context("The ICPC date is still to come; the deadline counts from it."))
+    reply = Reply()
+    reply.effects.append(
+        CreateSpace(group_id, name, core.space_topic(reference), member_ids=(ctx.actor_id,))
+    )
+    reply.say(
+        Message(
+            text=f"{reference}: core group started; first meeting due by "
+            f"{format_day(deadline.due)}",
+            blocks=tuple(blocks),
+        )
+    )
+    reply.say(
+        Message(
+            text=f"{reference}: the core group's private space",
+            blocks=(
+                Text(
+                    f"This is the private space for the core group for {reference}. Only its "
+                    f"members can see it. Chair: {ctx.actor.display_name}. The first core group "
+                    f"must meet by {format_day(deadline.due)}."
+                ),
+                Context("Type `/coregroup status` here to see the group at a glance."),
+            ),
+        ),
+        to=ToGroup(group_id),
+    )
+    return reply
+
+
+# --- members ------------------------------------------------------------------------------------
+
+_ROLE_CHOICES = {word: role.value for word, role in core.ROLE_WORDS.items()}
+
+
+def _take_role(args: Args) -> Role:
+    """The role from the next one to three words ("health visitor", "school nurse", "gp")."""
+    while args.take_keyword("as", "a", "an", "the"):
+        pass
+    words = [w.lower().strip(",.") for w in args.tokens[:3]]
+    for size in (3, 2, 1):
+        key = "-".join(words[:size])
+        if len(words) >= size and key in core.ROLE_WORDS:
+            for _ in range(size):
+                args.take()
+            return core.ROLE_WORDS[key]
+    word = args.need("their role", "/coregroup add @jo parent")
+    return Role(pick(word, _ROLE_CHOICES, what="role", example=f"For example: `{ADD_EXAMPLE}`"))
+
+
+def _take_agency(args: Args) -> str | None:
+    """`agency "Oak Primary"` (or `from …`, or just the words after the role)."""
+    lowered = [t.lower() for t in args.tokens]
+    for word in ("agency", "from", "at"):
+        if word in lowered:
+            i = lowered.index(word)
+            agency = " ".join(args.tokens[i + 1 :])
+            del args.tokens[i:]
+            return agency or None
+    return None
+
+
+def _agency(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    if len(text) > 120:
+        raise BadInput(
+            "That agency name is too long (120 characters at most).",
+            hint=f"For example: `{ADD_EXAMPLE}`",
+        )
+    return text or None
+
+
+def _role_text(role: Role, agency: str) -> str:
+    return role.label + (f", {agency}" if agency else "")
+
+
+def add_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
+    """Add someone to the group with their role (and agency)."""
+    assert view is not None
+    require_manager(view, "add members")
+    require_active(view)
+    token = _need_person(args, "who to add", "/coregroup add @jo parent")
+    agency = _take_agency(args)
+    role = _take_role(args)
+    agency = _agency(agency or args.rest() or None)
+    person = _person(ctx, view, token)
+    membership, joined = core.add_member(
+        ctx.session, group_id=view.id, person=person, role=role, agency=agency, now=ctx.now()
+    )
+    name, what = person.display_name, _role_text(role, membership.agency)
+    reply = Reply()
+    if joined is core.Joined.UNCHANGED:
+        return reply.say(f"{name} is already in the core group for {view.reference} as {what}.")
+    assert person.id is not None
+    if joined is core.Joined.ROLE_CHANGED:
+        _announce(ctx, reply, view, f"{name} is now in the core group as {what}.")
+        return reply
+    reply.effects.append(AddToSpace(view.id, (person.id,)))
+    again = " again" if joined is core.Joined.REJOINED else ""
+    _announce(ctx, reply, view, f"{name} has joined the core group{again} as {what}.")
+    count = core.member_count(ctx.session, group_id=view.id)
+    if count > core.ADVISED_SIZE:
+        reply.say(
+            Message(
+                text=f"{view.reference}: the group now has {count} members",
+                blocks=(
+                    Text(
+                        f"The group now has {count} members. Guidance suggests six or fewer, so "
+                        "the group stays focused on the plan — is everyone needed at every "
+                        "meeting? Others can send a written update instead."
+                    ),
+                ),
+            )
+        )
+    reply.say(_welcome(view, role, ctx.actor.display_name), to=ToPerson(person.id))
+    return reply
+
+
+def _welcome(view: GroupView, role: Role, by: str) -> Message:
+    if role.is_family:
+        body = (
+            f"{by} has added you to the core group for {view.reference}: the people working with "
+            "your family on the plan agreed at the conference. I'll tell you about meetings and "
+            "anything the group asks of you. Type `/coregroup status` any time to see what's next."
+        )
+    else:
+        body = (
+            f"{by} has added you to the core group for {view.reference} as {role.label}. "
+            "Type `/coregroup status` to see the group at a glance, or `/coregroup help`."
+        )
+    return Message(
+        text=f"{view.reference}: you've been added to the core group", blocks=(Text(body),)
+    )
+
+
+def remove_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
+    """Take someone out of the group (their history stays)."""
+    assert view is not None
+    require_manager(view, "remove members")
+    require_active(view)
+    person = _person(ctx, view, _need_person(args, "who to remove", "/coregroup remove @sam"))
+    core.remove_member(
+        ctx.session, group_id=view.id, person=person, reference=view.reference, now=ctx.now()
+    )
+    assert person.id is not None
+    reply = Reply()
+    reply.effects.append(RemoveFromSpace(view.id, person.id))
+    _announce(
+        ctx,
+        reply,
+        view,
+        f"{person.display_name} has left the core group. Their updates and actions stay on "
+        "the record.",
+    )
+    still = open_actions_for(ctx.session, group_id=view.id, person_id=person.id)
+    if still:
+        numbers = [str(a.number) for a in still]
+        listed = (
+            numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
+        )
+        which = f"action {listed}" if len(still) == 1 else f"actions {listed}"
+        reply.say(
+            Message(
+                text=f"{view.reference}: open actions need a new owner",
+                blocks=(
+                    Text(
+                        f"{person.display_name} still owns open {which}. Give "
+                        f"{'it' if len(still) == 1 else 'them'} to someone else, e.g. "
+                        f"`/coregroup action reassign {still[0].number} @alex`."
+                    ),
+                ),
+            )
+        )
+    return reply
+
+
+def list_members(ctx: Ctx, view: GroupView | None, _args: Args) -> Reply:
+    """Who is in the group, with roles, agencies, chairs and minute-takers."""
+    assert view is not None
+    rows = active_members(ctx, view.id)
+    lines = []
+    for m, p in rows:
+        marks = [x for x, on in (("chair", m.is_chair), ("minute-taker", m.is_minute_taker)) if on]
+        line = f"{p.display_name} — {_role_text(Role(m.role), m.agency)}"
+        lines.append(line + (f" · {', '.join(marks)}" if marks else ""))
+    count = f"{len(rows)} member{'s' if len(rows) != 1 else ''}"
+    blocks: list[Block] = [Heading(f"{view.reference}: {count}"), bullets(lines)]
+    if view.case.conference_chair_id is not None:
+        iro = ctx.session.get(Person, view.case.conference_chair_id)
+        if iro is not None:
+            blocks.append(Text(f"Conference chair (for disagreements): {iro.display_name}"))
+    if len(rows) > core.ADVISED_SIZE:
+        blocks.append(
+            Context("Guidance suggests six or fewer members, so the group stays focused.")
+        )
+    if view.can_manage:
+        blocks.append(Context(f"Add someone: `{ADD_EXAMPLE}`"))
+    return Reply().say(Message(text=f"{view.reference}: members", blocks=tuple(blocks)))
+
+
+@dataclass(frozen=True)
+class _Duty:
+    """Chairing or minute-taking: shared by several members, switched on and off the same way."""
+
+    doing: str  # what only a chair may do, for the refusal
+    who: str  # what is missing when no one is named
+    example: str
+    change: Callable[..., bool]  # the core setter: True when something changed
+    holders: Callable[..., list[Person]]
+    on: str  # each with {name}
+    off: str
+    already: str
+    not_now: str
+    plural: str
+
+
+CHAIRING = _Duty(
+    doing="change who chairs",
+    who="who chairs",
+    example="/coregroup chair @alex",
+    change=core.set_chair,
+    holders=core.chairs,
+    on="{name} now chairs the core group.",
+    off="{name} no longer chairs the group.",
+    already="{name} already chairs the core group for {ref}.",
+    not_now="{name} doesn't chair the core group for {ref}.",
+    plural="Chairs",
+)
+MINUTING = _Duty(
+    doing="change who takes the minutes",
+    who="who takes the minutes",
+    example="/coregroup minute-taker @alex",
+    change=core.set_minute_taker,
+    holders=core.minute_takers,
+    on="{name} now takes the minutes.",
+    off="{name} no longer takes the minutes.",
+    already="{name} already takes the minutes for {ref}.",
+    not_now="{name} doesn't take the minutes for {ref}.",
+    plural="Minute-takers",
+)
+
+
+def _switch(ctx: Ctx, view: GroupView, args: Args, duty: _Duty) -> Reply:
+    require_manager(view, duty.doing)
+    require_active(view)
+    person = _person(ctx, view, _need_person(args, duty.who, duty.example))
+    on = not args.take_keyword(*OFF_WORDS)
+    changed = duty.change(
+        ctx.session, group_id=view.id, person=person, reference=view.reference, on=on
+    )
+    name, reply = person.display_name, Reply()
+    if not changed:
+        return reply.say(
+            (duty.already if on else duty.not_now).format(name=name, ref=view.reference)
+        )
+    text = (duty.on if on else duty.off).format(name=name)
+    holders = [p.display_name for p in duty.holders(ctx.session, group_id=view.id)]
+    if holders:
+        text += f" {duty.plural}: {', '.join(holders)}."
+    _announce(ctx, reply, view, text)
+    return reply
+
+
+def chair(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
+    """Make a member a co-chair, or `off` to stop."""
+    assert view is not None
+    return _switch(ctx, view, args, CHAIRING)
+
+
+def minute_taker(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
+    """Make a member a minute-taker (it can be shared), or `off` to stop."""
+    assert view is not None
+    return _switch(ctx, view, args, MINUTING)
+
+
+def conference_chair(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
+    """Name the conference chair (IRO): the person disagreements are escalated to."""
+    assert view is not None
+    require_manager(view, "name the conference chair")
+    require_active(view)
+    example = "/coregroup conference-chair @pat"
+    person = _person(ctx, view, _need_person(args, "the conference chair", example))
+    assert person.id is not None
+    reply = Reply()
+    if view.case.conference_chair_id == person.id:
+        return reply.say(
+            f"{person.display_name} is already the conference chair for {view.reference}."
+        )
+    view.case.conference_chair_id = person.id
+    ctx.session.add(view.case)
+    _announce(
+        ctx,
+        reply,
+        view,
+        f"{person.display_name} is the conference chair. If the group records a disagreement, "
+        "they will be told.",
+    )
+    reply.say(
+        Message(
+            text=f"{view.reference}: you're the conference chair",
+            blocks=(
+                Text(
+                    f"{ctx.actor.display_name} has named you as the conference chair for the core "
+                    f"group for {view.reference}. If the group records a disagreement, I'll let "
+                    "you know here."
+                ),
+            ),
+        ),
+        to=ToPerson(person.id),
+    )
+    return reply
+
+
+# --- review conferences -------------------------------------------------------------------------
+
+_ENDED = re.compile(r"\b(?:plan[- ]?(?:ended|ends|end|over|finished)|ended)\b", re.IGNORECASE)
+REVIEW_EXAMPLE = "/coregroup review 15/3/2027"
+
+
+def review(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
+    """Record a review conference and give the deadline for the next core group."""
+    assert view is not None
+    require_manager(view, "record a review conference")
+    require_active(view)
+    text = args.rest()
+    ended = bool(_ENDED.search(text))
+    date_text = _ENDED.sub(" ", text).strip()
+    if not date_text:
+        raise BadInput(
+            "Please give the date of the review conference.",
+            hint=f"For example: `{REVIEW_EXAMPLE}`, or `{REVIEW_EXAMPLE} plan-ended` if the "
+            "plan ended there.",
+        )
+    case = view.case
+    held_on = _recent_day(ctx, date_text)
+    if held_on <= case.icpc_date:
+        raise BadInput(
+            f"A review conference comes after the ICPC on {format_day(case.icpc_date)}.",
+            hint=f"For example: `{REVIEW_EXAMPLE}`",
+        )
+    if ended and held_on > ctx.today():
+        raise BadInput(
+            f"The review on {format_day(held_on)} hasn't happened yet, so the plan can't have "
+            "ended there.",
+            hint=f"Record it now without `plan-ended` (`{REVIEW_EXAMPLE}`), then again once held.",
+        )
+    _row, created = core.record_review(
+        ctx.session,
+        case=case,
+        held_on=held_on,
+        plan_continues=not ended,
+        actor_id=ctx.actor_id,
+        now=ctx.now(),
+    )
+    verb = "recorded" if created else "updated"
+    title = f"Review conference on {format_day(held_on)} {verb}"
+    reply = Reply()
+    if ended:
+        body = (
+            f"The plan ended at the review conference on {format_day(held_on)}. When the group's "
+            "work is finished, close it with `/coregroup close plan ended at review`."
+        )
+        _announce(ctx, reply, view, f"{title}: the plan ended.")
+        return reply.say(
+            Message(text=f"{view.reference}: {title}", blocks=(Heading(title), Text(body)))
+        )
+    calendar, policy = ctx.calendar(case), ctx.policy(case)
+    deadline, sentence = core.after_review_sentence(
+        review=held_on, calendar=calendar, policy=policy
+    )
+    blocks: list[Block] = [Heading(title), Text(sentence)]
+    reviews = core.review_dates(ctx.session, case_id=view.case.id or 0)
+    following = review_conference_deadlines(
+        icpc=case.icpc_date, reviews=reviews, calendar=calendar, policy=policy
+    )[-1]
+    blocks.append(
+        Context(
+            f"Next review conference due by {format_day(following.due)}. Rule: {following.rule}."
+        )
+    )
+    blocks.append(
+        Buttons(
+            (
+                Button(
+                    "Schedule the next meeting",
+                    "meeting.schedule",
+                    str(view.id),
+                    style="primary",
+                    ask=SCHEDULE_ASK,
+                ),
+            )
+        )
+    )
+    _announce(
+        ctx, reply, view, f"{title}. The next core group must meet by {format_day(deadline.due)}."
+    )
+    return reply.say(Message(text=f"{view.reference}: {title}", blocks=tuple(blocks)))
+
+
+# --- closing ------------------------------------------------------------------------------------
+
+
+def close(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
+    """Close the group when the plan ends (asks for confirmation unless `close confirm`)."""
+    assert view is not None
+    require_manager(view, "close the group")
+    require_active(view)
+    words = args.rest().split()
+    confirmed = any(w.lower() in ("confirm", "confirmed") for w in words)
+    reason = " ".join(w for w in words if w.lower() not in ("confirm", "confirmed"))[:500] or None
+    view.group.close_reason = reason
+    ctx.session.add(view.group)
+    if confirmed:
+        return _close(ctx, view, clicked=False)
+    blocks: list[Block] = [
+        Heading(f"Close the core group for {view.reference}?"),
+        Text(
+            "Closing ends the plan here: meetings still booked are cancelled, and there are no "
+            "more reminders or changes. Members can still read its record with "
+            "`/coregroup status`."
+        ),
+    ]
+    if reason:
+        blocks.append(Fields((("Reason", reason),)))
+    blocks += [
+        Buttons((Button("Close the group", "groups.close", str(view.id), style="danger"),)),
+        Context("To keep it open, just ignore this."),
+    ]
+    return Reply().say(
+        Message(text=f"{view.reference}: close the core group?", blocks=tuple(blocks))
+    )
+
+
+def close_click(ctx: Ctx, value: str, _text: str | None) -> Reply:
+    """The confirming click on "Close the group"."""
+    view = group_by_id(ctx, _group_id(ctx, value))
+    require_manager(view, "close the group")
+    require_active(view)
+    reply = _close(ctx, view, clicked=True)
+    audit(ctx, group_id=view.id, kind=AuditKind.CHANGE, what="click:groups.close")
+    return reply
+
+
+def _group_id(ctx: Ctx, value: str) -> int:
+    """A button's group id; anything else is treated exactly like a group the actor can't see."""
+    if value.isdigit():
+        return int(value)
+    return group_by_id(ctx, 0).id  # raises the same NotFound as any invisible group
+
+
+def _close(ctx: Ctx, view: GroupView, *, clicked: bool) -> Reply:
+    reason = view.group.close_reason
+    cancelled = core.close_group(
+        ctx.session, group=view.group, case=view.case, reason=reason, now=ctx.now()
+    )
+    parts = [
+        f"{ctx.actor.display_name} closed the core group for {view.reference} on "
+        f"{format_day(ctx.today())}" + (f": {reason}." if reason else "."),
+        *[
+            f"The meeting on {format_day(ctx.local(m.starts_at).date())} is cancelled."
+            for m in cancelled
+        ],
+        "The record stays readable with `/coregroup status`.",
+    ]
+    text = " ".join(parts)
+    reply = Reply()
+    reply.effects.append(ArchiveSpace(view.id))
+    if clicked:
+        # The confirmation the chair clicked becomes the record of what happened.
+        reply.say(
+            Message(text=f"{view.reference}: the core group has closed", blocks=(Text(text),)),
+            to=ToGroup(view.id),
+        )
+        reply.say(
+            Message(text=f"{view.reference}: core group closed", blocks=(Text(text),)),
+            to=InPlace(),
+        )
+    else:
+        _announce(ctx, reply, view, text)
+    return reply
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+def status(ctx: Ctx, view: GroupView | None, _args: Args) -> Reply:
+    """The group at a glance (the family view for family members)."""
+    assert view is not None
+    seen = glance(ctx.session, group=view.group, case=view.case, now=ctx.now(), locale=ctx.locale)
+    message = status_message(
+        ctx.session,
+        view=seen,
+        viewer_id=ctx.actor_id,
+        family=view.is_family,
+        can_manage=view.can_manage,
+        locale=ctx.locale,
+    )
+    return Reply().say(message)
+
+
+COMMANDS = (
+    Command(
+        name="status",
+        summary="the group at a glance: next meeting, deadlines, what's overdue",
+        usage="status [case reference]",
+        examples=("/coregroup status", "/coregroup status CP-2026-0142"),
+        handler=status,
+        aliases=("glance", "overview", "where"),
+        topic="The group",
+        changes=False,
+    ),
+    Command(
+        name="new",
+        summary="start the core group for a case after the ICPC",
+        usage="new <case reference> icpc <date> [nation scotland] [initials AB]",
+        examples=(NEW_EXAMPLE, "/coregroup new CP-2027-0007 icpc 12/1/2027 nation wales"),
+        handler=new_group,
+        needs_group=False,
+        aliases=("create", "start", "new-group"),
+        topic="Setting up",
+    ),
+    Command(
+        name="add",
+        summary="add someone with their role (and agency)",
+        usage="add @person <role> [agency <name>]",
+        examples=(ADD_EXAMPLE, "/coregroup add @jo parent", "/coregroup add @alex hv"),
+        handler=add_member,
+        aliases=("invite", "add-member"),
+        topic="Setting up",
+    ),
+    Command(
+        name="remove",
+        summary="take someone out of the group (their history stays)",
+        usage="remove @person",
+        examples=("/coregroup remove @sam",),
+        handler=remove_member,
+        aliases=("remove-member",),
+        topic="Setting up",
+    ),
+    Command(
+        name="members",
+        summary="who is in the group, with roles",
+        usage="members",
+        examples=("/coregroup members",),
+        handler=list_members,
+        aliases=("who", "membership", "people"),
+        topic="Setting up",
+        changes=False,
+    ),
+    Command(
+        name="chair",
+        summary="make a member a co-chair (or `off` to stop)",
+        usage="chair @person [off]",
+        examples=("/coregroup chair @alex", "/coregroup chair @alex off"),
+        handler=chair,
+        aliases=("co-chair", "cochair"),
+        topic="Setting up",
+    ),
+    Command(
+        name="minute-taker",
+        summary="make a member a minute-taker (or `off` to stop)",
+        usage="minute-taker @person [off]",
+        examples=("/coregroup minute-taker @alex", "/coregroup minute-taker @alex off"),
+        handler=minute_taker,
+        aliases=("minutetaker", "minutes-taker", "scribe"),
+        topic="Setting up",
+    ),
+    Command(
+        name="conference-chair",
+        summary="name the conference chair (IRO) disagreements go to",
+        usage="conference-chair @person",
+        examples=("/coregroup conference-chair @pat",),
+        handler=conference_chair,
+        aliases=("iro", "conferencechair"),
+        topic="Setting up",
+    ),
+    Command(
+        name="review",
+        summary="record a review conference (add `plan-ended` if the plan ended)",
+        usage="review <date> [plan-ended]",
+        examples=(REVIEW_EXAMPLE, "/coregroup review 15/3/2027 plan-ended"),
+        handler=review,
+        aliases=("review-conference", "rcpc"),
+        topic="The group",
+    ),
+    Command(
+        name="close",
+        summary="close the group when the plan ends",
+        usage="close [reason]",
+        examples=("/coregroup close plan ended at review", "/coregroup close confirm"),
+        handler=close,
+        aliases=("close-group",),
+        topic="The group",
+    ),
+)
