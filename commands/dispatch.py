@@ -198,7 +198,7 @@ class Dispatcher:
 
 
 # Commands that still work on a closed group (reading its record).
-READ_CLOSED = frozenset({"status", "actions", "minutes", "export"})
+READ_CLOSED = frozenset({"status", "actions", "minutes", "members", "meetings", "outcomes"})
 
 
 def _audit_command(ctx: Ctx, view: GroupView, cmd: Command) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from bot.core.context import Ctx
 from bot.core.errors import BadInput, NotAllowed, NotFound
@@ -101,10 +101,12 @@ def visible_groups(ctx: Ctx, *, include_closed: bool = False) -> list[GroupView]
         Membership.person_id == actor.id, col(Membership.active).is_(True)
     )
     query = select(CoreGroup, Case).join(Case, col(Case.id) == CoreGroup.case_id)
-    condition = col(CoreGroup.id).in_(member_ids)
     if actor.is_team_manager and actor.team_id is not None:
-        condition = condition | (col(CoreGroup.team_id) == actor.team_id)
-    query = query.where(condition)
+        query = query.where(
+            or_(col(CoreGroup.id).in_(member_ids), col(CoreGroup.team_id) == actor.team_id)
+        )
+    else:
+        query = query.where(col(CoreGroup.id).in_(member_ids))
     if not include_closed:
         query = query.where(CoreGroup.status == GroupStatus.ACTIVE)
     views = [_view(ctx, g, c) for g, c in ctx.session.exec(query.order_by(Case.reference)).all()]
