@@ -1,0 +1,365 @@
+"""The `coregroup` command line: version, database schema, and statutory timescales.
+
+Each subcommand is added by its own `_add_<name>(subparsers)` function and handled by a
+`_cmd_<name>(args) -> int` function. Heavy imports (SQLAlchemy, Alembic, holidays) happen inside
+the handlers so `coregroup --help` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.core.calendar import Nation
+
+PROG = "coregroup"
+USAGE_ERROR = 2
+RUNTIME_ERROR = 1
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """Bad input on the command line; the message is one line that says how to fix it."""
+
+
+class CommandFailed(Exception):
+    """The command was understood but could not be carried out (e.g. the database is down)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one friendly line on stderr, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        _err(f"{self.prog}: {message} (see `{self.prog} --help`)")
+        raise SystemExit(USAGE_ERROR)
+
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+# --- argument types -----------------------------------------------------------------------------
+
+
+def _date_option(option: str, example: str) -> Callable[[str], date]:
+    """An argparse type reading YYYY-MM-DD (or the UK's DD/MM/YYYY) for `option`."""
+
+    def parse(text: str) -> date:
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+            try:
+                return datetime.strptime(text.strip(), fmt).date()
+            except ValueError:
+                continue
+        raise argparse.ArgumentTypeError(
+            f'"{text}" is not a date; write it as YYYY-MM-DD, e.g. {option} {example}'
+        )
+
+    return parse
+
+
+def _nation(text: str) -> Nation:
+    """An argparse type reading a UK nation (england, wales, scotland, northern-ireland)."""
+    from bot.core.calendar import Nation
+    from bot.core.errors import BadInput
+
+    try:
+        return Nation.parse(text)
+    except BadInput:
+        names = ", ".join(n.value for n in Nation)
+        raise argparse.ArgumentTypeError(
+            f'"{text}" is not a UK nation; use one of {names}, e.g. --nation scotland'
+        ) from None
+
+
+# --- the parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full `coregroup` argument parser."""
+    parser = _Parser(
+        prog=PROG,
+        description="Core Group Bot: a chat assistant for child-protection core groups.",
+    )
+    parser.set_defaults(handler=None, parser=parser)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_version(subparsers)
+    _add_db(subparsers)
+    _add_timescales(subparsers)
+    # `run` and `demo` are added here as _add_run(subparsers) and _add_demo(subparsers).
+    return parser
+
+
+def _add_command(
+    subparsers: Subparsers,
+    name: str,
+    handler: Handler | None,
+    *,
+    summary: str,
+    epilog: str | None = None,
+) -> _Parser:
+    """Add one subcommand wired to `handler` (None: a group that needs a further command)."""
+    sub = subparsers.add_parser(name, help=summary, description=summary, epilog=epilog)
+    sub.set_defaults(handler=handler, parser=sub)
+    return sub
+
+
+def _add_version(subparsers: Subparsers) -> None:
+    _add_command(subparsers, "version", _cmd_version, summary="Show the version.")
+
+
+def _add_db(subparsers: Subparsers) -> None:
+    db = _add_command(
+        subparsers, "db", None, summary="Create, upgrade or inspect the database schema."
+    )
+    actions = db.add_subparsers(title="db commands", metavar="DB_COMMAND")
+    _add_command(
+        actions,
+        "upgrade",
+        _cmd_db_upgrade,
+        summary="Create the schema on DATABASE_URL, or upgrade it to this version.",
+    )
+    _add_command(
+        actions,
+        "current",
+        _cmd_db_current,
+        summary="Show which schema revision the database is at.",
+    )
+
+
+def _add_timescales(subparsers: Subparsers) -> None:
+    sub = _add_command(
+        subparsers,
+        "timescales",
+        _cmd_timescales,
+        summary="List the statutory dates a core group chair must meet for a case.",
+        epilog=(
+            "Working days skip weekends, the nation's bank holidays and CLOSURE_DAYS. "
+            "Example: coregroup timescales --icpc 2026-12-18 --meeting 2027-01-06"
+        ),
+    )
+    sub.add_argument(
+        "--icpc",
+        required=True,
+        type=_date_option("--icpc", "2026-12-18"),
+        metavar="DATE",
+        help="date of the initial child protection conference (or CPPM), YYYY-MM-DD",
+    )
+    sub.add_argument(
+        "--nation",
+        type=_nation,
+        default="england",
+        metavar="{england,wales,scotland,northern-ireland}",
+        help="whose bank holidays and timescales apply (default: england)",
+    )
+    sub.add_argument(
+        "--meeting",
+        action="append",
+        default=[],
+        type=_date_option("--meeting", "2027-01-06"),
+        metavar="DATE",
+        help="date of a core group already held or booked; repeat for each",
+    )
+    sub.add_argument(
+        "--review",
+        action="append",
+        default=[],
+        type=_date_option("--review", "2027-03-15"),
+        metavar="DATE",
+        help="date of a review conference; repeat for each",
+    )
+    sub.add_argument("--json", action="store_true", help="print JSON with ISO dates")
+
+
+# --- handlers -----------------------------------------------------------------------------------
+
+
+def _cmd_version(args: argparse.Namespace) -> int:
+    """Print the package version and the database schema revision this code needs."""
+    from storage.db import head_revision
+
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    _out(f"coregroup-bot {__version__} (database schema {head_revision()}, Python {python})")
+    return 0
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Create or upgrade the schema and say what changed."""
+    from storage.db import current_revision, upgrade
+
+    settings = load_settings()
+    with _database(settings) as engine:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    where = masked_url(settings.database_url)
+    if before == after:
+        _out(f"Database at {where} is already at {after}; nothing to do.")
+    elif before is None:
+        _out(f"Database at {where} upgraded to {after}.")
+    else:
+        _out(f"Database at {where} upgraded from {before} to {after}.")
+    return 0
+
+
+def _cmd_db_current(args: argparse.Namespace) -> int:
+    """Report the schema revision of DATABASE_URL and whether it is up to date."""
+    from storage.db import current_revision, head_revision
+
+    settings = load_settings()
+    with _database(settings) as engine:
+        current = current_revision(engine)
+    where, head = masked_url(settings.database_url), head_revision()
+    if current is None:
+        _out(f"Database at {where} has no schema yet; run `coregroup db upgrade` to create it.")
+    elif current == head:
+        _out(f"Database at {where} is at {current} (up to date).")
+    else:
+        _out(
+            f"Database at {where} is at {current}; this version needs {head}. "
+            "Run `coregroup db upgrade`."
+        )
+    return 0
+
+
+def _cmd_timescales(args: argparse.Namespace) -> int:
+    """Print every statutory deadline for a case, with the rule behind each."""
+    from bot.core.calendar import WorkingCalendar, format_day
+    from bot.core.policy import Policy, timescales
+
+    icpc: date = args.icpc
+    nation: Nation = args.nation
+    # A core group may meet on the day of the ICPC, straight after it; a review conference may not.
+    for option, days, same_day_ok in (
+        ("--meeting", args.meeting, True),
+        ("--review", args.review, False),
+    ):
+        for day in days:
+            if day < icpc or (day == icpc and not same_day_ok):
+                where = "before" if day < icpc else "on the day of"
+                later = (icpc + timedelta(days=14)).isoformat()
+                raise UsageError(
+                    f"{option} {day.isoformat()} is {where} the ICPC ({icpc.isoformat()}); "
+                    f"give a later date, e.g. {option} {later}"
+                )
+    settings = load_settings()
+    calendar = WorkingCalendar(nation, settings.closure_days)
+    deadlines = timescales(
+        icpc=icpc,
+        meetings=args.meeting,
+        reviews=args.review,
+        calendar=calendar,
+        policy=Policy.for_nation(nation),
+    )
+    if args.json:
+        payload = {
+            "icpc": icpc.isoformat(),
+            "nation": nation.value,
+            "deadlines": [deadline.as_dict() for deadline in deadlines],
+        }
+        _out(json.dumps(payload, indent=2))
+        return 0
+    _out(f"Timescales for a case with its ICPC on {format_day(icpc)} ({nation.label})")
+    if settings.closure_days:
+        days = ", ".join(format_day(day) for day in sorted(settings.closure_days))
+        _out(f"Local closure days: {days}")
+    _out()
+    for deadline in deadlines:
+        _out(f"{format_day(deadline.due):<16} {deadline.rule}")
+    return 0
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def masked_url(url: str) -> str:
+    """A database URL fit to print: any password replaced by ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable DATABASE_URL)"
+
+
+def _engine(settings: Settings) -> Engine:
+    """An engine for DATABASE_URL, turning a malformed URL or missing driver into ConfigError."""
+    from sqlalchemy.exc import ArgumentError
+
+    from storage.db import make_engine
+
+    try:
+        return make_engine(settings.database_url)
+    except ArgumentError:
+        raise ConfigError(
+            "Invalid configuration — DATABASE_URL: not a database URL I can use; for example "
+            "sqlite:///path/to/coregroup.db or postgresql+psycopg://user@host:5432/coregroup"
+        ) from None
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"Invalid configuration — DATABASE_URL needs the driver {exc.name!r}, which is not "
+            "installed; for PostgreSQL run: pip install 'coregroup-bot[postgres]'"
+        ) from None
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Engine]:
+    """An engine for DATABASE_URL, disposed after; an unreachable database is CommandFailed."""
+    from sqlalchemy.exc import OperationalError
+
+    engine = _engine(settings)
+    try:
+        yield engine
+    except OperationalError as exc:
+        # The driver's first line says what failed (refused, unknown host, bad password) without
+        # echoing the URL; SQLAlchemy's own text would add the SQL and a link.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown error"
+        where = masked_url(settings.database_url)
+        raise CommandFailed(f"Cannot use the database at {where}: {reason}") from None
+    finally:
+        engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `coregroup` command line; returns the process exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error already printed (2)
+        return exc.code if isinstance(exc.code, int) else USAGE_ERROR
+    from storage.db import SchemaOutOfDate
+
+    handler: Handler | None = args.handler
+    if handler is None:
+        args.parser.print_help(sys.stderr)
+        return USAGE_ERROR
+    try:
+        return handler(args)
+    except UsageError as exc:
+        _err(f"{args.parser.prog}: {exc}")
+        return USAGE_ERROR
+    except (ConfigError, SchemaOutOfDate) as exc:
+        _err(str(exc))
+        return USAGE_ERROR
+    except CommandFailed as exc:
+        _err(str(exc))
+        return RUNTIME_ERROR

@@ -1,0 +1,279 @@
+"""The `coregroup` command line, run in-process through `bot.cli.main`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import __version__
+from bot.cli import main
+from bot.config import Settings
+from storage.db import head_revision
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No setting leaks in from the developer's shell or a .env file in the working directory."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run the CLI; return its exit code, stdout and stderr."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def deadlines(out: str) -> dict[str, list[str]]:
+    """The JSON output's due dates by kind."""
+    found: dict[str, list[str]] = {}
+    for deadline in json.loads(out)["deadlines"]:
+        found.setdefault(deadline["kind"], []).append(deadline["due"])
+    return found
+
+
+# --- version and database -----------------------------------------------------------------------
+
+
+def test_version_names_the_package_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "version")
+    assert code == 0 and err == ""
+    assert out.startswith(f"coregroup-bot {__version__} (database schema {head_revision()}")
+
+
+def test_db_upgrade_creates_the_schema_then_current_reports_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    head = head_revision()
+
+    assert run(capsys, "db", "current")[1].endswith(
+        "has no schema yet; run `coregroup db upgrade` to create it.\n"
+    )
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert code == 0 and out.startswith("Database at ")
+    assert out.endswith(f" upgraded to {head}.\n")
+    assert run(capsys, "db", "upgrade")[1].endswith(f"is already at {head}; nothing to do.\n")
+    code, out, _ = run(capsys, "db", "current")
+    assert code == 0 and out.endswith(f"is at {head} (up to date).\n")
+
+
+def test_db_upgrade_on_a_sqlite_file_names_the_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'data' / 'coregroup.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert run(capsys, "db", "upgrade") == (
+        0,
+        f"Database at {url} upgraded to {head_revision()}.\n",
+        "",
+    )
+    assert (tmp_path / "data" / "coregroup.db").exists()
+
+
+def test_an_unreachable_database_is_reported_without_its_password(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://coregroup:s3cret@127.0.0.1:1/x")
+    code, out, err = run(capsys, "db", "upgrade")
+    assert code == 1 and out == ""
+    assert "Cannot use the database at postgresql+psycopg://coregroup:***@127.0.0.1:1/x" in err
+    assert "s3cret" not in err
+
+
+def test_a_malformed_database_url_is_a_configuration_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "not a url")
+    code, _, err = run(capsys, "db", "current")
+    assert code == 2
+    assert "DATABASE_URL" in err and "sqlite:///" in err
+
+
+# --- timescales ---------------------------------------------------------------------------------
+
+
+def test_timescales_lists_each_deadline_with_its_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "timescales", "--icpc", "2026-12-18")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0] == "Timescales for a case with its ICPC on Fri 18 Dec 2026 (England)"
+    assert lines[2].startswith("Wed 6 Jan 2027   First core group within 10 working days")
+    assert "of the ICPC on Fri 18 Dec 2026 (England bank holidays)" in lines[2]
+    assert any(line.startswith("Thu 18 Mar 2027") for line in lines)  # first review: 3 months
+
+
+def test_timescales_json_has_iso_dates_and_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "timescales", "--icpc", "2026-12-18", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["icpc"] == "2026-12-18" and payload["nation"] == "england"
+    first = payload["deadlines"][0]
+    assert set(first) == {"kind", "due", "basis", "rule"}
+    assert (first["kind"], first["due"], first["basis"]) == (
+        "first_meeting",
+        "2027-01-06",
+        "2026-12-18",
+    )
+    assert first["rule"].startswith("First core group within 10 working days of the ICPC")
+
+
+def test_timescales_with_meetings_and_reviews(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "timescales",
+        "--icpc",
+        "2026-12-18",
+        "--meeting",
+        "2027-01-06",
+        "--review",
+        "2027-03-15",
+        "--json",
+    )
+    assert code == 0
+    assert deadlines(out) == {
+        "first_meeting": ["2027-01-06"],
+        "record": ["2027-01-08"],
+        "circulate": ["2027-01-13"],
+        "next_meeting": ["2027-02-17"],  # six weeks
+        "pre_review_meeting": ["2027-03-01"],  # ten working days before the review
+        "first_review": ["2027-03-18"],
+        "after_review": ["2027-03-31"],  # skips Good Friday and Easter Monday
+        "next_review": ["2027-09-15"],
+    }
+
+
+def test_timescales_with_repeated_meetings_in_text(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "timescales",
+        "--icpc",
+        "18/12/2026",
+        "--meeting",
+        "2027-01-06",
+        "--meeting",
+        "2027-02-10",
+    )
+    assert code == 0
+    assert "Wed 24 Mar 2027  Next core group within 6 weeks of the core group on Wed 10 Feb" in out
+    assert "Fri 12 Feb 2027  Written record on the case system within 2 working days" in out
+
+
+def test_timescales_for_scotland_use_its_holidays_and_rules(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(
+        capsys, "timescales", "--icpc", "2026-12-18", "--nation", "Scotland", "--json"
+    )
+    assert code == 0
+    assert json.loads(out)["nation"] == "scotland"
+    # 15 working days, skipping 25 and 28 Dec and 1 and 4 Jan (Scotland's 2 January holiday).
+    assert deadlines(out)["first_meeting"] == ["2027-01-14"]
+
+
+def test_timescales_skip_local_closure_days(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLOSURE_DAYS", "2026-12-29, 2026-12-30, 2026-12-31")
+    code, out, _ = run(capsys, "timescales", "--icpc", "2026-12-18")
+    assert code == 0
+    assert "Local closure days: Tue 29 Dec 2026, Wed 30 Dec 2026, Thu 31 Dec 2026" in out
+    assert "Mon 11 Jan 2027  First core group within 10 working days" in out
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--icpc", "18-12-2026"], ['argument --icpc: "18-12-2026" is not a date', "2026-12-18"]),
+        (["--icpc", "2026-02-30"], ["--icpc", "YYYY-MM-DD"]),
+        (["--icpc", "2026-12-18", "--meeting", "soon"], ["--meeting", "e.g. --meeting 2027-"]),
+        (["--icpc", "2026-12-18", "--nation", "france"], ["--nation", "northern-ireland"]),
+        (["--icpc", "2026-12-18", "--meeting", "2026-12-01"], ["--meeting", "before the ICPC"]),
+        (
+            ["--icpc", "2026-12-18", "--review", "2026-12-18"],
+            ["--review", "on the day of the ICPC"],
+        ),
+        ([], ["required: --icpc"]),
+    ],
+    ids=[
+        "bad-date",
+        "impossible-date",
+        "bad-meeting",
+        "unknown-nation",
+        "meeting-before-icpc",
+        "review-on-icpc",
+        "missing-icpc",
+    ],
+)
+def test_bad_timescales_input_gets_one_helpful_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: list[str]
+) -> None:
+    code, out, err = run(capsys, "timescales", *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("coregroup timescales: ")
+    for text in expected:
+        assert text in err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("TZ_DISPLAY", "Mars/Olympus_Mons"), ("CLOSURE_DAYS", "2026-12-29,Boxing Day")],
+)
+def test_bad_configuration_names_the_variable_and_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    code, out, err = run(capsys, "timescales", "--icpc", "2026-12-18")
+    assert code == 2 and out == ""
+    assert variable in err and "Traceback" not in err
+
+
+def test_an_unknown_command_gets_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "shedule")
+    assert code == 2
+    assert err.startswith("coregroup: ") and "'timescales'" in err
+
+
+def test_a_command_group_without_its_command_shows_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "db")
+    assert code == 2
+    assert "upgrade" in err and "current" in err
+
+
+# --- entry points -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[str(Path(sys.executable).parent / "coregroup")], [sys.executable, "-m", "bot"]],
+    ids=["console-script", "python-m-bot"],
+)
+def test_installed_entry_points_list_the_commands(command: list[str]) -> None:
+    assert Path(command[0]).exists(), "console script missing: run `pip install -e .` first"
+    result = subprocess.run(
+        [*command, "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: coregroup")
+    for name in ("version", "db", "timescales"):
+        assert f"\n    {name}" in result.stdout
+
+
+def test_the_readme_example_is_what_the_command_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ coregroup timescales ", 1)[1].split("```", 1)[0]
+    command, expected = block.split("\n", 1)
+    code, out, _ = run(capsys, "timescales", *command.split())
+    assert code == 0 and out == expected
