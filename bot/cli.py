@@ -104,7 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_version(subparsers)
     _add_db(subparsers)
     _add_timescales(subparsers)
-    # `run` and `demo` are added here as _add_run(subparsers) and _add_demo(subparsers).
+    _add_run(subparsers)
+    _add_demo(subparsers)
+    _add_team(subparsers)
+    _add_teams(subparsers)
     return parser
 
 
@@ -189,7 +192,130 @@ def _add_timescales(subparsers: Subparsers) -> None:
     sub.add_argument("--json", action="store_true", help="print JSON with ISO dates")
 
 
+def _add_run(subparsers: Subparsers) -> None:
+    _add_command(
+        subparsers,
+        "run",
+        _cmd_run,
+        summary="Start the bot: Slack or Teams when configured, else the local chat.",
+        epilog=(
+            "Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (plus SLACK_APP_TOKEN for Socket "
+            "Mode); Teams needs MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and "
+            "MICROSOFT_APP_TENANT_ID. With neither, the local chat runs on DATABASE_URL."
+        ),
+    )
+
+
+def _add_demo(subparsers: Subparsers) -> None:
+    sub = _add_command(
+        subparsers,
+        "demo",
+        _cmd_demo,
+        summary="Try the local chat on a throw-away database with a fictional core group.",
+        epilog="Type `help` in the chat for its syntax; `/coregroup help` for the commands.",
+    )
+    sub.add_argument(
+        "--show-setup", action="store_true", help="also print the commands that built the group"
+    )
+
+
+def _add_team(subparsers: Subparsers) -> None:
+    sub = _add_command(
+        subparsers,
+        "team",
+        _cmd_team,
+        summary="Put a person in a social-work team, optionally as its manager.",
+        epilog='Example: coregroup team --platform slack --user U0123ABC --team "North Team" '
+        "--manager",
+    )
+    sub.add_argument("--platform", choices=["slack", "teams", "local"], required=True)
+    sub.add_argument("--user", required=True, help="the person's user id on that platform")
+    sub.add_argument("--team", required=True, help="the team's name (created if new)")
+    sub.add_argument("--name", default="", help="display name, if the bot has not met them yet")
+    sub.add_argument(
+        "--manager", action="store_true", help="make them a manager who oversees the team's groups"
+    )
+
+
+def _add_teams(subparsers: Subparsers) -> None:
+    teams = _add_command(subparsers, "teams", None, summary="Microsoft Teams tools.")
+    actions = teams.add_subparsers(title="teams commands", metavar="TEAMS_COMMAND")
+    sub = _add_command(
+        actions,
+        "package",
+        _cmd_teams_package,
+        summary="Write the Teams app package (manifest, icons, zip) with the bot id filled in.",
+    )
+    sub.add_argument("--out", default="teams", help="folder to write it to (default: teams)")
+
+
 # --- handlers -----------------------------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """Serve the configured platform, or run the local chat on DATABASE_URL."""
+    from bot.app import local_chat, locale_from, serve_platform
+    from bot.clock import FakeClock, SystemClock
+    from storage.db import check_schema
+
+    settings = load_settings()
+    with _database(settings) as engine:
+        check_schema(engine)
+        if serve_platform(settings, engine, SystemClock()):
+            return 0
+        _out(
+            f"Core Group Bot — local chat on {masked_url(settings.database_url)} "
+            "(no Slack or Teams credentials configured). Type `help` for the syntax."
+        )
+        clock = FakeClock(SystemClock().now())
+        chat = local_chat(
+            engine=engine,
+            clock=clock,
+            locale=locale_from(settings),
+            out=sys.stdout,
+            echo=not sys.stdin.isatty(),
+        )
+        chat.run(sys.stdin)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """Run the local chat on a throw-away database seeded with a fictional group."""
+    from bot.demo import run_demo
+
+    run_demo(sys.stdin, out=sys.stdout, echo=not sys.stdin.isatty(), show_seed=args.show_setup)
+    return 0
+
+
+def _cmd_team(args: argparse.Namespace) -> int:
+    """Put a person in a team (creating the person and team if new)."""
+    from bot.clock import SystemClock
+    from bot.core.oversight import join_team
+    from bot.core.people import Who, person_for
+    from storage.db import check_schema, session_scope
+    from storage.enums import Platform
+
+    settings = load_settings()
+    who = Who(Platform(args.platform), args.user, args.name or args.user)
+    with _database(settings) as engine:
+        check_schema(engine)
+        with session_scope(engine) as session:
+            person = person_for(session, who, SystemClock())
+            team = join_team(session, person=person, team_name=args.team, manager=args.manager)
+            role = "a manager of" if args.manager else "a member of"
+            _out(f"{person.display_name} ({args.platform} {args.user}) is now {role} {team.name}.")
+    return 0
+
+
+def _cmd_teams_package(args: argparse.Namespace) -> int:
+    """Build the Teams app package."""
+    from pathlib import Path
+
+    from bot.teams_package import build_package
+
+    path = build_package(load_settings(), Path(args.out))
+    _out(f"Teams app package written to {path}; upload it in Teams (Apps → Manage your apps).")
+    return 0
 
 
 def _cmd_version(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,7 +51,7 @@ from bot.config import ConfigError, Settings
 from bot.core.context import Locale
 from bot.core.groups import space_name
 from bot.core.people import Who, identity_of
-from bot.core.ports import DeliveryError
+from bot.core.ports import DeliveryError, Outbox
 from bot.core.updates import active_update
 from bot.messages import (
     AddToSpace,
@@ -763,10 +763,17 @@ def build_teams_runtime(
     return TeamsRuntime(bot, dispatcher, outbox, http, io, anonymous)
 
 
-def run_teams(settings: Settings, engine: Engine, clock: Clock) -> None:
-    """Serve Teams on TEAMS_PORT (3978) until SIGINT/SIGTERM."""
+def run_teams(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    *,
+    on_outbox: Callable[[Outbox], Any] | None = None,
+) -> None:
+    """Serve Teams on TEAMS_PORT (3978) until SIGINT/SIGTERM; `on_outbox` starts reminders."""
     teams = load_teams_settings()
     runtime = build_teams_runtime(settings, engine, clock, teams)
+    scheduler = on_outbox(runtime.outbox) if on_outbox is not None else None
     server = WebServer(build_web_app(engine, teams_routes(runtime.bot)), port=teams.teams_port)
     server.start()
     mode = (
@@ -786,5 +793,7 @@ def run_teams(settings: Settings, engine: Engine, clock: Clock) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         server.stop()
         runtime.close()

@@ -454,13 +454,21 @@ def team_overview(
 
 def make_team_manager(session: Session, *, person: Person, team_name: str) -> Team:
     """Make `person` a manager of the team called `team_name` (created if new)."""
+    return join_team(session, person=person, team_name=team_name, manager=True)
+
+
+def join_team(session: Session, *, person: Person, team_name: str, manager: bool) -> Team:
+    """Put `person` in the team called `team_name` (created if new), as a manager or not.
+
+    Groups a person creates belong to their team, so its managers oversee them.
+    """
     name = " ".join(team_name.split())
     team = session.exec(select(Team).where(Team.name == name)).first()
     if team is None:
         team = Team(name=name)
         session.add(team)
         session.flush()
-    person.team_id, person.is_team_manager = team.id, True
+    person.team_id, person.is_team_manager = team.id, manager
     session.add(person)
     session.flush()
     return team

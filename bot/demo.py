@@ -1,0 +1,79 @@
+"""`coregroup demo`: the local chat on a throw-away SQLite database with a fictional core group.
+
+The sample group is built by typing real commands into the local chat, so the demo exercises
+exactly what users run. Everyone in it is fictional.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from bot.adapters.local import LocalChat
+from bot.app import local_chat
+from bot.clock import FakeClock
+from bot.core.context import Locale
+from storage.db import make_engine, upgrade
+
+REFERENCE = "CP-2026-0142"
+SPACE = "cg-cp-2026-0142"
+
+# Journey 1 of the product: the ICPC was on Fri 18 Dec 2026; the demo starts the Monday after.
+SEED = f"""
+as sam
+/coregroup new {REFERENCE} icpc 18/12/2026
+in #{SPACE}
+/coregroup add @alex parent agency "Family"
+/coregroup add @priya school agency "Oak Primary School"
+/coregroup add @hana health-visitor agency "Northshire Community Health"
+/coregroup add @george gp agency "Elm Street Surgery"
+/coregroup add @pat police agency "Northshire Police"
+/coregroup minute-taker @priya
+/coregroup outcome add "The home is warm, clean and safe for the children"
+/coregroup outcome add "The children attend school every day, on time"
+/coregroup outcome add "Alex gets support with low mood and keeps appointments"
+/coregroup action @alex to fix the broken heater with the landlord by 8/1 outcome 1
+/coregroup action @priya to set up a morning club place by 15/1 outcome 2
+/coregroup action @george to review Alex's medication by 15/1 outcome 3
+/coregroup schedule 5/1 10am at "Family Centre, Oak Road"
+"""
+
+WELCOME = f"""Core Group Bot — local demo (fictional data, a throw-away database).
+You are Sam, key worker and chair for {REFERENCE}, typing in #{SPACE}.
+Members: alex (parent), priya (school), hana (health visitor), george (GP), pat (police).
+Try:  /coregroup status      /coregroup actions all      as priya   then  /coregroup actions mine
+      clock 2026-12-31 09:00 (reminders and update prompts fire)   help (local chat syntax)
+"""
+
+
+def demo_start() -> datetime:
+    """The demo's simulated start: Monday 21 December 2026, 09:00 in London."""
+    from zoneinfo import ZoneInfo
+
+    return datetime(2026, 12, 21, 9, 0, tzinfo=ZoneInfo("Europe/London"))
+
+
+def build_demo(*, database_url: str, out: TextIO, echo: bool, show_seed: bool) -> LocalChat:
+    """A local chat on a fresh schema at `database_url`, with the sample group typed in."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    clock = FakeClock(demo_start())
+    seed_out: TextIO = out if show_seed else io.StringIO()
+    chat = local_chat(engine=engine, clock=clock, locale=Locale(), out=seed_out, echo=True)
+    chat.run(SEED.strip().splitlines())
+    chat.out, chat.echo = out, echo
+    return chat
+
+
+def run_demo(lines: Iterable[str], *, out: TextIO, echo: bool, show_seed: bool = False) -> None:
+    """Seed a throw-away database and hand the local chat over to `lines`."""
+    with tempfile.TemporaryDirectory(prefix="coregroup-demo-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'demo.db'}"
+        chat = build_demo(database_url=url, out=out, echo=echo, show_seed=show_seed)
+        out.write(WELCOME)
+        chat.run(lines)
+        chat.dispatcher.engine.dispose()
