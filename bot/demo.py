@@ -65,6 +65,8 @@ def build_demo(*, database_url: str, out: TextIO, echo: bool, show_seed: bool) -
     seed_out: TextIO = out if show_seed else io.StringIO()
     chat = local_chat(engine=engine, clock=clock, locale=Locale(), out=seed_out, echo=True)
     chat.run(SEED.strip().splitlines())
+    if not show_seed:
+        chat.forget_buttons()
     chat.out, chat.echo = out, echo
     return chat
 

@@ -8,6 +8,7 @@ type, `/coregroup …` to run a command, `click <n>` to press button n, `clock +
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -95,6 +96,7 @@ class LocalChat:
         self._asking: _Shown | None = None
         self._sent: dict[str, str] = {}
         self._count = 0
+        self._refs = itertools.count(1)
 
     # Input --------------------------------------------------------------------------------
 
@@ -227,6 +229,11 @@ class LocalChat:
         if self.on_clock is not None:
             self.on_clock()
 
+    def forget_buttons(self) -> None:
+        """Start numbering buttons from 1 again (after setup output nobody saw)."""
+        self._buttons.clear()
+        self._count = 0
+
     # Output -------------------------------------------------------------------------------
 
     def _deliver(self, reply: Reply) -> None:
@@ -291,8 +298,7 @@ class LocalChat:
     def send(self, to: ToGroup | ToPerson, message: Message) -> str:
         """Show a proactive message in the transcript."""
         self._show(Outbound(to, message))
-        self._count += 1
-        ref = f"local-{self._count}"
+        ref = f"local-{next(self._refs)}"
         if message.key:
             self._sent[message.key] = ref
         return ref
