@@ -1,0 +1,701 @@
+"""The Slack adapter: Bolt verifies and acknowledges at once; the work runs after, elsewhere.
+
+Every listener is an ack function that acknowledges and hands Slack's payload to the work pool as a
+SlackJob (bot.adapters.slack_work): worker threads here, or worker processes in production, so
+the HTTP answer never waits for the GIL behind database and Web API work. The app runs with
+process_before_response=True, so Bolt answers as soon as the ack function returns (without it
+Bolt polls for the ack every 10 ms). This is Bolt's lazy-listener idea — ack now, work after —
+with our own pool, because Bolt's lazy functions can only run as threads of this process.
+`SlackHandlers` does the work: it translates the payload, calls the dispatcher and delivers the
+Reply (effects on channels first, then messages).
+
+Retried events (same `event_id`) are dropped by inserting a ProcessedEvent row first: the unique key
+makes the second insert fail, whichever delivery path (HTTP retry headers or Socket Mode) sent it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Protocol
+
+from aiohttp import web
+from slack_bolt import Ack, App, BoltContext, BoltRequest
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.adapters.slack_forms import FORMS, CommandForm, form_for
+from bot.adapters.slack_outbox import (
+    Pacer,
+    SlackDirectory,
+    SlackOutbox,
+    error_code,
+    slack_client,
+)
+from bot.adapters.slack_work import ProcessWork, SlackJob, ThreadWork
+from bot.adapters.web import WebServer, build_web_app
+from bot.clock import Clock, SystemClock
+from bot.config import ConfigError, Settings
+from bot.core.context import Locale
+from bot.core.people import Who
+from bot.core.ports import DeliveryError, Outbox
+from bot.messages import (
+    AddToSpace,
+    ArchiveSpace,
+    CreateSpace,
+    Effect,
+    InPlace,
+    Message,
+    Outbound,
+    RemoveFromSpace,
+    Reply,
+    ToActor,
+    ToGroup,
+    ToPerson,
+)
+from bot.render.blockkit import (
+    ASK_CALLBACK,
+    FORM_CALLBACK,
+    PRIVATE_METADATA,
+    ask_modal,
+    fallback_text,
+    fit,
+    form_modal,
+    form_values,
+    home_view,
+    modal_answer,
+    parse_click,
+    to_blocks,
+)
+from commands import build_registry
+from commands.dispatch import COMMAND, Dispatcher
+from storage.db import make_engine, session_scope
+from storage.enums import Platform
+from storage.models import ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+CHANNEL_NAME_MAX = 80
+TOPIC_MAX = 250
+
+
+# --- inbound text -------------------------------------------------------------------------------
+
+_BROADCAST = re.compile(r"<!(channel|here|everyone)(?:\|[^>]*)?>")
+_SUBTEAM = re.compile(r"<!subteam\^[^|>]+(?:\|([^>]*))?>")
+_LABELLED = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
+_CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+
+
+def inbound_text(text: str) -> str:
+    """Slack's message/command markup turned into the neutral model's literal text.
+
+    User mentions (`<@U123|name>`) stay as they are: the core resolves them. Broadcasts, group
+    mentions, channel links and links become their visible words, and the entities Slack uses for
+    a typed &, < and > become the characters again (the renderer escapes them on the way out).
+    """
+    text = _BROADCAST.sub(lambda m: f"@{m.group(1)}", text)
+    text = _SUBTEAM.sub(lambda m: m.group(1) or "@group", text)
+    text = _LABELLED.sub(lambda m: m.group(1), text)
+    text = _CHANNEL.sub(lambda m: f"#{m.group(1)}", text)
+    text = _LINK.sub(
+        lambda m: (
+            m.group(1)
+            if not m.group(2) or m.group(2) == m.group(1)
+            else f"{m.group(2)} ({m.group(1)})"
+        ),
+        text,
+    )
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def channel_name(name: str) -> str:
+    """A valid Slack channel name: lower case letters, digits, - and _, at most 80 characters."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower())
+    slug = re.sub(r"-{2,}", "-", slug).strip("-_")
+    return slug[:CHANNEL_NAME_MAX].rstrip("-_") or "core-group"
+
+
+# --- where a request came from, and so where its reply goes -------------------------------------
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from: decides how ToActor and InPlace replies reach the person."""
+
+    user_id: str
+    channel_id: str | None = None
+    response_url: str | None = None
+    message_ts: str | None = None  # the clicked message, for InPlace
+    ephemeral: bool = False  # the clicked message was ephemeral: replace it via response_url
+    thread_ts: str | None = None  # answer in this DM thread
+    direct: bool = False  # the request is a message in the person's DM with the bot
+    home: bool = False  # the click was on the Home tab
+
+    def metadata(self, action: str, value: str) -> str:
+        """This origin and a pending click, packed into a modal's private_metadata."""
+        packed: dict[str, Any] = {
+            "a": action,
+            "v": value,
+            "c": self.channel_id,
+            "t": self.message_ts,
+            "e": self.ephemeral,
+            "h": self.home,
+            "r": self.response_url,
+        }
+        text = json.dumps(packed, separators=(",", ":"))
+        if len(text) > PRIVATE_METADATA:  # a long response_url is the only thing we can spare
+            packed["r"] = None
+            text = json.dumps(packed, separators=(",", ":"))
+        return text
+
+    @classmethod
+    def from_metadata(cls, user_id: str, text: str) -> tuple[Origin, str, str]:
+        """The origin and pending (action, value) packed by `metadata`."""
+        packed = json.loads(text)
+        origin = cls(
+            user_id=user_id,
+            channel_id=packed.get("c"),
+            message_ts=packed.get("t"),
+            ephemeral=bool(packed.get("e")),
+            home=bool(packed.get("h")),
+            response_url=packed.get("r"),
+        )
+        return origin, str(packed["a"]), str(packed["v"])
+
+
+@dataclass
+class _Delivery:
+    """State while one Reply is delivered: spaces just created wait to have a message pinned."""
+
+    origin: Origin
+    bot_user_id: str | None
+    to_pin: dict[int, str] = field(default_factory=dict)  # group id → its new channel
+    problems: list[str] = field(default_factory=list)
+
+
+# --- the work ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _unless(*codes: str) -> Iterator[None]:
+    """Let Slack errors with these codes pass: the change they refuse is already in place."""
+    try:
+        yield
+    except SlackApiError as exc:
+        if error_code(exc) not in codes:
+            raise
+
+
+class SlackHandlers:
+    """The work behind each acknowledged request, and the delivery of Replies to Slack."""
+
+    def __init__(self, dispatcher: Dispatcher, client: WebClient, outbox: SlackOutbox) -> None:
+        self.dispatcher = dispatcher
+        self.client = client
+        self.outbox = outbox
+
+    def run(self, job: SlackJob) -> None:
+        """Do the work of one acknowledged request."""
+        handler = {
+            "command": self.on_command,
+            "action": self.on_action,
+            "answer": self.on_answer,
+            "form": self.on_form,
+            "message": self.on_message,
+            "home": self.on_home_opened,
+        }[job.kind]
+        handler(job.body, job.bot_user_id)
+
+    # Requests ----------------------------------------------------------------------------------
+
+    def on_command(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+        """`/coregroup …`: run it and answer privately through the response_url."""
+        origin = Origin(
+            user_id=body["user_id"],
+            channel_id=body.get("channel_id"),
+            response_url=body.get("response_url"),
+        )
+        text = inbound_text(body.get("text") or "")
+        form = form_for(text)
+        if form is not None and self._open_form(form, body.get("trigger_id"), origin):
+            return
+        who = self._who(origin.user_id, body.get("user_name", ""))
+        reply = self.dispatcher.command(who, text, channel_id=origin.channel_id)
+        self.deliver(reply, origin, bot_user_id)
+
+    def on_form(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+        """A form modal was submitted: run the command its answers make."""
+        user_id = body["user"]["id"]
+        packed = json.loads(body["view"]["private_metadata"])
+        origin = Origin(user_id=user_id, channel_id=packed.get("c"), response_url=packed.get("r"))
+        text = FORMS[packed["f"]].compose(form_values(body["view"]))
+        who = self._who(user_id, body["user"].get("name", ""))
+        reply = self.dispatcher.command(who, text, channel_id=origin.channel_id)
+        self.deliver(reply, origin, bot_user_id)
+
+    def on_action(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+        """A button or menu click: open the question modal, or pass the click to the core."""
+        action = body["actions"][0]
+        raw_value = action.get("value") or (action.get("selected_option") or {}).get("value", "")
+        click = parse_click(action["action_id"], raw_value)
+        origin = self._origin_of_click(body)
+        if click.ask is not None:
+            view = ask_modal(click.ask, origin.metadata(click.action, click.value))
+            try:
+                self.client.views_open(trigger_id=body["trigger_id"], view=view)
+            except SlackClientError as exc:
+                log.warning("views.open failed: %s", error_code(exc))
+            return
+        who = self._who(origin.user_id, body.get("user", {}).get("name", ""))
+        reply = self.dispatcher.click(who, click.action, click.value, channel_id=origin.channel_id)
+        self.deliver(reply, origin, bot_user_id)
+
+    def on_answer(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+        """The question modal was submitted: complete the click with the typed text."""
+        user_id = body["user"]["id"]
+        origin, action, value = Origin.from_metadata(user_id, body["view"]["private_metadata"])
+        who = self._who(user_id, body["user"].get("name", ""))
+        text = modal_answer(body["view"])
+        reply = self.dispatcher.click(who, action, value, text=text, channel_id=origin.channel_id)
+        self.deliver(reply, origin, bot_user_id)
+
+    def on_message(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+        """A message in someone's DM with the bot (threads included) goes to the conversations."""
+        event = body["event"]
+        if (
+            event.get("channel_type") != "im"
+            or event.get("subtype")
+            or event.get("bot_id")
+            or not event.get("user")
+        ):
+            return
+        if not self._first_delivery(body):
+            return
+        origin = Origin(
+            user_id=event["user"],
+            channel_id=event["channel"],
+            thread_ts=event.get("thread_ts"),
+            direct=True,
+        )
+        who = self._who(origin.user_id)
+        text = inbound_text(event.get("text") or "")
+        reply = self.dispatcher.message(who, text, channel_id=origin.channel_id, direct=True)
+        self.deliver(reply, origin, bot_user_id)
+
+    def on_home_opened(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+        """Someone opened the Home tab: publish their personal overview."""
+        event = body["event"]
+        if event.get("tab") != "home" or not self._first_delivery(body):
+            return
+        self._publish_home(event["user"])
+
+    # Delivery ----------------------------------------------------------------------------------
+
+    def deliver(self, reply: Reply, origin: Origin, bot_user_id: str | None = None) -> None:
+        """Carry out the reply's effects, then send its messages where they belong."""
+        state = _Delivery(origin, bot_user_id)
+        for effect in reply.effects:
+            try:
+                self._apply(effect, state)
+            except (SlackClientError, DeliveryError) as exc:
+                why = error_code(exc) if isinstance(exc, SlackClientError) else str(exc)
+                log.error("Slack refused %s: %s", type(effect).__name__, why)
+                state.problems.append(
+                    f"I couldn't update the group's Slack channel ({why}). Ask your Slack "
+                    "admin to check Core Group Bot's permissions; nothing else was affected."
+                )
+        outbound = list(reply.outbound)
+        outbound += [Outbound(ToActor(), Message.plain(text)) for text in state.problems]
+        for item in outbound:
+            try:
+                self._send(item, state)
+            except SlackClientError as exc:
+                log.error("Slack refused a %s message: %s", type(item.to).__name__, error_code(exc))
+            except DeliveryError as exc:
+                log.error("could not deliver a %s message: %s", type(item.to).__name__, exc)
+
+    def _send(self, item: Outbound, state: _Delivery) -> None:
+        origin, message = state.origin, item.message
+        match item.to:
+            case ToActor():
+                self._to_actor(message, origin)
+            case InPlace():
+                self._in_place(message, origin)
+            case ToGroup(group_id=group_id):
+                ref = self.outbox.send(item.to, message)
+                channel = state.to_pin.pop(group_id, None)
+                if channel is not None:
+                    self.client.pins_add(channel=channel, timestamp=ref.partition(":")[2])
+            case ToPerson():
+                self.outbox.send(item.to, message)
+
+    def _to_actor(self, message: Message, origin: Origin) -> None:
+        if origin.direct and origin.channel_id:
+            self.outbox.post(origin.channel_id, message, thread_ts=origin.thread_ts)
+        elif origin.response_url:
+            self._respond(origin.response_url, message, replace=False)
+        elif origin.channel_id:
+            self.client.chat_postEphemeral(
+                channel=origin.channel_id,
+                user=origin.user_id,
+                text=fallback_text(message),
+                blocks=to_blocks(message),
+            )
+        else:
+            opened = self.client.conversations_open(users=origin.user_id)
+            self.outbox.post(opened["channel"]["id"], message)
+
+    def _in_place(self, message: Message, origin: Origin) -> None:
+        if origin.home:
+            self._publish_home(origin.user_id)
+        elif origin.ephemeral and origin.response_url:
+            self._respond(origin.response_url, message, replace=True)
+        elif origin.message_ts and origin.channel_id:
+            self.client.chat_update(
+                channel=origin.channel_id,
+                ts=origin.message_ts,
+                text=fallback_text(message),
+                blocks=to_blocks(message),
+            )
+        else:
+            self._to_actor(message, origin)
+
+    def _respond(self, url: str, message: Message, *, replace: bool) -> None:
+        webhook = WebhookClient(
+            url,
+            timeout=15,
+            retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler()],
+        )
+        if replace:
+            sent = webhook.send(
+                text=fallback_text(message), blocks=to_blocks(message), replace_original=True
+            )
+        else:
+            sent = webhook.send(
+                text=fallback_text(message), blocks=to_blocks(message), response_type="ephemeral"
+            )
+        if sent.status_code != 200:
+            log.error("response_url answered %s", sent.status_code)
+
+    def _open_form(self, form: CommandForm, trigger_id: str | None, origin: Origin) -> bool:
+        """Open a form modal for the command; False if Slack would not (then run it as typed)."""
+        if not trigger_id:
+            return False
+        packed = {"f": form.form.name, "c": origin.channel_id, "r": origin.response_url}
+        view = form_modal(form.form, json.dumps(packed, separators=(",", ":")))
+        try:
+            self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackClientError as exc:
+            log.warning("views.open failed: %s", error_code(exc))
+            return False
+        return True
+
+    def _publish_home(self, user_id: str) -> None:
+        who = self._who(user_id)
+        command = "home" if self.dispatcher.registry.find("home") else "help"
+        reply = self.dispatcher.command(who, command)
+        messages = [o.message for o in reply.outbound if isinstance(o.to, ToActor)]
+        try:
+            self.client.views_publish(user_id=user_id, view=home_view(messages))
+        except SlackClientError as exc:
+            log.error("views.publish failed: %s", error_code(exc))
+
+    # Effects on channels -----------------------------------------------------------------------
+
+    def _apply(self, effect: Effect, state: _Delivery) -> None:
+        match effect:
+            case CreateSpace(group_id=group_id, name=name, topic=topic, member_ids=members):
+                channel = self.dispatcher.group_channel(group_id)
+                if channel is None:  # not created before (a repeated effect must not duplicate)
+                    channel = self._create_channel(group_id, name)
+                    state.to_pin[group_id] = channel
+                self._invite(channel, members, state.bot_user_id)
+                self.client.conversations_setTopic(channel=channel, topic=fit(topic, TOPIC_MAX))
+                self.client.conversations_setPurpose(
+                    channel=channel,
+                    purpose=fit(
+                        "The core group's private space: members only, kept by Core Group Bot.",
+                        TOPIC_MAX,
+                    ),
+                )
+            case AddToSpace(group_id=group_id, person_ids=people):
+                channel = self.dispatcher.group_channel(group_id)
+                if channel is not None:
+                    self._invite(channel, people, state.bot_user_id)
+            case RemoveFromSpace(group_id=group_id, person_id=person_id):
+                channel = self.dispatcher.group_channel(group_id)
+                ident = self.dispatcher.identities([person_id]).get(person_id)
+                if channel is not None and ident is not None:
+                    with _unless("not_in_channel"):
+                        self.client.conversations_kick(channel=channel, user=ident.user_id)
+            case ArchiveSpace(group_id=group_id):
+                channel = self.dispatcher.group_channel(group_id)
+                if channel is not None:
+                    with _unless("already_archived"):
+                        self.client.conversations_archive(channel=channel)
+
+    def _create_channel(self, group_id: int, name: str) -> str:
+        base = channel_name(name)
+        candidate = base
+        for attempt in range(2, 20):
+            try:
+                created = self.client.conversations_create(name=candidate, is_private=True)
+            except SlackApiError as exc:
+                if error_code(exc) != "name_taken":
+                    raise
+                suffix = f"-{attempt}"
+                candidate = base[: CHANNEL_NAME_MAX - len(suffix)] + suffix
+                continue
+            channel = str(created["channel"]["id"])
+            self.dispatcher.record_space(group_id, channel, candidate)
+            return channel
+        raise DeliveryError("every channel name for this group is taken", retryable=False)
+
+    def _invite(self, channel: str, person_ids: tuple[int, ...], bot_user_id: str | None) -> None:
+        found = self.dispatcher.identities(person_ids)
+        users = [found[p].user_id for p in person_ids if p in found]
+        users = [user for user in users if user != bot_user_id]
+        if not users:
+            return
+        harmless = ("already_in_channel", "cant_invite_self")
+        try:
+            self.client.conversations_invite(channel=channel, users=",".join(users))
+        except SlackApiError as exc:
+            if error_code(exc) not in harmless:
+                raise
+            if len(users) > 1:  # one member already there fails the whole call: one by one
+                for user in users:
+                    with _unless(*harmless):
+                        self.client.conversations_invite(channel=channel, users=user)
+
+    # Helpers -----------------------------------------------------------------------------------
+
+    def _who(self, user_id: str, fallback_name: str = "") -> Who:
+        try:
+            found = self.dispatcher.directory.describe(user_id)
+        except SlackClientError as exc:
+            log.warning("users.info failed for %s: %s", user_id, error_code(exc))
+            found = None
+        return found or Who(Platform.SLACK, user_id, fallback_name or user_id)
+
+    @staticmethod
+    def _origin_of_click(body: dict[str, Any]) -> Origin:
+        container = body.get("container") or {}
+        view = body.get("view") or {}
+        return Origin(
+            user_id=body["user"]["id"],
+            channel_id=container.get("channel_id") or (body.get("channel") or {}).get("id"),
+            response_url=body.get("response_url"),
+            message_ts=container.get("message_ts"),
+            ephemeral=bool(container.get("is_ephemeral")),
+            home=view.get("type") == "home",
+        )
+
+    def _first_delivery(self, body: dict[str, Any]) -> bool:
+        event_id = body.get("event_id")
+        if not event_id:
+            return True
+        try:
+            with session_scope(self.dispatcher.engine) as session:
+                session.add(ProcessedEvent(key=f"slack:{event_id}", at=self.dispatcher.clock.now()))
+        except IntegrityError:
+            log.info("dropped a repeated delivery of event %s", event_id)
+            return False
+        return True
+
+
+# --- the app, its HTTP route and the runner -----------------------------------------------------
+
+
+def build_slack_app(
+    settings: Settings, *, client: WebClient, submit: Callable[[SlackJob], None]
+) -> App:
+    """The Bolt app: every listener acknowledges at once and `submit`s the work as a SlackJob."""
+    if not settings.slack_signing_secret and not settings.slack_app_token:
+        raise ConfigError(
+            "Invalid configuration — SLACK_SIGNING_SECRET is required in HTTP mode "
+            "(or set SLACK_APP_TOKEN to use Socket Mode)"
+        )
+    app = App(
+        name="coregroup",
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        process_before_response=True,
+    )
+
+    def ack_then(kind: str) -> Callable[..., None]:
+        def ack_and_submit(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+            ack()
+            submit(SlackJob(kind, body, context.bot_user_id))
+
+        return ack_and_submit
+
+    app.command(COMMAND)(ack_then("command"))
+    app.action(re.compile(".+"))(ack_then("action"))
+    app.view(ASK_CALLBACK)(ack_then("answer"))
+    app.view(FORM_CALLBACK)(ack_then("form"))
+    app.event("message")(ack_then("message"))
+    app.event("app_home_opened")(ack_then("home"))
+    return app
+
+
+def slack_routes(app: App) -> list[web.RouteDef]:
+    """`POST /slack/events`: Slack's events, slash commands and interactivity, into Bolt."""
+
+    async def events(request: web.Request) -> web.Response:
+        body = await request.text()
+        # Bolt only verifies, routes and acks here (no I/O): run it inline on the event loop.
+        response = app.dispatch(
+            BoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+        )
+        return web.Response(
+            status=response.status,
+            body=response.body.encode(),
+            headers=response.first_headers_without_set_cookie(),
+        )
+
+    return [web.post(EVENTS_PATH, events)]
+
+
+def slack_handlers(
+    settings: Settings, engine: Engine, clock: Clock, *, pacer: Pacer | None = None
+) -> SlackHandlers:
+    """The work side: Web API client, directory, dispatcher and outbox behind the handlers."""
+    client = slack_client(settings)
+    dispatcher = Dispatcher(
+        engine=engine,
+        clock=clock,
+        locale=Locale(tz=settings.display_tz, closure_days=settings.closure_days),
+        platform=Platform.SLACK,
+        directory=SlackDirectory(client),
+        registry=build_registry(),
+    )
+    return SlackHandlers(dispatcher, client, SlackOutbox(client, dispatcher, pacer=pacer))
+
+
+def _quiet_sdk_logs() -> None:
+    """Keep the Slack SDKs at INFO or above: their DEBUG lines carry payloads (user text)."""
+    for name in ("slack_bolt", "slack_sdk"):
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger(name).level))
+
+
+def process_runner(settings: Settings) -> Callable[[SlackJob], None]:
+    """In a worker process: handlers on their own database engine and the system clock."""
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    _quiet_sdk_logs()
+    return slack_handlers(settings, make_engine(settings.database_url), SystemClock()).run
+
+
+class Work(Protocol):
+    """Where acknowledged requests are worked on (bot.adapters.slack_work)."""
+
+    def submit(self, job: SlackJob) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class SlackRuntime:
+    """The Slack side: the Bolt app, the dispatcher and outbox behind it, and its work pool."""
+
+    app: App
+    dispatcher: Dispatcher
+    outbox: SlackOutbox
+    work: Work
+
+    def close(self) -> None:
+        """Finish the work in hand and stop the pool."""
+        self.work.close()
+
+
+def build_slack_runtime(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    *,
+    pacer: Pacer | None = None,
+    processes: int = 0,
+) -> SlackRuntime:
+    """The Slack app and its work pool: `processes` worker processes, or threads here if 0."""
+    handlers = slack_handlers(settings, engine, clock, pacer=pacer)
+    work: Work
+    if processes:
+        work = ProcessWork(partial(process_runner, settings), processes=processes)
+    else:
+        work = ThreadWork(handlers.run)
+    app = build_slack_app(settings, client=handlers.client, submit=work.submit)
+    return SlackRuntime(app, handlers.dispatcher, handlers.outbox, work)
+
+
+def default_processes(clock: Clock) -> int:
+    """Worker processes for `coregroup run`: one per CPU (2 to 8); none for a simulated clock."""
+    if not isinstance(clock, SystemClock):
+        return 0  # a simulated clock lives in this process only
+    return max(2, min(8, os.cpu_count() or 2))
+
+
+def run_slack(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    *,
+    on_outbox: Callable[[Outbox], Any] | None = None,
+) -> None:
+    """Serve Slack until SIGINT/SIGTERM: Socket Mode if SLACK_APP_TOKEN is set, else HTTP.
+
+    `on_outbox` receives the Slack outbox once the app is built (the reminder scheduler).
+    """
+    _quiet_sdk_logs()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runtime = build_slack_runtime(settings, engine, clock, processes=default_processes(clock))
+    scheduler = on_outbox(runtime.outbox) if on_outbox is not None else None
+    socket: SocketModeHandler | None = None
+    if settings.slack_app_token:
+        socket = SocketModeHandler(runtime.app, settings.slack_app_token)
+        socket.connect()
+        routes: list[web.RouteDef] = []
+    else:
+        routes = slack_routes(runtime.app)
+    server = WebServer(build_web_app(engine, routes), port=settings.port).start()
+    if socket is not None:
+        mode = "Socket Mode (connected to Slack; no public URL needed)"
+    else:
+        mode = f"HTTP mode (Slack sends requests to POST {EVENTS_PATH} on port {server.port})"
+    sys.stdout.write(
+        f"Core Group Bot is running on Slack in {mode}; GET /healthz on port {server.port}.\n"
+    )
+    sys.stdout.flush()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        server.stop()
+        if socket is not None:
+            socket.close()
+        runtime.close()

@@ -1,0 +1,584 @@
+"""A fake Slack Web API: a real HTTP server on 127.0.0.1 that records and answers every call.
+
+The app reaches it through `SLACK_API_URL` (slack_sdk's `base_url`), exactly as it would reach
+slack.com. Each call is checked against Slack's published OpenAPI spec (method exists, required
+arguments present, no unknown arguments) plus tests/slack/spec_overlay.py for what Slack added
+since 2020, and any Block Kit payload against the documented limits. Anything wrong lands in
+`problems`, which the test fixture asserts is empty.
+
+It also stands in for `response_url`s: POSTs to `/respond/<n>` are recorded as `responses`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.slack.spec_overlay import OVERLAY
+
+SPEC = Path("/work/shared/specs/slack/web-api/slack_web_openapi_v2_without_examples.json")
+BOT_TOKEN = "xoxb-test-0000"
+TEAM_ID = "T0COUNCIL"
+BOT_USER_ID = "U0COREBOT"
+CHANNEL_NAME = r"^[a-z0-9_-]{1,80}$"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the app made: Web API method (or `respond`) and its decoded arguments."""
+
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    status: int = 200
+
+
+@dataclass
+class Channel:
+    """A conversation in the fake workspace."""
+
+    id: str
+    name: str
+    is_private: bool = True
+    is_im: bool = False
+    members: set[str] = field(default_factory=set)
+    topic: str = ""
+    purpose: str = ""
+    archived: bool = False
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    pins: list[str] = field(default_factory=list)
+
+
+class SlackError(Exception):
+    """Answer the call with ok=false and this error code."""
+
+
+# --- the spec -----------------------------------------------------------------------------------
+
+
+@cache
+def spec_methods() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Every method in the OpenAPI spec: (all argument names, required names), token excluded."""
+    spec = json.loads(SPEC.read_text(encoding="utf-8"))
+    methods = {}
+    for path, verbs in spec["paths"].items():
+        names: set[str] = set()
+        required: set[str] = set()
+        for operation in verbs.values():
+            for param in operation.get("parameters", []):
+                if param["name"] == "token":
+                    continue
+                names.add(param["name"])
+                if param.get("required"):
+                    required.add(param["name"])
+        methods[path.lstrip("/")] = (frozenset(names), frozenset(required))
+    return methods
+
+
+def spec_problems(method: str, args: dict[str, Any]) -> list[str]:
+    """How a call breaks the spec (plus overlay): unknown method, missing or unknown arguments."""
+    known = spec_methods().get(method)
+    overlay = OVERLAY.get(method)
+    if known is None and (overlay is None or not overlay.new_method):
+        return [f"{method}: no such Web API method"]
+    names, required = known or (frozenset(), frozenset())
+    if overlay is not None:
+        names |= overlay.optional | overlay.required
+        required |= overlay.required
+    given = set(args) - {"token"}
+    problems = [f"{method}: missing required argument {name}" for name in sorted(required - given)]
+    problems += [f"{method}: unknown argument {name}" for name in sorted(given - names)]
+    return problems
+
+
+# --- Block Kit limits ---------------------------------------------------------------------------
+
+
+def _text_problems(where: str, obj: Any, limit: int, *, plain_only: bool = False) -> list[str]:
+    if not isinstance(obj, dict) or obj.get("type") not in ("plain_text", "mrkdwn"):
+        return [f"{where}: not a text object"]
+    if plain_only and obj["type"] != "plain_text":
+        return [f"{where}: must be plain_text"]
+    text = obj.get("text")
+    if not isinstance(text, str) or not 1 <= len(text) <= limit:
+        return [f"{where}: text length {len(text or '')} outside 1..{limit}"]
+    return []
+
+
+def _element_problems(where: str, element: dict[str, Any], ids: list[str]) -> list[str]:
+    problems = []
+    action_id = element.get("action_id", "")
+    ids.append(action_id)
+    if len(action_id) > 255:
+        problems.append(f"{where}: action_id longer than 255")
+    kind = element.get("type")
+    if kind == "button":
+        problems += _text_problems(f"{where}.text", element.get("text"), 75, plain_only=True)
+        if len(element.get("value", "")) > 2000:
+            problems.append(f"{where}: value longer than 2000")
+    elif kind == "static_select":
+        options = element.get("options", [])
+        if not 1 <= len(options) <= 100:
+            problems.append(f"{where}: {len(options)} options outside 1..100")
+        for i, option in enumerate(options):
+            problems += _text_problems(f"{where}.options[{i}]", option.get("text"), 75)
+            if len(option.get("value", "")) > 150:
+                problems.append(f"{where}.options[{i}]: value longer than 150")
+    elif kind in ("plain_text_input", "datepicker", "timepicker", "users_select"):
+        pass
+    else:
+        problems.append(f"{where}: unexpected element type {kind}")
+    return problems
+
+
+def blocks_problems(blocks: Any, *, limit: int) -> list[str]:
+    """How a list of blocks breaks Block Kit's documented limits."""
+    if not isinstance(blocks, list):
+        return ["blocks: not a list"]
+    problems = [] if len(blocks) <= limit else [f"blocks: {len(blocks)} blocks > {limit}"]
+    ids: list[str] = []
+    for n, block in enumerate(blocks):
+        where = f"blocks[{n}]({block.get('type')})"
+        match block.get("type"):
+            case "section":
+                if "text" not in block and "fields" not in block:
+                    problems.append(f"{where}: neither text nor fields")
+                if "text" in block:
+                    problems += _text_problems(where, block["text"], 3000)
+                fields = block.get("fields", [])
+                if len(fields) > 10:
+                    problems.append(f"{where}: {len(fields)} fields > 10")
+                for i, item in enumerate(fields):
+                    problems += _text_problems(f"{where}.fields[{i}]", item, 2000)
+                if "accessory" in block:
+                    problems += _element_problems(f"{where}.accessory", block["accessory"], ids)
+            case "header":
+                problems += _text_problems(where, block.get("text"), 150, plain_only=True)
+            case "actions":
+                elements = block.get("elements", [])
+                if not 1 <= len(elements) <= 25:
+                    problems.append(f"{where}: {len(elements)} elements outside 1..25")
+                for i, element in enumerate(elements):
+                    problems += _element_problems(f"{where}.elements[{i}]", element, ids)
+            case "context":
+                elements = block.get("elements", [])
+                if not 1 <= len(elements) <= 10:
+                    problems.append(f"{where}: {len(elements)} elements outside 1..10")
+                for i, element in enumerate(elements):
+                    problems += _text_problems(f"{where}.elements[{i}]", element, 3000)
+            case "input":
+                problems += _text_problems(f"{where}.label", block.get("label"), 2000)
+                problems += _element_problems(f"{where}.element", block.get("element", {}), ids)
+            case "divider":
+                pass
+            case other:
+                problems.append(f"{where}: unexpected block type {other}")
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        problems.append(f"blocks: action_ids not unique: {duplicates}")
+    return problems
+
+
+def view_problems(view: Any) -> list[str]:
+    """How a modal or Home tab view breaks the documented limits."""
+    if not isinstance(view, dict):
+        return ["view: not an object"]
+    problems = blocks_problems(view.get("blocks"), limit=100)
+    if view.get("type") == "modal":
+        problems += _text_problems("view.title", view.get("title"), 24, plain_only=True)
+        for button in ("submit", "close"):
+            if button in view:
+                problems += _text_problems(f"view.{button}", view[button], 24, plain_only=True)
+    if len(view.get("private_metadata", "")) > 3000:
+        problems.append("view: private_metadata longer than 3000")
+    return problems
+
+
+def _decoded(value: Any) -> Any:
+    """Form-encoded calls carry objects as JSON strings; JSON calls carry them as objects."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        return json.loads(value)
+    return value
+
+
+def texts(payload: Any) -> list[str]:
+    """Every string under a "text" key in a Slack payload (top-level text and all blocks)."""
+    found: list[str] = []
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key == "text" and isinstance(value, str):
+                found.append(value)
+            else:
+                found += texts(value)
+    elif isinstance(payload, list):
+        for item in payload:
+            found += texts(item)
+    return found
+
+
+def shown(payload: Any) -> str:
+    """All the text of a payload, joined, for `in` checks."""
+    return "\n".join(texts(payload))
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # like a real server, take a burst of connections without resets
+
+
+class FakeSlack:
+    """The fake Web API and response_url endpoint, with the workspace state it implies."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[Call] = []
+        self.problems: list[str] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, Channel] = {}
+        self.views: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._clock = itertools.count(1)
+        self._limits: dict[str, list[int]] = {}
+        self._failures: dict[str, list[str]] = {}
+        self._server = _Server(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    # Lifecycle and set-up ------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        """Start serving on an ephemeral port."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """What SLACK_API_URL should be set to."""
+        return f"{self.url}/api/"
+
+    def response_url(self) -> str:
+        """A fresh response_url for an inbound request."""
+        return f"{self.url}/respond/{next(self._ids)}"
+
+    def add_user(self, user_id: str, real_name: str, tz: str = "Europe/London") -> None:
+        """A workspace member that users.info can describe."""
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": real_name.split()[0].lower(),
+            "real_name": real_name,
+            "tz": tz,
+            "tz_label": "Greenwich Mean Time",
+            "tz_offset": 0,
+            "is_bot": False,
+            "deleted": False,
+            "profile": {"real_name": real_name, "display_name": real_name.split()[0]},
+        }
+
+    def add_channel(self, name: str, *, members: set[str] | None = None) -> Channel:
+        """An existing channel (e.g. to make a name already taken)."""
+        channel = Channel(id=f"C{next(self._ids):08d}", name=name, members=set(members or ()))
+        self.channels[channel.id] = channel
+        return channel
+
+    def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 0) -> None:
+        """Answer the next `times` calls to `method` with HTTP 429 and Retry-After."""
+        self._limits[method] = [retry_after] * times
+
+    def fail(self, method: str, error: str, *, times: int = 1) -> None:
+        """Answer the next `times` calls to `method` with ok=false and `error`."""
+        self._failures[method] = [error] * times
+
+    # Inspection --------------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        """The successful calls to `method`, in order."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method and c.status == 200]
+
+    def wait_for(self, check: Callable[[], Any], *, timeout: float = 5.0) -> Any:
+        """Poll `check` until it returns something truthy (the app works after its ack)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = check()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for the app")
+            time.sleep(0.01)
+
+    def wait_calls(self, method: str, count: int = 1, *, timeout: float = 5.0) -> list[Call]:
+        """Wait until `method` was called successfully at least `count` times; return the calls."""
+        return self.wait_for(
+            lambda: self.calls_to(method) if len(self.calls_to(method)) >= count else None,
+            timeout=timeout,
+        )
+
+    def wait_responses(self, count: int = 1, *, timeout: float = 5.0) -> list[Call]:
+        """Wait until `count` response_url posts arrived; return them."""
+        return self.wait_for(
+            lambda: list(self.responses) if len(self.responses) >= count else None,
+            timeout=timeout,
+        )
+
+    def state(self) -> dict[str, Any]:
+        """Channels with their messages, and the count of calls and problems, as plain data."""
+        with self._lock:
+            return {
+                "channels": {
+                    c.id: {"name": c.name, "messages": c.messages} for c in self.channels.values()
+                },
+                "calls": len(self.calls),
+                "responses": len(self.responses),
+                "problems": self.problems[:20],
+            }
+
+    # Handling ----------------------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._serve()
+
+            def do_POST(self) -> None:
+                self._serve()
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8") if length else ""
+                args: dict[str, Any] = dict(parse_qsl(parts.query))
+                if raw:
+                    if (self.headers.get("Content-Type") or "").startswith("application/json"):
+                        args.update(json.loads(raw))
+                    else:
+                        args.update(parse_qsl(raw, keep_blank_values=True))
+                auth = self.headers.get("Authorization") or ""
+                token = auth.removeprefix("Bearer ") if auth else args.get("token")
+                status, headers, body = fake._route(parts.path, args, token)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        return Handler
+
+    def _route(
+        self, path: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        if path == "/_fake/state":  # for the benchmark, which runs the fake in another process
+            return 200, {"Content-Type": "application/json"}, json.dumps(self.state()).encode()
+        if path.startswith("/respond/"):
+            return self._respond(path, args)
+        if not path.startswith("/api/"):
+            return 404, {}, b"not found"
+        method = path.removeprefix("/api/")
+        with self._lock:
+            limits = self._limits.get(method)
+            if limits:
+                retry_after = limits.pop(0)
+                self.calls.append(Call(method, args, token, status=429))
+                body = json.dumps({"ok": False, "error": "ratelimited"}).encode()
+                headers = {"Retry-After": str(retry_after), "Content-Type": "application/json"}
+                return 429, headers, body
+            self.problems += spec_problems(method, args)
+            self.problems += self._payload_problems(method, args)
+            self.calls.append(Call(method, args, token))
+            try:
+                if token != BOT_TOKEN:
+                    raise SlackError("invalid_auth")
+                failures = self._failures.get(method)
+                if failures:
+                    raise SlackError(failures.pop(0))
+                handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+                if handler is None:
+                    raise SlackError("unknown_method")
+                result = {"ok": True, **handler(args)}
+            except SlackError as err:
+                result = {"ok": False, "error": str(err)}
+        return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
+
+    def _respond(self, path: str, args: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            self.problems += blocks_problems(args.get("blocks", []), limit=50)
+            self.responses.append(Call("respond", {**args, "url": path}, None))
+        return 200, {"Content-Type": "text/plain"}, b"ok"
+
+    def _payload_problems(self, method: str, args: dict[str, Any]) -> list[str]:
+        if "blocks" in args:
+            return blocks_problems(_decoded(args["blocks"]), limit=50)
+        if "view" in args:
+            return view_problems(_decoded(args["view"]))
+        return []
+
+    # The Web API methods the bot uses ----------------------------------------------------------
+
+    def _ts(self) -> str:
+        return f"{1_790_000_000 + next(self._clock)}.{next(self._clock):06d}"
+
+    def _channel(self, channel_id: str) -> Channel:
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            raise SlackError("channel_not_found")
+        return channel
+
+    def _api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "https://council.slack.com/",
+            "team": "Council",
+            "user": "coregroup",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": "B0COREBOT",
+            "is_enterprise_install": False,
+        }
+
+    def _api_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(args.get("user", ""))
+        if user is None:
+            raise SlackError("user_not_found")
+        return {"user": user}
+
+    def _api_conversations_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = args.get("name", "")
+        if not re.match(CHANNEL_NAME, name):
+            raise SlackError("invalid_name_specials")
+        if any(c.name == name for c in self.channels.values()):
+            raise SlackError("name_taken")
+        private = str(args.get("is_private")).lower() in ("true", "1")
+        channel = Channel(
+            id=f"C{next(self._ids):08d}", name=name, is_private=private, members={BOT_USER_ID}
+        )
+        self.channels[channel.id] = channel
+        return {"channel": {"id": channel.id, "name": name, "is_private": private}}
+
+    def _api_conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel", ""))
+        users = [u for u in str(args.get("users", "")).split(",") if u]
+        for user in users:
+            if user == BOT_USER_ID:
+                raise SlackError("cant_invite_self")
+            if user not in self.users:
+                raise SlackError("user_not_found")
+            if user in channel.members:
+                raise SlackError("already_in_channel")
+        channel.members.update(users)
+        return {"channel": {"id": channel.id}}
+
+    def _api_conversations_kick(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel", ""))
+        if args.get("user") not in channel.members:
+            raise SlackError("not_in_channel")
+        channel.members.discard(args["user"])
+        return {}
+
+    def _api_conversations_setTopic(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._channel(args.get("channel", "")).topic = args.get("topic", "")
+        return {}
+
+    def _api_conversations_setPurpose(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._channel(args.get("channel", "")).purpose = args.get("purpose", "")
+        return {}
+
+    def _api_conversations_archive(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel", ""))
+        if channel.archived:
+            raise SlackError("already_archived")
+        channel.archived = True
+        return {}
+
+    def _api_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("users", ""))
+        if user not in self.users:
+            raise SlackError("user_not_found")
+        dm_id = "D" + user[1:]
+        if dm_id not in self.channels:
+            self.channels[dm_id] = Channel(id=dm_id, name=dm_id, is_im=True, members={user})
+        return {"channel": {"id": dm_id}}
+
+    def _api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel", ""))
+        limit = int(args.get("limit", 100))
+        metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        messages = []
+        for message in reversed(channel.messages[-limit:]):
+            shown = {k: v for k, v in message.items() if k != "metadata" or metadata}
+            messages.append(shown)
+        return {"messages": messages, "has_more": len(channel.messages) > limit}
+
+    def _api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel", ""))
+        if channel.archived:
+            raise SlackError("is_archived")
+        message = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "ts": self._ts(),
+            "text": args.get("text", ""),
+            "blocks": _decoded(args.get("blocks", [])),
+        }
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        if args.get("metadata"):
+            message["metadata"] = _decoded(args["metadata"])
+        channel.messages.append(message)
+        return {"channel": channel.id, "ts": message["ts"], "message": message}
+
+    def _api_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._channel(args.get("channel", ""))
+        return {"message_ts": self._ts()}
+
+    def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel", ""))
+        for message in channel.messages:
+            if message["ts"] == args.get("ts"):
+                message["text"] = args.get("text", "")
+                message["blocks"] = _decoded(args.get("blocks", []))
+                return {"channel": channel.id, "ts": message["ts"], "text": message["text"]}
+        raise SlackError("message_not_found")
+
+    def _api_pins_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._channel(args.get("channel", "")).pins.append(args.get("timestamp", ""))
+        return {}
+
+    def _api_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = _decoded(args.get("view"))
+        return {"view": {"id": f"V{next(self._ids):08d}", **view}}
+
+    def _api_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = _decoded(args.get("view"))
+        self.views[args.get("user_id", "")] = view
+        return {"view": {"id": f"V{next(self._ids):08d}", **view}}
