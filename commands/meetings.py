@@ -11,6 +11,7 @@ from bot.core.access import (
     GroupView,
     audit,
     group_by_id,
+    members_of,
     require_active,
     require_manager,
 )
@@ -608,7 +609,7 @@ def attendance(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
         clock=ctx.clock,
         group_id=view.id,
     )
-    if person.id not in {p.id for _, p in core.members_of(ctx.session, group_id=view.id)}:
+    if person.id not in {p.id for _, p in members_of(ctx.session, group_id=view.id)}:
         raise BadInput(
             f"{person.display_name} isn't a member of the core group for {view.reference}.",
             hint="`/coregroup members` lists who is in the group.",

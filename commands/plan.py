@@ -728,6 +728,13 @@ def _open_for_change(view: GroupView, action: Action) -> None:
         )
 
 
+def _action_to_change(ctx: Ctx, view: GroupView, args: Args, example: str) -> Action:
+    """The numbered action the chair is changing, refused when it is already done or cancelled."""
+    action = _action_numbered(ctx, view, args.take_int("the action number", example))
+    _open_for_change(view, action)
+    return action
+
+
 def _tell_owner(ctx: Ctx, action: Action, intro: str) -> Reply:
     """Send the owner their updated card with a line saying what changed (unless they did it)."""
     if action.owner_id == ctx.actor_id:
@@ -737,8 +744,7 @@ def _tell_owner(ctx: Ctx, action: Action, intro: str) -> Reply:
 
 def _reassign(ctx: Ctx, view: GroupView, args: Args) -> Reply:
     example = "/coregroup action reassign 3 @alex"
-    action = _action_numbered(ctx, view, args.take_int("the action number", example))
-    _open_for_change(view, action)
+    action = _action_to_change(ctx, view, args, example)
     new_owner = _member(ctx, view, args.need("who should do it now", example))
     assert new_owner.id is not None
     if new_owner.id == action.owner_id:
@@ -792,8 +798,7 @@ def _cancel(ctx: Ctx, view: GroupView, args: Args) -> Reply:
 
 def _change_due(ctx: Ctx, view: GroupView, args: Args) -> Reply:
     example = "/coregroup action due 3 15/1"
-    action = _action_numbered(ctx, view, args.take_int("the action number", example))
-    _open_for_change(view, action)
+    action = _action_to_change(ctx, view, args, example)
     text = args.rest()
     if not text:
         raise BadInput("Please give the new due date.", hint=f"For example: `{example}`")
@@ -815,8 +820,7 @@ def _change_due(ctx: Ctx, view: GroupView, args: Args) -> Reply:
 
 def _edit_action(ctx: Ctx, view: GroupView, args: Args) -> Reply:
     example = '/coregroup action edit 3 "book the GP appointment and go with mum"'
-    action = _action_numbered(ctx, view, args.take_int("the action number", example))
-    _open_for_change(view, action)
+    action = _action_to_change(ctx, view, args, example)
     text = _sentence(args.rest())
     if not text:
         raise BadInput("Please give the new wording.", hint=f"For example: `{example}`")

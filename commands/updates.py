@@ -9,13 +9,14 @@ from bot.core.access import (
     GroupView,
     audit,
     group_by_id,
+    members_of,
     require_active,
     require_manager,
     require_member,
 )
 from bot.core.context import Ctx
 from bot.core.errors import BadInput, NotFound
-from bot.core.meetings import format_when, latest_started, members_of, next_meeting
+from bot.core.meetings import format_when, latest_started, next_meeting
 from bot.core.plan import recently_reminded_action
 from bot.messages import (
     Block,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import col, or_, select
+from sqlmodel import Session, col, or_, select
 
 from bot.core.context import Ctx
 from bot.core.errors import BadInput, NotAllowed, NotFound
@@ -128,7 +128,7 @@ def group_by_id(ctx: Ctx, group_id: int) -> GroupView:
 
 
 def hidden(ctx: Ctx, *, what: str, detail: str) -> NotFound:
-    """Audit a denied look-up (ids only) and return the NotFound to raise, worded as for no group."""
+    """Audit a denied look-up (ids only); return the NotFound to raise, worded as for no group."""
     audit(ctx, group_id=None, kind=AuditKind.DENIED, what=what, detail=detail)
     return _not_found(None)
 
@@ -206,12 +206,17 @@ def require_active(view: GroupView) -> None:
         )
 
 
-def active_members(ctx: Ctx, group_id: int) -> list[tuple[Membership, Person]]:
+def members_of(session: Session, *, group_id: int) -> list[tuple[Membership, Person]]:
     """The group's current members with their people, chairs first."""
-    rows = ctx.session.exec(
+    rows = session.exec(
         select(Membership, Person)
         .join(Person, col(Person.id) == Membership.person_id)
         .where(Membership.group_id == group_id, col(Membership.active).is_(True))
         .order_by(col(Membership.is_chair).desc(), col(Membership.id))
     ).all()
     return [(m, p) for m, p in rows]
+
+
+def active_members(ctx: Ctx, group_id: int) -> list[tuple[Membership, Person]]:
+    """The group's current members with their people, chairs first."""
+    return members_of(ctx.session, group_id=group_id)

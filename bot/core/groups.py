@@ -22,6 +22,7 @@ from bot.core.policy import (
     DeadlineKind,
     Policy,
     after_review_deadline,
+    conference_names,
     first_meeting_deadline,
     timescales,
 )
@@ -178,7 +179,7 @@ def first_meeting_sentence(
 ) -> tuple[Deadline, str]:
     """The first-meeting deadline and a sentence saying how it was worked out."""
     deadline = first_meeting_deadline(icpc=icpc, calendar=calendar, policy=policy)
-    conference = "CPPM" if calendar.nation is Nation.SCOTLAND else "ICPC"
+    conference = conference_names(calendar)[0]
     sentence = (
         f"The first core group must meet by {format_day(deadline.due)} — within "
         f"{policy.first_meeting_working_days} working days of the {conference} on "
@@ -273,12 +274,17 @@ def add_member(
     return row, result
 
 
-def _not_a_member(name: str, reference: str) -> BadInput:
-    return BadInput(
-        f"{name} isn't a member of the core group for {reference}.",
-        hint="Add them first, e.g. `/coregroup add @sam school`. "
-        "`/coregroup members` lists who is in the group.",
-    )
+def _member_row(session: Session, *, group_id: int, person: Person, reference: str) -> Membership:
+    """The person's current membership of the group; refused when they are not a member."""
+    assert person.id is not None
+    row = active_membership(session, group_id=group_id, person_id=person.id)
+    if row is None:
+        raise BadInput(
+            f"{person.display_name} isn't a member of the core group for {reference}.",
+            hint="Add them first, e.g. `/coregroup add @sam school`. "
+            "`/coregroup members` lists who is in the group.",
+        )
+    return row
 
 
 def _chair_count(session: Session, group_id: int) -> int:
@@ -297,10 +303,7 @@ def remove_member(
     session: Session, *, group_id: int, person: Person, reference: str, now: datetime
 ) -> Membership:
     """Mark a member as having left (their history stays); never the last chair."""
-    assert person.id is not None
-    row = active_membership(session, group_id=group_id, person_id=person.id)
-    if row is None:
-        raise _not_a_member(person.display_name, reference)
+    row = _member_row(session, group_id=group_id, person=person, reference=reference)
     if row.is_chair and _chair_count(session, group_id) == 1:
         raise Conflict(
             f"{person.display_name} is the only chair of the core group for {reference}, "
@@ -316,10 +319,7 @@ def remove_member(
 
 def set_chair(session: Session, *, group_id: int, person: Person, reference: str, on: bool) -> bool:
     """Make a member a (co-)chair or stop them chairing; False if nothing changed."""
-    assert person.id is not None
-    row = active_membership(session, group_id=group_id, person_id=person.id)
-    if row is None:
-        raise _not_a_member(person.display_name, reference)
+    row = _member_row(session, group_id=group_id, person=person, reference=reference)
     if row.is_chair == on:
         return False
     if on and Role(row.role).is_family:
@@ -343,10 +343,7 @@ def set_minute_taker(
     session: Session, *, group_id: int, person: Person, reference: str, on: bool
 ) -> bool:
     """Make a member a minute-taker (it can be shared) or stop; False if nothing changed."""
-    assert person.id is not None
-    row = active_membership(session, group_id=group_id, person_id=person.id)
-    if row is None:
-        raise _not_a_member(person.display_name, reference)
+    row = _member_row(session, group_id=group_id, person=person, reference=reference)
     if row.is_minute_taker == on:
         return False
     if on and Role(row.role).is_family:
@@ -441,7 +438,7 @@ def after_review_sentence(
 ) -> tuple[Deadline, str]:
     """The deadline for the core group after a review conference, as a sentence."""
     deadline = after_review_deadline(review=review, calendar=calendar, policy=policy)
-    name = "review CPPM" if calendar.nation is Nation.SCOTLAND else "review conference"
+    name = conference_names(calendar)[1]
     sentence = (
         f"The next core group must meet by {format_day(deadline.due)} — within "
         f"{policy.after_review_working_days} working days of the {name} on {format_day(review)}"

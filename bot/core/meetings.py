@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.core.access import members_of
 from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import BadInput, Conflict
 from bot.core.groups import review_dates
@@ -55,17 +56,6 @@ def case_of_group(session: Session, *, group_id: int) -> Case:
     case = session.get(Case, group.case_id)
     assert case is not None
     return case
-
-
-def members_of(session: Session, *, group_id: int) -> list[tuple[Membership, Person]]:
-    """The group's current members with their people, chairs first."""
-    rows = session.exec(
-        select(Membership, Person)
-        .join(Person, col(Person.id) == Membership.person_id)
-        .where(Membership.group_id == group_id, col(Membership.active).is_(True))
-        .order_by(col(Membership.is_chair).desc(), col(Membership.id))
-    ).all()
-    return [(m, p) for m, p in rows]
 
 
 def role_label(membership: Membership) -> str:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.core.access import members_of
 from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import Conflict
 from bot.core.groups import chairs, minute_takers
@@ -26,15 +27,14 @@ from bot.core.meetings import (
     attendance_of,
     case_of_group,
     format_when,
-    members_of,
     number_of,
 )
 from bot.core.plain_english import jargon_note
 from bot.core.plan import (
     STATUS_LABELS,
-    _latest_note,
     actions_of,
     history,
+    latest_note,
     names_of,
     outcome_progress,
     outcomes_of,
@@ -422,7 +422,7 @@ def _latest_notes(f: _Facts, actions: list[Action]) -> dict[int, str]:
     events = {}
     for action in actions:
         assert action.id is not None
-        event = _latest_note(history(f.session, action_id=action.id))
+        event = latest_note(history(f.session, action_id=action.id))
         if event is not None:
             events[action.id] = event
     names = names_of(f.session, [e.actor_id for e in events.values()])

@@ -675,7 +675,7 @@ def _status_event(events: Sequence[ActionEvent], status: ActionStatus) -> Action
     return None
 
 
-def _latest_note(events: Sequence[ActionEvent]) -> ActionEvent | None:
+def latest_note(events: Sequence[ActionEvent]) -> ActionEvent | None:
     """The latest note that is not part of an undone change (an undo follows what it undoes)."""
     undone = {events[i - 1].id for i in range(1, len(events)) if events[i].note == UNDO_NOTE}
     for event in reversed(events):
@@ -733,7 +733,7 @@ def action_message(session: Session, *, action: Action, tz: ZoneInfo, now: datet
     ]
     blocks: list = [Heading(f"Action {action.number} · {reference}"), Text(action.description)]
     blocks.append(Fields(tuple(pairs)))
-    note = _latest_note(events)
+    note = latest_note(events)
     if note is not None and note.note:
         who = names.get(note.actor_id, "someone")
         blocks.append(Context(f"Latest note from {who}, {format_when(note.at, tz)}: {note.note}"))

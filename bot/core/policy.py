@@ -99,7 +99,7 @@ def _holidays_used(calendar: WorkingCalendar) -> str:
     return f"({calendar.nation.label} bank holidays{closures})"
 
 
-def _conferences(calendar: WorkingCalendar) -> tuple[str, str]:
+def conference_names(calendar: WorkingCalendar) -> tuple[str, str]:
     """What the initial and review conferences are called in the calendar's nation."""
     if calendar.nation is Nation.SCOTLAND:
         return "CPPM", "review CPPM"
@@ -122,15 +122,28 @@ def _not_later_than(calendar: WorkingCalendar, d: date) -> tuple[date, str]:
     )
 
 
+def _working_days_after(
+    kind: DeadlineKind, start: date, n: int, calendar: WorkingCalendar, *, what: str, of: str
+) -> Deadline:
+    """The deadline `n` working days after `start`, with the rule in words."""
+    return Deadline(
+        kind,
+        calendar.add_working_days(start, n),
+        start,
+        f"{what} within {n} working days of the {of} "
+        f"on {format_day(start)} {_holidays_used(calendar)}",
+    )
+
+
 def first_meeting_deadline(*, icpc: date, calendar: WorkingCalendar, policy: Policy) -> Deadline:
     """The last day for the first core group after the initial conference."""
-    n = policy.first_meeting_working_days
-    return Deadline(
+    return _working_days_after(
         DeadlineKind.FIRST_MEETING,
-        calendar.add_working_days(icpc, n),
         icpc,
-        f"First core group within {n} working days of the {_conferences(calendar)[0]} "
-        f"on {format_day(icpc)} {_holidays_used(calendar)}",
+        policy.first_meeting_working_days,
+        calendar,
+        what="First core group",
+        of=conference_names(calendar)[0],
     )
 
 
@@ -151,13 +164,13 @@ def next_meeting_deadline(
 
 def after_review_deadline(*, review: date, calendar: WorkingCalendar, policy: Policy) -> Deadline:
     """The last day for a core group after a review conference."""
-    n = policy.after_review_working_days
-    return Deadline(
+    return _working_days_after(
         DeadlineKind.AFTER_REVIEW,
-        calendar.add_working_days(review, n),
         review,
-        f"Core group within {n} working days of the {_conferences(calendar)[1]} "
-        f"on {format_day(review)} {_holidays_used(calendar)}",
+        policy.after_review_working_days,
+        calendar,
+        what="Core group",
+        of=conference_names(calendar)[1],
     )
 
 
@@ -173,7 +186,7 @@ def pre_review_meeting_target(
         DeadlineKind.PRE_REVIEW_MEETING,
         target,
         review,
-        f"Last core group about {n} working days before the {_conferences(calendar)[1]} "
+        f"Last core group about {n} working days before the {conference_names(calendar)[1]} "
         f"on {format_day(review)}, with a written update from each agency "
         f"{_holidays_used(calendar)}",
     )
@@ -181,25 +194,25 @@ def pre_review_meeting_target(
 
 def record_deadline(*, meeting: date, calendar: WorkingCalendar, policy: Policy) -> Deadline:
     """The last day to put a meeting's record on the case system."""
-    n = policy.record_working_days
-    return Deadline(
+    return _working_days_after(
         DeadlineKind.RECORD,
-        calendar.add_working_days(meeting, n),
         meeting,
-        f"Written record on the case system within {n} working days of the core group "
-        f"on {format_day(meeting)} {_holidays_used(calendar)}",
+        policy.record_working_days,
+        calendar,
+        what="Written record on the case system",
+        of="core group",
     )
 
 
 def circulate_deadline(*, meeting: date, calendar: WorkingCalendar, policy: Policy) -> Deadline:
     """The last day to send a meeting's record to all members."""
-    n = policy.circulate_working_days
-    return Deadline(
+    return _working_days_after(
         DeadlineKind.CIRCULATE,
-        calendar.add_working_days(meeting, n),
         meeting,
-        f"Copies of the record to all members within {n} working days of the core group "
-        f"on {format_day(meeting)} {_holidays_used(calendar)}",
+        policy.circulate_working_days,
+        calendar,
+        what="Copies of the record to all members",
+        of="core group",
     )
 
 
@@ -211,7 +224,7 @@ def review_conference_deadlines(
     Counted in calendar months (day clamped to the month's end); a non-working last day moves
     back to the working day before.
     """
-    initial, review_name = _conferences(calendar)
+    initial, review_name = conference_names(calendar)
     months = policy.first_review_months
     due, moved = _not_later_than(calendar, _add_months(icpc, months))
     deadlines = [
@@ -278,7 +291,7 @@ def check_meeting_date(
     policy: Policy,
 ) -> list[str]:
     """Warnings for a proposed core group date: non-working day, or a timescale it would miss."""
-    initial, review_name = _conferences(calendar)
+    initial, review_name = conference_names(calendar)
     warnings = []
     if why := calendar.why_not_working(when):
         warnings.append(f"{format_day(when)} is not a working day ({why}).")

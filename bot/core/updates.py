@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import process
 from sqlmodel import Session, col, select
 
+from bot.core.access import members_of
 from bot.core.calendar import Nation, WorkingCalendar, format_day
 from bot.core.errors import BadInput, Conflict
 from bot.core.meetings import (
@@ -29,7 +30,6 @@ from bot.core.meetings import (
     case_of_group,
     format_when,
     last_held_meeting,
-    members_of,
     place_pairs,
     role_label,
     set_attendance,
