@@ -6,19 +6,13 @@ import importlib
 
 from commands.registry import Registry
 
-# Order matters for message listeners: conversations first, then replies to reminders.
-MODULES = ("groups", "meetings", "plan", "updates", "minutes", "oversight")
+# Order matters for message listeners: update conversations first, then replies to reminders.
+MODULES = ("groups", "meetings", "updates", "plan", "minutes", "oversight", "reminders")
 
 
 def build_registry() -> Registry:
     """A registry filled by every command module's `register(registry)`."""
     registry = Registry()
     for name in MODULES:
-        try:
-            module = importlib.import_module(f"commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"commands.{name}":
-                raise
-            continue
-        module.register(registry)
+        importlib.import_module(f"commands.{name}").register(registry)
     return registry
