@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from bot.adapters.local import LocalChat, LocalDirectory
 from bot.clock import FakeClock
 from bot.core.context import Locale
+from bot.core.reminders import ReminderSettings
+from bot.scheduler import ReminderEngine
 from commands import build_registry
 from commands.dispatch import Dispatcher
 from storage.enums import Platform
@@ -30,6 +32,15 @@ class ChatDriver:
             registry=build_registry(),
         )
         self.local = LocalChat(dispatcher=self.dispatcher, clock=clock, out=self.out)
+        # Moving the clock (`clock +3d`) fires the reminders that fell due meanwhile.
+        self.reminders = ReminderEngine(
+            engine=engine,
+            clock=clock,
+            outboxes={Platform.LOCAL: self.local},
+            locale=self.dispatcher.locale,
+            settings=ReminderSettings(send_workers=1),
+        )
+        self.local.on_clock = self.reminders.on_clock
         self._seen = 0
 
     def __call__(self, script: str) -> str:

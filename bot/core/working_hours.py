@@ -1,0 +1,143 @@
+"""When a message may go out: inside someone's contact hours, on a working day of their nation.
+
+Direct messages follow the member's own hours (Person.contact_start_hour/end_hour, in their own
+timezone); posts to a group's space follow the council's office hours. Anything due outside them
+waits for the next allowed moment, usually the next working morning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.calendar import WorkingCalendar
+from storage.models import Person
+
+DEFAULT_TZ = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True)
+class Hours:
+    """A daily window [start, end) in whole local hours; end may be 24 (midnight)."""
+
+    start: int
+    end: int
+    tz: ZoneInfo = DEFAULT_TZ
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end <= 24:
+            raise ValueError(f"contact hours must satisfy 0 <= start < end <= 24, not {self}")
+
+    def opens(self, day: date) -> datetime:
+        """The moment the window opens on `day` (aware, local)."""
+        return datetime.combine(day, time(self.start), tzinfo=self.tz)
+
+    def contains(self, local: datetime) -> bool:
+        """Whether a local time falls inside the window."""
+        minutes = local.hour * 60 + local.minute
+        return self.start * 60 <= minutes < self.end * 60
+
+    def describe(self) -> str:
+        """The window in words, e.g. "09:00 to 17:00"."""
+        end = "midnight" if self.end == 24 else f"{self.end:02d}:00"
+        return f"{self.start:02d}:00 to {end}"
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # A bad stored timezone must not stop reminders; the display timezone is the safe guess.
+        return DEFAULT_TZ
+
+
+def person_hours(person: Person) -> Hours:
+    """The hours a person accepts direct messages, in their own timezone (9 to 5 if unusable)."""
+    tz = _zone(person.timezone)
+    try:
+        return Hours(person.contact_start_hour, person.contact_end_hour, tz)
+    except ValueError:
+        return Hours(9, 17, tz)
+
+
+def is_allowed(when: datetime, *, hours: Hours, calendar: WorkingCalendar) -> bool:
+    """Whether a message may be delivered at `when`."""
+    local = when.astimezone(hours.tz)
+    return calendar.is_working_day(local.date()) and hours.contains(local)
+
+
+def next_allowed(when: datetime, *, hours: Hours, calendar: WorkingCalendar) -> datetime:
+    """`when` itself if allowed, else the next moment the window opens on a working day (UTC)."""
+    if is_allowed(when, hours=hours, calendar=calendar):
+        return when
+    local = when.astimezone(hours.tz)
+    day = local.date()
+    if not (calendar.is_working_day(day) and local < hours.opens(day)):
+        day = calendar.next_working_day(day)
+    return hours.opens(day).astimezone(when.tzinfo)
+
+
+def working_morning(day: date, *, hours: Hours, calendar: WorkingCalendar) -> datetime:
+    """The opening of the window on `day`, or on the next working day when `day` is not one."""
+    return hours.opens(calendar.on_or_after(day))
+
+
+def next_working_morning(after: datetime, *, hours: Hours, calendar: WorkingCalendar) -> datetime:
+    """The opening of the window on the first working day after `after`'s local date."""
+    local_day = after.astimezone(hours.tz).date()
+    return hours.opens(calendar.next_working_day(local_day))
+
+
+def local_day(when: datetime, tz: ZoneInfo) -> date:
+    """The calendar date of `when` in `tz`."""
+    return when.astimezone(tz).date()
+
+
+def working_days_before(day: date, n: int, calendar: WorkingCalendar) -> date:
+    """The n-th working day strictly before `day` (n >= 1)."""
+    for _ in range(n):
+        day = calendar.previous_working_day(day)
+    return day
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """Local midnight at the start of `day`."""
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def day_end(day: date, tz: ZoneInfo) -> datetime:
+    """Local midnight at the end of `day`."""
+    return day_start(day + timedelta(days=1), tz)
+
+
+class FastCalendar(WorkingCalendar):
+    """A working-day calendar that remembers each day's answer: the planner asks the same few
+    hundred days hundreds of thousands of times."""
+
+    def __init__(self, calendar: WorkingCalendar) -> None:
+        super().__init__(calendar.nation, calendar.closures)
+        self._working: dict[date, bool] = {}
+        self._next: dict[date, date] = {}
+        self._previous: dict[date, date] = {}
+
+    def is_working_day(self, d: date) -> bool:
+        """True when `d` is a weekday that is neither a bank holiday nor a closure day."""
+        found = self._working.get(d)
+        if found is None:
+            found = self._working[d] = super().is_working_day(d)
+        return found
+
+    def next_working_day(self, d: date) -> date:
+        """The first working day strictly after `d`."""
+        found = self._next.get(d)
+        if found is None:
+            found = self._next[d] = super().next_working_day(d)
+        return found
+
+    def previous_working_day(self, d: date) -> date:
+        """The last working day strictly before `d`."""
+        found = self._previous.get(d)
+        if found is None:
+            found = self._previous[d] = super().previous_working_day(d)
+        return found

@@ -1,0 +1,416 @@
+"""The reminder scheduler: APScheduler ticks every minute; the database ledger holds the truth.
+
+Each tick: (1) claims whose lease ran out (a process died mid-send) go back to pending;
+(2) groups that changed, or whose look-ahead runs out, are planned into the ledger;
+(3) due rows are claimed in chunks, checked against the current state, merged per recipient,
+sent through the platform's outbox and marked sent. A row that was claimed before (a crash or a
+failed try) is first looked up on the platform by its message key, so it is never sent twice.
+Several instances may share one PostgreSQL database: claims use FOR UPDATE SKIP LOCKED.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from bot.clock import Clock
+from bot.core.context import Locale
+from bot.core.ports import DeliveryError, Outbox
+from bot.core.reminders import (
+    Occurrence,
+    Outgoing,
+    PlanDue,
+    Planner,
+    ReminderSettings,
+    claim_due,
+    defer,
+    digest_managers,
+    ensure_plan_states,
+    finish_plans,
+    groups_to_plan,
+    load_states,
+    mark_sent,
+    notify_failures,
+    plan_window,
+    prepare,
+    recipient_of,
+    record_failure,
+    release_expired,
+    settle_found,
+    track_changes,
+    upsert,
+    withdraw_stale,
+)
+from bot.core.working_hours import day_start
+from storage.db import session_scope
+from storage.enums import GroupStatus, Platform, ReminderStatus
+from storage.models import CoreGroup, Reminder, ReminderPlanState
+
+log = logging.getLogger(__name__)
+
+# A closed group is looked at again only if something changes.
+_IDLE = timedelta(days=365)
+_BACKFILL_EVERY = timedelta(hours=1)
+
+
+@dataclass
+class TickReport:
+    """What one tick did, in counts (for logs, tests and the benchmark)."""
+
+    released: int = 0
+    planned: int = 0
+    withdrawn: int = 0
+    claimed: int = 0
+    messages: int = 0
+    sent: int = 0
+    found: int = 0
+    dropped: int = 0
+    deferred: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def add(self, other: TickReport) -> None:
+        """Fold another report's counts into this one."""
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+def _ids(ids: list[int]) -> str:
+    """Row ids for a log line (ids only, never names or text), shortened when there are many."""
+    shown = ", ".join(str(i) for i in ids[:20])
+    return shown + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+
+
+def _ceil_minute(when: datetime) -> datetime:
+    floor = when.replace(second=0, microsecond=0)
+    return floor if floor == when else floor + timedelta(minutes=1)
+
+
+class ReminderEngine:
+    """Plans, claims and sends reminders; `tick()` is safe to run from several processes."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        clock: Clock,
+        outboxes: Mapping[Platform, Outbox],
+        locale: Locale,
+        settings: ReminderSettings | None = None,
+        instance: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.outboxes = dict(outboxes)
+        self.locale = locale
+        self.settings = settings or ReminderSettings()
+        self.planner = Planner(locale=locale, settings=self.settings)
+        self.instance = instance or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lock = engine.dialect.name == "postgresql"
+        self._claims = itertools.count(1)
+        self._next_backfill: datetime | None = None
+        self._next_digests: datetime | None = None
+        self._digests_until: datetime | None = None
+        self._last = clock.now()
+        track_changes()
+
+    # The tick --------------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        """One pass: recover, plan, then claim and send until nothing more is due.
+
+        With `now` given (simulations, the local chat) every step uses it; otherwise the clock
+        is read afresh for each chunk, so leases stay honest during a long burst.
+        """
+        moment: Callable[[], datetime] = self.clock.now if now is None else (lambda: now)
+        report = TickReport()
+        start = moment()
+        with session_scope(self.engine) as session:
+            released = release_expired(session, now=start)
+        if released:
+            log.warning(
+                "%s reminders (%s) had a lapsed claim; checking before sending again",
+                len(released),
+                _ids(released),
+            )
+        report.released = len(released)
+        self.plan(start, report)
+        self._claim_and_send(moment, report)
+        return report
+
+    def _claim_and_send(self, moment: Callable[[], datetime], report: TickReport) -> None:
+        """Claim and prepare the next chunk while the senders work through the previous one, so
+        a rate-limited platform is kept busy; at most one chunk waits, so leases stay short."""
+        stop = time.monotonic() + self.settings.send_budget.total_seconds()
+        with ThreadPoolExecutor(max_workers=max(self.settings.send_workers, 1)) as senders:
+            sending: list[Future[TickReport]] = []
+            while time.monotonic() < stop:
+                claimed = self._claim(moment(), report)
+                for future in sending:
+                    report.add(future.result())
+                sending = []
+                if claimed is None:
+                    break
+                owner, outgoing = claimed
+                sending = [senders.submit(self._send, owner, item, moment) for item in outgoing]
+            for future in sending:
+                report.add(future.result())
+
+    def safe_tick(self) -> None:
+        """The APScheduler job: a tick whose failure is logged, never raised into the scheduler."""
+        try:
+            report = self.tick()
+        except Exception:
+            log.exception("reminder tick failed; the next tick will try again")
+            return
+        if report.messages or report.dropped or report.failed:
+            log.info(
+                "reminder tick: %s messages (%s reminders), %s dropped, %s failed",
+                report.messages,
+                report.sent,
+                report.dropped,
+                report.failed,
+            )
+
+    # Planning --------------------------------------------------------------------------------
+
+    def plan(self, now: datetime, report: TickReport | None = None) -> TickReport:
+        """Plan the groups that are due for it, batch by batch, within the time budget."""
+        report = report or TickReport()
+        if self._next_backfill is None or now >= self._next_backfill:
+            with session_scope(self.engine) as session:
+                ensure_plan_states(session)
+            self._next_backfill = now + _BACKFILL_EVERY
+        deadline = time.monotonic() + self.settings.plan_budget.total_seconds()
+        while True:
+            planned = self._plan_batch(now, report)
+            if planned < self.settings.plan_batch or time.monotonic() > deadline:
+                break
+        self._plan_digests(now)
+        return report
+
+    def _plan_batch(self, now: datetime, report: TickReport) -> int:
+        with session_scope(self.engine) as session:
+            due = groups_to_plan(session, now=now, limit=self.settings.plan_batch, lock=self.lock)
+            if not due:
+                return 0
+            states = load_states(session, [d.group_id for d in due])
+            windows: dict[int, datetime] = {}
+            desired: dict[int, set[str]] = {}
+            done: list[tuple[PlanDue, datetime, datetime]] = []
+            occurrences: list[Occurrence] = []
+            for item in due:
+                lo, hi = plan_window(item, now=now, settings=self.settings, locale=self.locale)
+                state = states.get(item.group_id)
+                found = self.planner.derive(state, lo=lo, hi=hi) if state else {}
+                windows[item.group_id], desired[item.group_id] = lo, set(found)
+                occurrences.extend(found.values())
+                active = state is not None and state.group.status == GroupStatus.ACTIVE
+                done.append((item, now + (self.settings.replan_every if active else _IDLE), hi))
+            upsert(session, occurrences, now=now)
+            withdrawn = withdraw_stale(session, windows=windows, desired=desired)
+            finish_plans(session, done)
+        if withdrawn:
+            log.info(
+                "%s reminders withdrawn (%s): what they were about changed",
+                len(withdrawn),
+                _ids(withdrawn),
+            )
+        report.planned += len(due)
+        report.withdrawn += len(withdrawn)
+        return len(due)
+
+    def _plan_digests(self, now: datetime) -> None:
+        if self._next_digests is not None and now < self._next_digests:
+            return
+        today = now.astimezone(self.locale.tz).date()
+        week_start = day_start(today - timedelta(days=today.weekday()), self.locale.tz)
+        lo = max(self._digests_until or week_start, now - self.settings.catch_up)
+        hi = now + self.settings.horizon
+        with session_scope(self.engine) as session:
+            managers = digest_managers(session)
+            platforms = {
+                team: Platform(platform)
+                for team, platform in session.exec(
+                    select(CoreGroup.team_id, CoreGroup.platform).where(
+                        CoreGroup.status == GroupStatus.ACTIVE
+                    )
+                ).all()
+                if team is not None
+            }
+            upsert(
+                session,
+                self.planner.digests(managers, platforms=platforms, lo=lo, hi=hi).values(),
+                now=now,
+            )
+        self._digests_until, self._next_digests = hi, now + self.settings.replan_every
+
+    # Claiming and sending --------------------------------------------------------------------
+
+    def _claim(self, now: datetime, report: TickReport) -> tuple[str, list[Outgoing]] | None:
+        """Claim a chunk of due rows and turn them into messages, in one short transaction."""
+        owner = f"{self.instance}#{next(self._claims)}"[-80:]
+        with session_scope(self.engine) as session:
+            rows = claim_due(
+                session,
+                now=now,
+                limit=self.settings.claim_chunk,
+                owner=owner,
+                lease=self.settings.lease,
+                lock=self.lock,
+            )
+            if not rows:
+                return None
+            report.claimed += len(rows)
+            rows = self._settle_earlier_tries(session, rows, now, report)
+            prepared = prepare(session, rows, planner=self.planner, now=now)
+        report.dropped += prepared.dropped
+        report.deferred += prepared.deferred
+        return owner, prepared.outgoing
+
+    def _settle_earlier_tries(
+        self, session: Session, rows: list[Reminder], now: datetime, report: TickReport
+    ) -> list[Reminder]:
+        """Rows claimed before (a crash, a failed try) may have arrived: ask the platform."""
+        earlier: dict[str, list[Reminder]] = {}
+        for row in rows:
+            if row.batch_key is not None:
+                earlier.setdefault(row.batch_key, []).append(row)
+        settled: set[int] = set()
+        for key, batch in earlier.items():
+            group = session.get(CoreGroup, batch[0].group_id) if batch[0].group_id else None
+            recipient = recipient_of(batch[0], group)
+            outbox = self.outboxes.get(recipient.platform)
+            if outbox is None:
+                continue
+            try:
+                ref = outbox.find_sent(recipient.to, key)
+            except DeliveryError:
+                for row in batch:
+                    defer(session, row, until=now + self.settings.retry_after)
+                    settled.add(id(row))
+                continue
+            if ref is not None:
+                settle_found(session, batch, ref=ref, now=now)
+                settled.update(id(row) for row in batch)
+                report.found += len(batch)
+                log.info(
+                    "reminders %s had been delivered already; marked sent", [r.id for r in batch]
+                )
+        return [row for row in rows if id(row) not in settled]
+
+    def _send(self, owner: str, item: Outgoing, moment: Callable[[], datetime]) -> TickReport:
+        """Send one message and record the outcome against its rows."""
+        result = TickReport()
+        outbox = self.outboxes.get(item.recipient.platform)
+        try:
+            if outbox is None:
+                raise DeliveryError(
+                    f"no sender for {item.recipient.platform.value}", retryable=False
+                )
+            ref = outbox.send(item.recipient.to, item.message)
+        except DeliveryError as err:
+            with session_scope(self.engine) as session:
+                failed = record_failure(
+                    session,
+                    ids=item.ids,
+                    owner=owner,
+                    error=str(err),
+                    retryable=err.retryable,
+                    now=moment(),
+                    settings=self.settings,
+                )
+                notify_failures(session, failed, now=moment())
+            log.warning("reminders %s not delivered (retryable=%s)", item.ids, err.retryable)
+            result.failed = len(failed)
+            result.retrying = len(item.ids) - len(failed)
+            return result
+        with session_scope(self.engine) as session:
+            marked = mark_sent(session, ids=item.ids, owner=owner, ref=ref, now=moment())
+        if marked < len(item.ids):
+            log.warning("reminders %s: sent after their claim lapsed; may repeat", item.ids)
+        result.messages, result.sent = 1, len(item.ids)
+        return result
+
+    # Simulated time (tests, the local chat) --------------------------------------------------
+
+    def next_wakeup(self) -> datetime | None:
+        """The earliest moment a tick would have something to do."""
+        pending = select(func.min(Reminder.due_at)).where(Reminder.status == ReminderStatus.PENDING)
+        leases = select(func.min(Reminder.claimed_until)).where(
+            Reminder.status == ReminderStatus.CLAIMED
+        )
+        plans = select(func.min(ReminderPlanState.next_plan_at))
+        with Session(self.engine) as session:
+            row = session.exec(
+                select(pending.scalar_subquery(), leases.scalar_subquery(), plans.scalar_subquery())
+            ).one()
+        candidates = [
+            *row,
+            self._next_digests,
+            # Nothing has been planned yet: the first tick must look at every group.
+            self._last if self._next_backfill is None else None,
+        ]
+        found = [c for c in candidates if c is not None]
+        return min(found) if found else None
+
+    def run_until(self, end: datetime) -> TickReport:
+        """Tick at each minute something fell due since the last run, up to `end`.
+
+        Equivalent to the minute-by-minute ticks a running scheduler makes, without the idle
+        ones: the local chat's `clock +3d` shows what those three days would have sent.
+        """
+        report = TickReport()
+        at = self._last
+        while end > at:
+            wake = self.next_wakeup()
+            if wake is None:
+                break
+            step = max(_ceil_minute(wake), at + timedelta(minutes=1))
+            if step > end:
+                break
+            report.add(self.tick(step))
+            at = step
+        report.add(self.tick(end))
+        self._last = max(self._last, end)
+        return report
+
+    def on_clock(self) -> None:
+        """The local chat's hook: catch up with its simulated clock."""
+        self.run_until(self.clock.now())
+
+
+def start_scheduler(
+    reminders: ReminderEngine, *, every: timedelta = timedelta(minutes=1)
+) -> BackgroundScheduler:
+    """Start APScheduler calling `reminders.safe_tick` every minute (first run at once).
+
+    One run at a time: while a long tick is still sending, the runs that fall due are skipped
+    (the tick in progress carries on with whatever became due). Stop it with
+    `scheduler.shutdown()`.
+    """
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(
+        reminders.safe_tick,
+        IntervalTrigger(seconds=max(int(every.total_seconds()), 1)),
+        id="reminders",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=int(every.total_seconds()),
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.start()
+    return scheduler
