@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -97,6 +98,7 @@ class LocalChat:
         self._sent: dict[str, str] = {}
         self._count = 0
         self._refs = itertools.count(1)
+        self._sending = threading.Lock()
 
     # Input --------------------------------------------------------------------------------
 
@@ -296,12 +298,13 @@ class LocalChat:
     # Outbox (proactive messages from reminders and prompts) -------------------------------
 
     def send(self, to: ToGroup | ToPerson, message: Message) -> str:
-        """Show a proactive message in the transcript."""
-        self._show(Outbound(to, message))
-        ref = f"local-{next(self._refs)}"
-        if message.key:
-            self._sent[message.key] = ref
-        return ref
+        """Show a proactive message in the transcript (safe from the scheduler's threads)."""
+        with self._sending:
+            self._show(Outbound(to, message))
+            ref = f"local-{next(self._refs)}"
+            if message.key:
+                self._sent[message.key] = ref
+            return ref
 
     def find_sent(self, to: ToGroup | ToPerson, key: str) -> str | None:
         """A message already shown with this key, if any."""
