@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 import holidays
 
@@ -157,3 +158,9 @@ class WorkingCalendar:
             count += self.is_working_day(d)
             d += timedelta(days=1)
         return count
+
+
+@lru_cache(maxsize=32)
+def shared_calendar(nation: Nation, closures: frozenset[date] = frozenset()) -> WorkingCalendar:
+    """One calendar per nation and closure days, so each year's bank holidays load once."""
+    return WorkingCalendar(nation, closures)

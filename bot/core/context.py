@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.clock import Clock
-from bot.core.calendar import Nation, WorkingCalendar
+from bot.core.calendar import Nation, WorkingCalendar, shared_calendar
 from bot.core.people import Directory
 from bot.core.policy import Policy
 from storage.enums import Platform
@@ -26,7 +26,7 @@ class Locale:
 
     def calendar(self, case: Case) -> WorkingCalendar:
         """The working-day calendar for a case's nation plus local closure days."""
-        return WorkingCalendar(Nation(case.nation), self.closure_days)
+        return shared_calendar(Nation(case.nation), frozenset(self.closure_days))
 
     def policy(self, case: Case) -> Policy:
         """The timescale policy for a case's nation with local overrides."""
