@@ -23,7 +23,7 @@ from rapidfuzz import process
 from sqlmodel import Session, col, select
 
 from bot.core.access import members_of
-from bot.core.calendar import Nation, WorkingCalendar, format_day
+from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import BadInput, Conflict
 from bot.core.meetings import (
     KIND_LABELS,
@@ -1028,9 +1028,9 @@ def brief_message(
     meeting: Meeting,
     tz: ZoneInfo,
     now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
     private: bool = False,
-    calendar: WorkingCalendar | None = None,
-    policy: Policy | None = None,
 ) -> Message:
     """The pre-meeting brief: agenda from the plan, apologies, who has not replied, the updates.
 
@@ -1078,8 +1078,6 @@ def brief_message(
         )
     else:
         blocks += brief.answers()
-    calendar = calendar or WorkingCalendar(Nation(case.nation))
-    policy = policy or Policy.for_nation(Nation(case.nation))
     deadline = next_meeting_deadline(
         last_meeting=meeting.starts_at.astimezone(tz).date(), calendar=calendar, policy=policy
     )

@@ -13,8 +13,10 @@ from sqlmodel import Session, select
 
 from bot.clock import FakeClock
 from bot.core import updates
+from bot.core.calendar import Nation, WorkingCalendar
 from bot.core.errors import BadInput, Conflict
 from bot.core.meetings import format_when, last_held_meeting, next_meeting
+from bot.core.policy import Policy
 from bot.messages import Message
 from storage.enums import ActionStatus, AttendanceStatus, MeetingStatus, Role, UpdateState
 from storage.models import Action, Attendance, MemberUpdate, Person, UpdateAnswer
@@ -394,9 +396,22 @@ def test_the_brief_in_a_space_the_family_can_see_leaves_out_written_answers(
     busy.outcomes[1].shared_with_family = False
     session.add(busy.outcomes[1])
 
-    channel = text_of(updates.brief_message(session, meeting=meeting, tz=LONDON, now=clock.now()))
+    calendar, policy = WorkingCalendar(Nation.ENGLAND), Policy()
+    channel = text_of(
+        updates.brief_message(
+            session, meeting=meeting, tz=LONDON, now=clock.now(), calendar=calendar, policy=policy
+        )
+    )
     private = text_of(
-        updates.brief_message(session, meeting=meeting, tz=LONDON, now=clock.now(), private=True)
+        updates.brief_message(
+            session,
+            meeting=meeting,
+            tz=LONDON,
+            now=clock.now(),
+            calendar=calendar,
+            policy=policy,
+            private=True,
+        )
     )
 
     assert "Dad's new partner has a conviction" in private
