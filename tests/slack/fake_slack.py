@@ -20,13 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.slack.spec_overlay import OVERLAY
+from tests.specs import SLACK_WEB_API
 
-SPEC = Path("/work/shared/specs/slack/web-api/slack_web_openapi_v2_without_examples.json")
+SPEC = SLACK_WEB_API
 BOT_TOKEN = "xoxb-test-0000"
 TEAM_ID = "T0COUNCIL"
 BOT_USER_ID = "U0COREBOT"

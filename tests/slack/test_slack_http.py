@@ -30,9 +30,10 @@ from storage.models import ProcessedEvent
 from tests.slack.conftest import KEY_WORKER, PARENT, RunningApp
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack, shown
 from tests.slack.signing import FORM, SIGNING_SECRET, SlackClient
+from tests.specs import SLACK_MANIFEST_SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[2]
-MANIFEST_SCHEMAS = Path("/work/shared/specs/slack/manifest")
+MANIFEST_SCHEMAS = SLACK_MANIFEST_SCHEMAS
 
 
 # --- requests Slack did not sign properly -------------------------------------------------------

@@ -22,7 +22,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -45,6 +44,7 @@ from bot.adapters.teams import (
 from bot.adapters.web import WebServer, build_web_app
 from bot.clock import FakeClock
 from bot.config import Settings
+from tests.specs import ADAPTIVE_CARD_SCHEMA
 
 APP_ID = "00000000-0000-0000-0000-00000000b0ff"
 APP_SECRET = "test-secret-not-real"
@@ -52,9 +52,7 @@ TENANT = "11111111-2222-3333-4444-555555555555"
 BOT_ID = f"28:{APP_ID}"
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
-SCHEMA_PATH = (
-    Path(__file__).resolve().parents[3] / "shared/specs/adaptive-cards/adaptive-card-1.5.0.json"
-)
+SCHEMA_PATH = ADAPTIVE_CARD_SCHEMA
 
 
 # --- TLS for the fakes ----------------------------------------------------------------------------
