@@ -56,6 +56,7 @@ from bot.config import ConfigError, Settings
 from bot.core.context import Locale
 from bot.core.people import Who
 from bot.core.ports import DeliveryError, Outbox
+from bot.logs import configure_logging
 from bot.messages import (
     AddToSpace,
     ArchiveSpace,
@@ -593,18 +594,9 @@ def slack_handlers(
     return SlackHandlers(dispatcher, client, SlackOutbox(client, dispatcher, pacer=pacer))
 
 
-def _quiet_sdk_logs() -> None:
-    """Keep the Slack SDKs at INFO or above: their DEBUG lines carry payloads (user text)."""
-    for name in ("slack_bolt", "slack_sdk"):
-        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger(name).level))
-
-
 def process_runner(settings: Settings) -> Callable[[SlackJob], None]:
     """In a worker process: handlers on their own database engine and the system clock."""
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    _quiet_sdk_logs()
+    configure_logging(settings.log_level)
     return slack_handlers(settings, make_engine(settings.database_url), SystemClock()).run
 
 
@@ -667,7 +659,6 @@ def run_slack(
 
     `on_outbox` receives the Slack outbox once the app is built (the reminder scheduler).
     """
-    _quiet_sdk_logs()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runtime = build_slack_runtime(settings, engine, clock, processes=default_processes(clock))

@@ -35,7 +35,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.adapters.teams_auth import BotFrameworkAuth, TokenSource, Unauthorized
+from bot.adapters.teams_auth import BotFrameworkAuth, KeysUnavailable, TokenSource, Unauthorized
 from bot.adapters.teams_graph import Graph
 from bot.adapters.teams_outbox import (
     ApiError,
@@ -84,6 +84,8 @@ GRAPH_URL = "https://graph.microsoft.com/v1.0"
 SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 MAX_BODY = 256 * 1024  # activities are a few kilobytes; refuse anything absurd before parsing
 PERSONAL = "personal"
+LOOPBACK = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"
 CHANNEL = "channel"
 
 
@@ -100,6 +102,8 @@ class TeamsSettings(BaseSettings):
     teams_team_id: str | None = None
     teams_anonymous_dev: bool = False
     teams_port: int = 3978
+    # Unset: 127.0.0.1 in the anonymous mode (nothing else may reach it), else every interface.
+    teams_host: str | None = None
     teams_ca_bundle: str | None = None
     teams_developer_name: str = "Core Group Bot"
     teams_website_url: str = (
@@ -124,17 +128,32 @@ def load_teams_settings(**overrides: Any) -> TeamsSettings:
         raise ConfigError(f"Invalid configuration — {problems}") from None
 
 
+def teams_requested(settings: Settings, teams: TeamsSettings) -> bool:
+    """Whether the environment asks for Teams at all (credentials, or the anonymous mode)."""
+    return bool(
+        settings.microsoft_app_id
+        or settings.microsoft_app_password
+        or settings.microsoft_app_tenant_id
+        or teams.teams_anonymous_dev
+    )
+
+
 def is_anonymous(settings: Settings, teams: TeamsSettings) -> bool:
     """Whether to run without authentication; refuses any half-configured combination."""
-    if settings.microsoft_app_id:
-        missing = [
-            name
-            for name, value in (
-                ("MICROSOFT_APP_PASSWORD", settings.microsoft_app_password),
-                ("MICROSOFT_APP_TENANT_ID", settings.microsoft_app_tenant_id),
-            )
-            if not value
-        ]
+    credentials = (
+        ("MICROSOFT_APP_ID", settings.microsoft_app_id),
+        ("MICROSOFT_APP_PASSWORD", settings.microsoft_app_password),
+        ("MICROSOFT_APP_TENANT_ID", settings.microsoft_app_tenant_id),
+    )
+    given = [name for name, value in credentials if value]
+    if teams.teams_anonymous_dev and given:
+        raise ConfigError(
+            "Invalid configuration — TEAMS_ANONYMOUS_DEV=true turns authentication off, so it "
+            f"cannot be combined with {', '.join(given)}: unset TEAMS_ANONYMOUS_DEV to run the "
+            "registered bot, or unset the MICROSOFT_APP_* variables to try it locally"
+        )
+    if given:
+        missing = [name for name, value in credentials if not value]
         if missing:
             raise ConfigError(f"Invalid configuration — Teams needs {' and '.join(missing)}")
         return False
@@ -145,6 +164,13 @@ def is_anonymous(settings: Settings, teams: TeamsSettings) -> bool:
         "MICROSOFT_APP_TENANT_ID, or TEAMS_ANONYMOUS_DEV=true to try the bot locally without "
         "authentication (development only)"
     )
+
+
+def listen_host(teams: TeamsSettings, *, anonymous: bool) -> str:
+    """The address to listen on: TEAMS_HOST, else loopback only when unauthenticated."""
+    if teams.teams_host:
+        return teams.teams_host
+    return LOOPBACK if anonymous else ALL_INTERFACES
 
 
 # --- inbound text -------------------------------------------------------------------------------
@@ -313,6 +339,14 @@ class TeamsBot:
             await self._authenticate(authorization, payload)
         except Unauthorized as exc:
             return _refuse(str(exc))
+        except KeysUnavailable as exc:
+            log.error(
+                "could not check a request to %s: the Bot Framework signing keys are "
+                "unreachable (%s); answered 503 so the Bot Connector may try again",
+                MESSAGES_PATH,
+                exc,
+            )
+            return web.json_response({"error": "signing keys unavailable"}, status=503)
         try:
             activity = Activity.model_validate(payload)
         except ValidationError:
@@ -774,7 +808,10 @@ def run_teams(
     teams = load_teams_settings()
     runtime = build_teams_runtime(settings, engine, clock, teams)
     scheduler = on_outbox(runtime.outbox) if on_outbox is not None else None
-    server = WebServer(build_web_app(engine, teams_routes(runtime.bot)), port=teams.teams_port)
+    host = listen_host(teams, anonymous=runtime.anonymous)
+    server = WebServer(
+        build_web_app(engine, teams_routes(runtime.bot)), host=host, port=teams.teams_port
+    )
     server.start()
     mode = (
         "ANONYMOUS DEVELOPMENT MODE (no authentication; never expose it)"
@@ -783,7 +820,7 @@ def run_teams(
     )
     sys.stdout.write(
         f"Core Group Bot is running on Teams in {mode}: POST {MESSAGES_PATH} and GET /healthz "
-        f"on port {server.port}.\n"
+        f"on {host} port {server.port}.\n"
     )
     sys.stdout.flush()
     stop = threading.Event()

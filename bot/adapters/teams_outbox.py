@@ -27,7 +27,7 @@ from urllib.parse import quote
 import aiohttp
 import yarl
 
-from bot.adapters.teams_auth import BOT_FRAMEWORK_SCOPE, TokenError, TokenSource
+from bot.adapters.teams_auth import BOT_FRAMEWORK_SCOPE, TokenError, TokenSource, Unreachable
 from bot.core.ports import DeliveryError
 from bot.messages import Message, ToGroup, ToPerson
 from bot.render.adaptive import plain, to_attachment
@@ -97,10 +97,14 @@ class IoLoop:
         self._thread.join(timeout=10)
 
     async def get_json(self, url: str) -> Any:
-        """GET a JSON document (OpenID metadata, key sets) with no credentials."""
-        async with self.session.get(url) as response:
-            response.raise_for_status()
-            return await response.json(content_type=None)
+        """GET a JSON document (OpenID metadata, key sets) with no credentials; Unreachable."""
+        try:
+            async with self.session.get(url) as response:
+                response.raise_for_status()
+                return await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            where = yarl.URL(url).host
+            raise Unreachable(f"{type(exc).__name__} from {where}") from exc
 
 
 # --- pacing ---------------------------------------------------------------------------------------
@@ -194,7 +198,16 @@ class Http:
         for attempt in range(1, self.attempts + 1):
             if pace is not None:
                 await self.pacer.wait(pace)
-            headers = await self._headers(scope)
+            try:
+                headers = await self._headers(scope)
+            except TokenError as exc:
+                if not exc.retryable or attempt == self.attempts:
+                    log.error("no token to call Microsoft: %s", exc)
+                    raise DeliveryError(str(exc), retryable=exc.retryable) from exc
+                delay = self._delay(attempt, None)
+                log.warning("no token to call Microsoft yet: %s; retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
             try:
                 async with self.io.session.request(
                     method, yarl.URL(url, encoded=True), json=body, headers=headers
@@ -222,10 +235,7 @@ class Http:
     async def _headers(self, scope: str) -> dict[str, str]:
         if self.tokens is None:  # the anonymous development mode
             return {}
-        try:
-            return {"Authorization": f"Bearer {await self.tokens.token(scope)}"}
-        except TokenError as exc:
-            raise DeliveryError(str(exc), retryable=False) from exc
+        return {"Authorization": f"Bearer {await self.tokens.token(scope)}"}
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         told = _retry_after(retry_after)
