@@ -28,7 +28,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
-from microsoft_agents.activity import Activity
+from microsoft_agents.activity import Activity, ChannelAccount
 from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
@@ -177,7 +177,9 @@ def listen_host(teams: TeamsSettings, *, anonymous: bool) -> str:
 
 _BREAK = re.compile(r"<br\s*/?>|</p>|</div>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
-_USER_ID = re.compile(r"^(29:|8:orgid:)")
+_NOT_PEOPLE = frozenset({"tag", "channel", "team"})
+_THREAD = "19:"
+_REPEATED_MENTION = re.compile(r"(<@[^>\s]+>)(?: \1)+")
 
 
 def inbound_text(activity: Activity) -> str:
@@ -192,7 +194,7 @@ def inbound_text(activity: Activity) -> str:
             continue
         if account.id == bot_id:
             token = ""
-        elif _USER_ID.match(account.id or ""):
+        elif is_person(account):
             token = f"<@{account.id}>"
         else:  # a tag, channel or team mention: keep its visible words
             token = "@" + html.unescape(_TAG.sub("", mention.text))
@@ -202,7 +204,22 @@ def inbound_text(activity: Activity) -> str:
     text = html.unescape(_TAG.sub("", _BREAK.sub("\n", text))).replace("\xa0", " ")
     for marker, token in tokens.items():
         text = text.replace(marker, token)
-    return re.sub(r"[ \t]+", " ", text).strip()
+    text = re.sub(r"[ \t]+", " ", text).strip()
+    # Teams may mention "Megan Bowen" as two entities, one a word, both naming the same person.
+    return _REPEATED_MENTION.sub(r"\1", text)
+
+
+def is_person(account: ChannelAccount) -> bool:
+    """Whether a mentioned account is a person (not a tag, a channel or a team).
+
+    Teams' own user ids start `29:` or `8:orgid:`; the Agents Playground's are `user-id-1` and
+    so on. Tags, channels and teams say so in the account's `type`, and channels and teams have
+    thread ids (`19:…`).
+    """
+    kind = (account.model_extra or {}).get("type")
+    if kind in _NOT_PEOPLE or (account.id or "").startswith(_THREAD):
+        return False
+    return bool(account.id)
 
 
 def command_text(text: str, *, personal: bool, known: set[str]) -> str | None:
@@ -420,9 +437,10 @@ class TeamsBot:
         sender = activity.from_property
         assert sender is not None
         self.directory.learn(sender.id, sender.name, sender.aad_object_id)
+        bot_id = activity.recipient.id if activity.recipient else None
         for mention in activity.get_mentions():
             account = mention.mentioned
-            if account is not None and account.id and _USER_ID.match(account.id):
+            if account is not None and is_person(account) and account.id != bot_id:
                 self.directory.learn(account.id, account.name, account.aad_object_id)
         if turn.service_url:
             self.outbox.service_url = turn.service_url
