@@ -35,6 +35,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.teams_auth import BotFrameworkAuth, KeysUnavailable, TokenSource, Unauthorized
 from bot.adapters.teams_graph import Graph
 from bot.adapters.teams_outbox import (
@@ -68,6 +69,7 @@ from bot.messages import (
     ToPerson,
 )
 from bot.render.adaptive import parse_submit
+from bot.render.preview import kind_of
 from commands import build_registry
 from commands.dispatch import COMMAND, Dispatcher
 from commands.parse import is_reference
@@ -336,6 +338,8 @@ class TeamsBot:
         self.app_id = app_id
         self._lock = threading.Lock()
         self._waiting: dict[int, list[Message]] = {}  # group messages held until its chat exists
+        # Per worker thread: whether this turn's private answer went to the actor's 1:1 chat.
+        self._turn = threading.local()
 
     # HTTP ----------------------------------------------------------------------------------
 
@@ -477,25 +481,40 @@ class TeamsBot:
     # Delivery ------------------------------------------------------------------------------
 
     def deliver(self, reply: Reply, turn: Turn) -> None:
-        """Carry out the reply's effects and send its messages; closing a space comes last."""
+        """Carry out the reply's effects and send its messages; closing a space comes last.
+
+        Copies for others that Teams refused are reported to the actor afterwards, so nobody
+        is told a copy went out when it did not.
+        """
         first = [e for e in reply.effects if not isinstance(e, ArchiveSpace)]
         last = [e for e in reply.effects if isinstance(e, ArchiveSpace)]
         notes = self._apply_all(first, turn)
+        failed: list[Outbound] = []
+        self._turn.privately = False
         for item in [*reply.outbound, *(Outbound(ToActor(), Message.plain(n)) for n in notes)]:
-            self._send(item, turn)
+            if not self._send(item, turn):
+                failed.append(item)
         for note in self._apply_all(last, turn):
             self._send(Outbound(ToActor(), Message.plain(note)), turn)
+        report = undelivered_report(reply.outbound, failed, self.dispatcher.display_names)
+        if report is not None:
+            self._send(Outbound(ToActor(), report), turn)
+        if self._turn.privately:
+            self._point_to_private_reply(turn)
 
-    def _send(self, item: Outbound, turn: Turn) -> None:
+    def _send(self, item: Outbound, turn: Turn) -> bool:
         try:
             self._route(item.to, item.message, turn)
         except DeliveryError as exc:
-            log.error("could not deliver a %s message: %s", type(item.to).__name__, exc)
+            log.error("could not deliver %s %s: %s", kind_of(item.message), describe(item.to), exc)
+            return False
+        return True
 
     def _route(self, to: object, message: Message, turn: Turn) -> None:
         match to:
             case InPlace() if turn.reply_to_id:
                 self.outbox.update(turn.place, turn.reply_to_id, message)
+                self.outbox.update_copies(message, clicked=turn.reply_to_id)
             case ToActor() | InPlace():
                 self._to_actor(message, turn)
             case ToGroup(group_id=group_id) if self._space_pending(group_id):
@@ -504,6 +523,20 @@ class TeamsBot:
                     self._waiting.setdefault(group_id, []).append(message)
             case ToGroup() | ToPerson():
                 self.outbox.send(to, message)
+
+    def _point_to_private_reply(self, turn: Turn) -> None:
+        """In a channel or group chat, say visibly where the private answer went."""
+        name = turn.user_name.split(" ")[0] or "you"
+        try:
+            self.outbox.post(
+                turn.place,
+                Message.plain(
+                    f"{name}: I've answered you in our 1:1 chat (Chat → Core Group Bot)."
+                ),
+                reply_to=turn.activity_id,
+            )
+        except DeliveryError as exc:
+            log.warning("could not point to a private answer: %s", exc)
 
     def _space_pending(self, group_id: int) -> bool:
         return (
@@ -528,6 +561,7 @@ class TeamsBot:
             if person_id is None:
                 raise DeliveryError("unknown person", retryable=False)
             self.outbox.post(self.outbox.personal_place(person_id), message)
+            self._turn.privately = True  # said in the channel or group chat: say where it went
         except DeliveryError as exc:
             log.warning("could not answer privately: %s", exc)
             self.outbox.post(
