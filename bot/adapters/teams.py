@@ -68,7 +68,7 @@ from bot.messages import (
     ToGroup,
     ToPerson,
 )
-from bot.render.adaptive import parse_submit
+from bot.render.adaptive import BOT_NAME, parse_submit
 from bot.render.preview import kind_of
 from commands import build_registry
 from commands.dispatch import COMMAND, Dispatcher
@@ -230,6 +230,9 @@ def command_text(text: str, *, personal: bool, known: set[str]) -> str | None:
     Everything addressed to the bot in a channel or group chat is a command; in a 1:1 chat only
     text starting with `/coregroup`, a command word (`known`) or a case reference is.
     """
+    typed_name = "@" + BOT_NAME  # the bot's hints say "@Core Group Bot status"; typed as text
+    if text.lower().startswith(typed_name.lower()):
+        return text[len(typed_name) :].strip()
     first, _, rest = text.partition(" ")
     if first.lower() in (COMMAND, COMMAND.lstrip("/")):
         return rest.strip()

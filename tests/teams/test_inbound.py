@@ -75,3 +75,5 @@ def test_commands_in_a_channel_and_in_a_1_to_1_chat() -> None:
     assert command_text("Schedule friday", personal=True, known=KNOWN) == "Schedule friday"
     assert command_text("CP-2026-0142 status", personal=True, known=KNOWN) is not None
     assert command_text("done — referral sent", personal=True, known=KNOWN) is None
+    # The hints say "@Core Group Bot status": typed as plain text, that is a command too.
+    assert command_text("@Core Group Bot status", personal=True, known=KNOWN) == "status"
