@@ -176,9 +176,11 @@ def test_cant_do_asks_why_in_a_modal_then_updates_the_card_and_tells_the_chair(
     answer = slack.view_submission(user_id=GP, view=modal, answer="the family moved GP")
     assert answer.status == 200 and answer.body == ""  # an empty ack closes the modal
 
-    [update] = fake.wait_calls("chat.update")
+    # The clicked card first, then its copy in the owner's DM.
+    update, copy = fake.wait_calls("chat.update", 2)
     assert (update.args["channel"], update.args["ts"]) == (channel.id, card["ts"])
     assert "the family moved GP" in shown(update.args)
+    assert "the family moved GP" in shown(copy.args) and copy.args["ts"] != card["ts"]
     chair_dm = "D" + KEY_WORKER[1:]
     fake.wait_for(
         lambda: any(c.args["channel"] == chair_dm for c in fake.calls_to("chat.postMessage"))
