@@ -80,7 +80,7 @@ def start_reminders(
 
 def serve_platform(settings: Settings, engine: Engine, clock: Clock) -> bool:
     """Serve Slack or Teams when configured (blocks until stopped); False when neither is."""
-    from bot.adapters.teams import is_anonymous, load_teams_settings
+    from bot.adapters.teams import load_teams_settings, teams_requested
 
     def reminders_for(platform: Platform) -> Callable[[Outbox], BackgroundScheduler]:
         def start(outbox: Outbox) -> BackgroundScheduler:
@@ -99,7 +99,7 @@ def serve_platform(settings: Settings, engine: Engine, clock: Clock) -> bool:
 
         run_slack(settings, engine, clock, on_outbox=reminders_for(Platform.SLACK))
         return True
-    if settings.platform == "teams" or is_anonymous(settings, load_teams_settings()):
+    if teams_requested(settings, load_teams_settings()):
         from bot.adapters.teams import run_teams
 
         run_teams(settings, engine, clock, on_outbox=reminders_for(Platform.TEAMS))

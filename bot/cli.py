@@ -256,9 +256,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     """Serve the configured platform, or run the local chat on DATABASE_URL."""
     from bot.app import local_chat, locale_from, serve_platform
     from bot.clock import FakeClock, SystemClock
+    from bot.logs import configure_logging
     from storage.db import check_schema
 
     settings = load_settings()
+    configure_logging(settings.log_level)
     with _database(settings) as engine:
         check_schema(engine)
         if serve_platform(settings, engine, SystemClock()):

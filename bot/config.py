@@ -51,6 +51,15 @@ class Settings(BaseSettings):
             raise ValueError(msg) from None
         return value
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        from bot.logs import LEVELS
+
+        if value.upper() not in LEVELS:
+            raise ValueError(f"unknown log level {value!r}; use one of {', '.join(LEVELS)}")
+        return value.upper()
+
     @field_validator("closure_days", mode="before")
     @classmethod
     def _split_days(cls, value: object) -> object:

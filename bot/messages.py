@@ -98,6 +98,10 @@ class Message:
     text: str
     blocks: tuple[Block, ...] = ()
     key: str | None = None  # idempotency key carried in platform metadata (reminders)
+    # A live card shown in several places (e.g. "action:42"): adapters remember every copy they
+    # send, and a click on one replaces them all.
+    card: str | None = None
+    kind: str | None = None  # what the notification preview calls it ("action card")
 
     @classmethod
     def plain(cls, text: str) -> Message:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
@@ -19,7 +20,7 @@ from commands.parse import Args, is_reference, suggest, tokenize
 from commands.registry import Command, Registry
 from storage.db import session_scope
 from storage.enums import AuditKind, Platform
-from storage.models import ChatIdentity, CoreGroup
+from storage.models import CardCopy, ChatIdentity, CoreGroup, Person
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,45 @@ class Dispatcher:
                 if ref is not None:
                     ident.conversation_ref = ref
                 session.add(ident)
+
+    def display_names(self, person_ids: Iterable[int]) -> dict[int, str]:
+        """Each person's display name, for telling the actor who did not get a copy."""
+        ids = list(person_ids)
+        if not ids:
+            return {}
+        with Session(self.engine) as session:
+            people = session.exec(select(Person).where(col(Person.id).in_(ids))).all()
+            return {p.id: p.display_name for p in people if p.id is not None}
+
+    def remember_copy(
+        self, card: str, place: str, message_id: str, service_url: str | None = None
+    ) -> None:
+        """Record one copy of a live card the adapter posted (a repeat is ignored)."""
+        try:
+            with session_scope(self.engine) as session:
+                session.add(
+                    CardCopy(
+                        card=card,
+                        platform=self.platform,
+                        place=place,
+                        message_id=message_id,
+                        service_url=service_url,
+                        sent_at=self.clock.now(),
+                    )
+                )
+        except IntegrityError:
+            return  # the same message recorded twice: once is enough
+
+    def copies_of(self, card: str) -> list[CardCopy]:
+        """Every recorded copy of a live card on this platform, oldest first."""
+        with Session(self.engine) as session:
+            return list(
+                session.exec(
+                    select(CardCopy)
+                    .where(CardCopy.card == card, CardCopy.platform == self.platform)
+                    .order_by(col(CardCopy.id))
+                ).all()
+            )
 
     # Internals ----------------------------------------------------------------------------
 

@@ -237,6 +237,16 @@ def schedule_click(ctx: Ctx, value: str, text: str | None) -> Reply:
     view = group_by_id(ctx, _group_id(ctx, value))
     require_active(view)
     require_manager(view, "book meetings")
+    booked = core.next_meeting(ctx.session, group_id=view.id, now=ctx.now())
+    if booked is not None:
+        # The button was shown when nothing was booked; its moment has passed.
+        facts = _facts(ctx, view, booked)
+        raise Conflict(
+            f"This button is out of date: meeting {facts.number} is already booked for "
+            f"{core.format_when(booked.starts_at, ctx.locale.tz)}, so I haven't booked another.",
+            hint=f"To change it: `/coregroup move {facts.number} to Fri 10am`. To book one more "
+            f"as well: {SCHEDULE_EXAMPLE}",
+        )
     reply = _book(ctx, view, Args(tokenize(text or ""), text or ""))
     audit(ctx, group_id=view.id, kind=AuditKind.CHANGE, what="click:meeting.schedule")
     return reply

@@ -597,7 +597,7 @@ def publish(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
             blocks=(
                 Text(
                     f"The minutes of the core group on {facts.meeting_when} (version "
-                    f"{version.number}) are published. Each member has been sent a copy by "
+                    f"{version.number}) are published. Each member is sent a copy by "
                     "direct message."
                 ),
             ),
@@ -610,8 +610,10 @@ def publish(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
             text=f"{view.reference}: minutes published",
             blocks=(
                 Text(
-                    f"Published version {version.number} and sent a copy to {len(members)} "
-                    "members (the family get theirs without what is for professionals only)."
+                    f"Published version {version.number}. A copy goes to each of the "
+                    f"{len(members)} members by direct message (the family get theirs without "
+                    "what is for professionals only); I'll tell you here if any copy can't be "
+                    "delivered."
                 ),
                 Context("\n".join(statuses)),
                 Context(

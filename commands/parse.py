@@ -13,16 +13,30 @@ from bot.core.errors import BadInput
 # Case references look like CP-2026-0142, CP/2026/142, ABC-12345: letters, a separator, digits.
 REFERENCE = re.compile(r"^[A-Za-z]{1,6}[-/][0-9][A-Za-z0-9/-]*$")
 MENTION = re.compile(r"^(<@[^>]+>|@\S+)$")
+_PLATFORM_MENTION = re.compile(r"<@[^<>]+>")
+_HELD = re.compile(r"\x00(\d+)\x00")
 
 
 def tokenize(text: str) -> list[str]:
-    """Split like a shell, so "quoted phrases" stay together; unbalanced quotes are forgiven."""
+    """Split like a shell, so "quoted phrases" stay together; unbalanced quotes are forgiven.
+
+    A platform mention is one token whatever it holds: Slack's `<@U123|Megan Bowen>` keeps its
+    label's space and quotes, a Teams or Playground `<@user-id-1>` stays whole.
+    """
     # Smart quotes from phones and Teams are treated as plain quotes.
     text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'")
+    mentions: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        mentions.append(match.group(0))
+        return f"\x00{len(mentions) - 1}\x00"
+
+    text = _PLATFORM_MENTION.sub(hold, text.replace("\x00", ""))
     try:
-        return shlex.split(text)
+        tokens = shlex.split(text)
     except ValueError:
-        return text.split()
+        tokens = text.split()
+    return [_HELD.sub(lambda m: mentions[int(m.group(1))], token) for token in tokens]
 
 
 def is_reference(token: str) -> bool:

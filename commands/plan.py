@@ -4,6 +4,7 @@ to action reminders ("done — referral sent", "need until next Friday", "can't,
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 
 from bot.core import plan as core
@@ -88,7 +89,7 @@ def _card(ctx: Ctx, action: Action) -> Message:
 
 
 def _with_intro(message: Message, intro: str) -> Message:
-    return Message(text=message.text, blocks=(Text(intro), *message.blocks), key=message.key)
+    return replace(message, blocks=(Text(intro), *message.blocks))
 
 
 def _name(ctx: Ctx, person_id: int) -> str:

@@ -372,6 +372,21 @@ class ProcessedEvent(SQLModel, table=True):
     at: datetime = _utc()
 
 
+class CardCopy(SQLModel, table=True):
+    """One copy of a live card the bot posted (an action card in the group and in a DM), so a
+    click on any copy can replace them all."""
+
+    __table_args__ = (UniqueConstraint("platform", "place", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    card: str = Field(max_length=100, index=True)  # e.g. "action:42"
+    platform: Platform = _enum()
+    place: str = Field(max_length=300)  # the Teams conversation id or the Slack channel id
+    message_id: str = Field(max_length=200)  # the Teams activity id or the Slack message ts
+    service_url: str | None = Field(default=None, max_length=300)  # Teams: where to send
+    sent_at: datetime = _utc()
+
+
 class AuditEntry(SQLModel, table=True):
     """Append-only record of who read or changed what in which group."""
 

@@ -41,6 +41,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.slack_forms import FORMS, CommandForm, form_for
 from bot.adapters.slack_outbox import (
     Pacer,
@@ -56,6 +57,7 @@ from bot.config import ConfigError, Settings
 from bot.core.context import Locale
 from bot.core.people import Who
 from bot.core.ports import DeliveryError, Outbox
+from bot.logs import configure_logging
 from bot.messages import (
     AddToSpace,
     ArchiveSpace,
@@ -83,7 +85,9 @@ from bot.render.blockkit import (
     modal_answer,
     parse_click,
     to_blocks,
+    to_messages,
 )
+from bot.render.preview import kind_of
 from commands import build_registry
 from commands.dispatch import COMMAND, Dispatcher
 from storage.db import make_engine, session_scope
@@ -326,13 +330,29 @@ class SlackHandlers:
                 )
         outbound = list(reply.outbound)
         outbound += [Outbound(ToActor(), Message.plain(text)) for text in state.problems]
+        failed: list[Outbound] = []
         for item in outbound:
             try:
                 self._send(item, state)
             except SlackClientError as exc:
-                log.error("Slack refused a %s message: %s", type(item.to).__name__, error_code(exc))
+                failed.append(item)
+                log.error(
+                    "Slack refused %s %s: %s",
+                    kind_of(item.message),
+                    describe(item.to),
+                    error_code(exc),
+                )
             except DeliveryError as exc:
-                log.error("could not deliver a %s message: %s", type(item.to).__name__, exc)
+                failed.append(item)
+                log.error(
+                    "could not deliver %s %s: %s", kind_of(item.message), describe(item.to), exc
+                )
+        report = undelivered_report(reply.outbound, failed, self.dispatcher.display_names)
+        if report is not None:
+            try:
+                self._send(Outbound(ToActor(), report), state)
+            except (SlackClientError, DeliveryError) as exc:
+                log.error("could not report undelivered messages: %s", exc)
 
     def _send(self, item: Outbound, state: _Delivery) -> None:
         origin, message = state.origin, item.message
@@ -355,12 +375,10 @@ class SlackHandlers:
         elif origin.response_url:
             self._respond(origin.response_url, message, replace=False)
         elif origin.channel_id:
-            self.client.chat_postEphemeral(
-                channel=origin.channel_id,
-                user=origin.user_id,
-                text=fallback_text(message),
-                blocks=to_blocks(message),
-            )
+            for payload in to_messages(message):
+                self.client.chat_postEphemeral(
+                    channel=origin.channel_id, user=origin.user_id, **payload
+                )
         else:
             opened = self.client.conversations_open(users=origin.user_id)
             self.outbox.post(opened["channel"]["id"], message)
@@ -379,6 +397,8 @@ class SlackHandlers:
             )
         else:
             self._to_actor(message, origin)
+            return
+        self.outbox.update_copies(message, clicked=origin.message_ts)
 
     def _respond(self, url: str, message: Message, *, replace: bool) -> None:
         webhook = WebhookClient(
@@ -390,12 +410,13 @@ class SlackHandlers:
             sent = webhook.send(
                 text=fallback_text(message), blocks=to_blocks(message), replace_original=True
             )
-        else:
-            sent = webhook.send(
-                text=fallback_text(message), blocks=to_blocks(message), response_type="ephemeral"
-            )
-        if sent.status_code != 200:
-            log.error("response_url answered %s", sent.status_code)
+            if sent.status_code != 200:
+                log.error("response_url answered %s", sent.status_code)
+            return
+        for payload in to_messages(message):  # a long answer goes as several messages
+            sent = webhook.send(**payload, response_type="ephemeral")
+            if sent.status_code != 200:
+                log.error("response_url answered %s", sent.status_code)
 
     def _open_form(self, form: CommandForm, trigger_id: str | None, origin: Origin) -> bool:
         """Open a form modal for the command; False if Slack would not (then run it as typed)."""
@@ -593,18 +614,9 @@ def slack_handlers(
     return SlackHandlers(dispatcher, client, SlackOutbox(client, dispatcher, pacer=pacer))
 
 
-def _quiet_sdk_logs() -> None:
-    """Keep the Slack SDKs at INFO or above: their DEBUG lines carry payloads (user text)."""
-    for name in ("slack_bolt", "slack_sdk"):
-        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger(name).level))
-
-
 def process_runner(settings: Settings) -> Callable[[SlackJob], None]:
     """In a worker process: handlers on their own database engine and the system clock."""
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    _quiet_sdk_logs()
+    configure_logging(settings.log_level)
     return slack_handlers(settings, make_engine(settings.database_url), SystemClock()).run
 
 
@@ -667,7 +679,6 @@ def run_slack(
 
     `on_outbox` receives the Slack outbox once the app is built (the reminder scheduler).
     """
-    _quiet_sdk_logs()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runtime = build_slack_runtime(settings, engine, clock, processes=default_processes(clock))

@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.core.people import Who
 from bot.core.ports import DeliveryError
 from bot.messages import Message, ToGroup, ToPerson
-from bot.render.blockkit import fallback_text, to_blocks
+from bot.render.blockkit import fallback_text, to_blocks, to_messages
 from commands.dispatch import Dispatcher
 from storage.enums import Platform
 
@@ -178,20 +178,41 @@ class SlackOutbox:
 
     def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
         """chat.postMessage, paced per channel, with the key in metadata; returns "channel:ts"."""
-        args: dict[str, Any] = {
-            "channel": channel,
-            "text": fallback_text(message),
-            "blocks": to_blocks(message),
-            "unfurl_links": False,
-            "unfurl_media": False,
-        }
-        if thread_ts:
-            args["thread_ts"] = thread_ts
-        if message.key:
-            args["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": message.key}}
-        self.pacer.wait_turn(channel)
-        response = self.client.chat_postMessage(**args)
-        return f"{response['channel']}:{response['ts']}"
+        ref = ""
+        for payload in to_messages(message):  # a long message goes as several posts
+            args: dict[str, Any] = {**payload, "channel": channel}
+            args.update(unfurl_links=False, unfurl_media=False)
+            if thread_ts:
+                args["thread_ts"] = thread_ts
+            if message.key:
+                args["metadata"] = {
+                    "event_type": METADATA_EVENT,
+                    "event_payload": {"key": message.key},
+                }
+            self.pacer.wait_turn(channel)
+            response = self.client.chat_postMessage(**args)
+            ref = f"{response['channel']}:{response['ts']}"
+        if message.card:
+            posted, _, ts = ref.partition(":")
+            self.dispatcher.remember_copy(message.card, posted, ts)
+        return ref
+
+    def update_copies(self, message: Message, *, clicked: str | None = None) -> None:
+        """Replace every other recorded copy of the message's live card (chat.update)."""
+        if not message.card:
+            return
+        for copy in self.dispatcher.copies_of(message.card):
+            if copy.message_id == clicked:
+                continue
+            try:
+                self.client.chat_update(
+                    channel=copy.place,
+                    ts=copy.message_id,
+                    text=fallback_text(message),
+                    blocks=to_blocks(message),
+                )
+            except SlackClientError as exc:
+                log.warning("could not update a copy of card %s: %s", message.card, error_code(exc))
 
     def channel_for(self, to: ToGroup | ToPerson) -> str:
         """The channel id to post to, opening the person's DM (and remembering it) if needed."""

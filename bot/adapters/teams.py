@@ -28,14 +28,15 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
-from microsoft_agents.activity import Activity
+from microsoft_agents.activity import Activity, ChannelAccount
 from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.adapters.teams_auth import BotFrameworkAuth, TokenSource, Unauthorized
+from bot.adapters.delivery import describe, undelivered_report
+from bot.adapters.teams_auth import BotFrameworkAuth, KeysUnavailable, TokenSource, Unauthorized
 from bot.adapters.teams_graph import Graph
 from bot.adapters.teams_outbox import (
     ApiError,
@@ -67,7 +68,8 @@ from bot.messages import (
     ToGroup,
     ToPerson,
 )
-from bot.render.adaptive import parse_submit
+from bot.render.adaptive import BOT_NAME, parse_submit
+from bot.render.preview import kind_of
 from commands import build_registry
 from commands.dispatch import COMMAND, Dispatcher
 from commands.parse import is_reference
@@ -84,6 +86,8 @@ GRAPH_URL = "https://graph.microsoft.com/v1.0"
 SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 MAX_BODY = 256 * 1024  # activities are a few kilobytes; refuse anything absurd before parsing
 PERSONAL = "personal"
+LOOPBACK = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"
 CHANNEL = "channel"
 
 
@@ -100,6 +104,8 @@ class TeamsSettings(BaseSettings):
     teams_team_id: str | None = None
     teams_anonymous_dev: bool = False
     teams_port: int = 3978
+    # Unset: 127.0.0.1 in the anonymous mode (nothing else may reach it), else every interface.
+    teams_host: str | None = None
     teams_ca_bundle: str | None = None
     teams_developer_name: str = "Core Group Bot"
     teams_website_url: str = (
@@ -124,17 +130,32 @@ def load_teams_settings(**overrides: Any) -> TeamsSettings:
         raise ConfigError(f"Invalid configuration — {problems}") from None
 
 
+def teams_requested(settings: Settings, teams: TeamsSettings) -> bool:
+    """Whether the environment asks for Teams at all (credentials, or the anonymous mode)."""
+    return bool(
+        settings.microsoft_app_id
+        or settings.microsoft_app_password
+        or settings.microsoft_app_tenant_id
+        or teams.teams_anonymous_dev
+    )
+
+
 def is_anonymous(settings: Settings, teams: TeamsSettings) -> bool:
     """Whether to run without authentication; refuses any half-configured combination."""
-    if settings.microsoft_app_id:
-        missing = [
-            name
-            for name, value in (
-                ("MICROSOFT_APP_PASSWORD", settings.microsoft_app_password),
-                ("MICROSOFT_APP_TENANT_ID", settings.microsoft_app_tenant_id),
-            )
-            if not value
-        ]
+    credentials = (
+        ("MICROSOFT_APP_ID", settings.microsoft_app_id),
+        ("MICROSOFT_APP_PASSWORD", settings.microsoft_app_password),
+        ("MICROSOFT_APP_TENANT_ID", settings.microsoft_app_tenant_id),
+    )
+    given = [name for name, value in credentials if value]
+    if teams.teams_anonymous_dev and given:
+        raise ConfigError(
+            "Invalid configuration — TEAMS_ANONYMOUS_DEV=true turns authentication off, so it "
+            f"cannot be combined with {', '.join(given)}: unset TEAMS_ANONYMOUS_DEV to run the "
+            "registered bot, or unset the MICROSOFT_APP_* variables to try it locally"
+        )
+    if given:
+        missing = [name for name, value in credentials if not value]
         if missing:
             raise ConfigError(f"Invalid configuration — Teams needs {' and '.join(missing)}")
         return False
@@ -147,11 +168,20 @@ def is_anonymous(settings: Settings, teams: TeamsSettings) -> bool:
     )
 
 
+def listen_host(teams: TeamsSettings, *, anonymous: bool) -> str:
+    """The address to listen on: TEAMS_HOST, else loopback only when unauthenticated."""
+    if teams.teams_host:
+        return teams.teams_host
+    return LOOPBACK if anonymous else ALL_INTERFACES
+
+
 # --- inbound text -------------------------------------------------------------------------------
 
 _BREAK = re.compile(r"<br\s*/?>|</p>|</div>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
-_USER_ID = re.compile(r"^(29:|8:orgid:)")
+_NOT_PEOPLE = frozenset({"tag", "channel", "team"})
+_THREAD = "19:"
+_REPEATED_MENTION = re.compile(r"(<@[^>\s]+>)(?: \1)+")
 
 
 def inbound_text(activity: Activity) -> str:
@@ -166,7 +196,7 @@ def inbound_text(activity: Activity) -> str:
             continue
         if account.id == bot_id:
             token = ""
-        elif _USER_ID.match(account.id or ""):
+        elif is_person(account):
             token = f"<@{account.id}>"
         else:  # a tag, channel or team mention: keep its visible words
             token = "@" + html.unescape(_TAG.sub("", mention.text))
@@ -176,7 +206,22 @@ def inbound_text(activity: Activity) -> str:
     text = html.unescape(_TAG.sub("", _BREAK.sub("\n", text))).replace("\xa0", " ")
     for marker, token in tokens.items():
         text = text.replace(marker, token)
-    return re.sub(r"[ \t]+", " ", text).strip()
+    text = re.sub(r"[ \t]+", " ", text).strip()
+    # Teams may mention "Megan Bowen" as two entities, one a word, both naming the same person.
+    return _REPEATED_MENTION.sub(r"\1", text)
+
+
+def is_person(account: ChannelAccount) -> bool:
+    """Whether a mentioned account is a person (not a tag, a channel or a team).
+
+    Teams' own user ids start `29:` or `8:orgid:`; the Agents Playground's are `user-id-1` and
+    so on. Tags, channels and teams say so in the account's `type`, and channels and teams have
+    thread ids (`19:…`).
+    """
+    kind = (account.model_extra or {}).get("type")
+    if kind in _NOT_PEOPLE or (account.id or "").startswith(_THREAD):
+        return False
+    return bool(account.id)
 
 
 def command_text(text: str, *, personal: bool, known: set[str]) -> str | None:
@@ -185,6 +230,9 @@ def command_text(text: str, *, personal: bool, known: set[str]) -> str | None:
     Everything addressed to the bot in a channel or group chat is a command; in a 1:1 chat only
     text starting with `/coregroup`, a command word (`known`) or a case reference is.
     """
+    typed_name = "@" + BOT_NAME  # the bot's hints say "@Core Group Bot status"; typed as text
+    if text.lower().startswith(typed_name.lower()):
+        return text[len(typed_name) :].strip()
     first, _, rest = text.partition(" ")
     if first.lower() in (COMMAND, COMMAND.lstrip("/")):
         return rest.strip()
@@ -293,6 +341,8 @@ class TeamsBot:
         self.app_id = app_id
         self._lock = threading.Lock()
         self._waiting: dict[int, list[Message]] = {}  # group messages held until its chat exists
+        # Per worker thread: whether this turn's private answer went to the actor's 1:1 chat.
+        self._turn = threading.local()
 
     # HTTP ----------------------------------------------------------------------------------
 
@@ -313,6 +363,14 @@ class TeamsBot:
             await self._authenticate(authorization, payload)
         except Unauthorized as exc:
             return _refuse(str(exc))
+        except KeysUnavailable as exc:
+            log.error(
+                "could not check a request to %s: the Bot Framework signing keys are "
+                "unreachable (%s); answered 503 so the Bot Connector may try again",
+                MESSAGES_PATH,
+                exc,
+            )
+            return web.json_response({"error": "signing keys unavailable"}, status=503)
         try:
             activity = Activity.model_validate(payload)
         except ValidationError:
@@ -386,9 +444,10 @@ class TeamsBot:
         sender = activity.from_property
         assert sender is not None
         self.directory.learn(sender.id, sender.name, sender.aad_object_id)
+        bot_id = activity.recipient.id if activity.recipient else None
         for mention in activity.get_mentions():
             account = mention.mentioned
-            if account is not None and account.id and _USER_ID.match(account.id):
+            if account is not None and is_person(account) and account.id != bot_id:
                 self.directory.learn(account.id, account.name, account.aad_object_id)
         if turn.service_url:
             self.outbox.service_url = turn.service_url
@@ -425,25 +484,40 @@ class TeamsBot:
     # Delivery ------------------------------------------------------------------------------
 
     def deliver(self, reply: Reply, turn: Turn) -> None:
-        """Carry out the reply's effects and send its messages; closing a space comes last."""
+        """Carry out the reply's effects and send its messages; closing a space comes last.
+
+        Copies for others that Teams refused are reported to the actor afterwards, so nobody
+        is told a copy went out when it did not.
+        """
         first = [e for e in reply.effects if not isinstance(e, ArchiveSpace)]
         last = [e for e in reply.effects if isinstance(e, ArchiveSpace)]
         notes = self._apply_all(first, turn)
+        failed: list[Outbound] = []
+        self._turn.privately = False
         for item in [*reply.outbound, *(Outbound(ToActor(), Message.plain(n)) for n in notes)]:
-            self._send(item, turn)
+            if not self._send(item, turn):
+                failed.append(item)
         for note in self._apply_all(last, turn):
             self._send(Outbound(ToActor(), Message.plain(note)), turn)
+        report = undelivered_report(reply.outbound, failed, self.dispatcher.display_names)
+        if report is not None:
+            self._send(Outbound(ToActor(), report), turn)
+        if self._turn.privately:
+            self._point_to_private_reply(turn)
 
-    def _send(self, item: Outbound, turn: Turn) -> None:
+    def _send(self, item: Outbound, turn: Turn) -> bool:
         try:
             self._route(item.to, item.message, turn)
         except DeliveryError as exc:
-            log.error("could not deliver a %s message: %s", type(item.to).__name__, exc)
+            log.error("could not deliver %s %s: %s", kind_of(item.message), describe(item.to), exc)
+            return False
+        return True
 
     def _route(self, to: object, message: Message, turn: Turn) -> None:
         match to:
             case InPlace() if turn.reply_to_id:
                 self.outbox.update(turn.place, turn.reply_to_id, message)
+                self.outbox.update_copies(message, clicked=turn.reply_to_id)
             case ToActor() | InPlace():
                 self._to_actor(message, turn)
             case ToGroup(group_id=group_id) if self._space_pending(group_id):
@@ -452,6 +526,20 @@ class TeamsBot:
                     self._waiting.setdefault(group_id, []).append(message)
             case ToGroup() | ToPerson():
                 self.outbox.send(to, message)
+
+    def _point_to_private_reply(self, turn: Turn) -> None:
+        """In a channel or group chat, say visibly where the private answer went."""
+        name = turn.user_name.split(" ")[0] or "you"
+        try:
+            self.outbox.post(
+                turn.place,
+                Message.plain(
+                    f"{name}: I've answered you in our 1:1 chat (Chat → Core Group Bot)."
+                ),
+                reply_to=turn.activity_id,
+            )
+        except DeliveryError as exc:
+            log.warning("could not point to a private answer: %s", exc)
 
     def _space_pending(self, group_id: int) -> bool:
         return (
@@ -476,6 +564,7 @@ class TeamsBot:
             if person_id is None:
                 raise DeliveryError("unknown person", retryable=False)
             self.outbox.post(self.outbox.personal_place(person_id), message)
+            self._turn.privately = True  # said in the channel or group chat: say where it went
         except DeliveryError as exc:
             log.warning("could not answer privately: %s", exc)
             self.outbox.post(
@@ -774,7 +863,10 @@ def run_teams(
     teams = load_teams_settings()
     runtime = build_teams_runtime(settings, engine, clock, teams)
     scheduler = on_outbox(runtime.outbox) if on_outbox is not None else None
-    server = WebServer(build_web_app(engine, teams_routes(runtime.bot)), port=teams.teams_port)
+    host = listen_host(teams, anonymous=runtime.anonymous)
+    server = WebServer(
+        build_web_app(engine, teams_routes(runtime.bot)), host=host, port=teams.teams_port
+    )
     server.start()
     mode = (
         "ANONYMOUS DEVELOPMENT MODE (no authentication; never expose it)"
@@ -783,7 +875,7 @@ def run_teams(
     )
     sys.stdout.write(
         f"Core Group Bot is running on Teams in {mode}: POST {MESSAGES_PATH} and GET /healthz "
-        f"on port {server.port}.\n"
+        f"on {host} port {server.port}.\n"
     )
     sys.stdout.flush()
     stop = threading.Event()

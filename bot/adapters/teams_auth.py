@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 import msal
@@ -34,12 +36,24 @@ GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 CLOCK_SKEW = 300  # seconds
 KEYS_TTL = 24 * 3600  # re-read the key set daily, and at once when an unknown key id turns up
 KEYS_MIN_REFRESH = 60  # but never more than once a minute, whatever tokens arrive
+# When the keys cannot be read, a request waits this long for them (the Bot Connector gives up
+# after 15 s); after a failed round, requests in the next seconds fail at once.
+KEYS_BACKOFF = (0.5, 1.0, 2.0, 4.0)
+KEYS_MIN_RETRY = 2.0
 
 FetchJson = Callable[[str], Awaitable[Any]]
 
 
 class Unauthorized(Exception):
     """The request's credentials are missing or do not check out; answer 401."""
+
+
+class Unreachable(Exception):
+    """A document (OpenID metadata, a key set) could not be fetched; the message says why."""
+
+
+class KeysUnavailable(Exception):
+    """The signing keys cannot be read, so no request can be checked; answer 503."""
 
 
 class BotFrameworkAuth:
@@ -52,6 +66,10 @@ class BotFrameworkAuth:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._endorsements: dict[str, list[str]] = {}
         self._loaded_at = 0.0
+        self.backoff: tuple[float, ...] = KEYS_BACKOFF
+        self.min_retry = KEYS_MIN_RETRY
+        self._failed_at = -KEYS_MIN_RETRY
+        self._failure = ""
         self._lock = asyncio.Lock()
 
     async def check(
@@ -94,11 +112,37 @@ class BotFrameworkAuth:
             stale = age > KEYS_TTL
             unknown = kid not in self._keys and age > KEYS_MIN_REFRESH
             if not self._loaded_at or stale or unknown:
-                await self._load()
+                await self._load_patiently()
         key = self._keys.get(kid)
         if key is None:
             raise Unauthorized("token signed by an unknown key")
         return key
+
+    async def _load_patiently(self) -> None:
+        """Read the keys, retrying with back-off for a few seconds; keep old keys if that fails."""
+        if time.monotonic() - self._failed_at < self.min_retry and not self._keys:
+            raise KeysUnavailable(self._failure)
+        for delay in (*self.backoff, None):
+            try:
+                await self._load()
+                return
+            except Unreachable as exc:
+                self._failure = str(exc)
+            if delay is not None:
+                log.warning(
+                    "Bot Framework signing keys unreachable (%s); retrying in %.1fs",
+                    self._failure,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        self._failed_at = time.monotonic()
+        if not self._keys:
+            raise KeysUnavailable(self._failure)
+        # Keys rotate slowly: the ones read earlier still check today's tokens.
+        self._loaded_at = time.monotonic() - KEYS_TTL + KEYS_MIN_REFRESH
+        log.warning(
+            "could not refresh the signing keys (%s); using those read before", self._failure
+        )
 
     async def _load(self) -> None:
         metadata = await self.fetch_json(self.metadata_url)
@@ -138,7 +182,12 @@ def _same_url(claimed: object, actual: str) -> bool:
 
 
 class TokenSource:
-    """The app's own access tokens from msal (client credentials), cached by msal until expiry."""
+    """The app's own access tokens from msal (client credentials), cached by msal until expiry.
+
+    msal reads the tenant's OpenID configuration when its client is built, so the client is built
+    on the first token asked for, not at start-up: the bot starts while Microsoft's login is
+    unreachable, and each later request tries again (the caller retries with back-off).
+    """
 
     def __init__(
         self,
@@ -149,25 +198,59 @@ class TokenSource:
         ca_bundle: str | None = None,
         known_authority: bool = True,
     ) -> None:
-        self._app = msal.ConfidentialClientApplication(
-            client_id=app_id,
-            client_credential=password,
-            authority=authority,
-            # A sovereign or local authority is not in Microsoft's instance list; it is trusted
-            # because it was configured, so skip the discovery call that would reject it.
-            instance_discovery=None if known_authority else False,
-            http_client=_TrustingClient(ca_bundle) if ca_bundle else None,
-        )
+        self._app_id = app_id
+        self._password = password
+        self._authority = authority
+        self._ca_bundle = ca_bundle
+        self._known_authority = known_authority
+        self._app: msal.ConfidentialClientApplication | None = None
+        self._building = threading.Lock()
+
+    def _client(self) -> msal.ConfidentialClientApplication:
+        with self._building:
+            if self._app is None:
+                self._app = msal.ConfidentialClientApplication(
+                    client_id=self._app_id,
+                    client_credential=self._password,
+                    authority=self._authority,
+                    # A sovereign or local authority is not in Microsoft's instance list; it is
+                    # trusted because it was configured, so skip the discovery that rejects it.
+                    instance_discovery=None if self._known_authority else False,
+                    http_client=_TrustingClient(self._ca_bundle) if self._ca_bundle else None,
+                )
+            return self._app
+
+    def _acquire(self, scope: str) -> Any:
+        try:
+            return self._client().acquire_token_for_client(scopes=[scope])
+        except (requests.RequestException, ValueError) as exc:
+            # msal raises ValueError when the tenant's OpenID configuration cannot be read.
+            raise TokenError(
+                f"Microsoft's login at {_host(self._authority)} could not be reached "
+                f"({type(exc).__name__}) for a token for {scope}",
+                retryable=True,
+            ) from exc
 
     async def token(self, scope: str) -> str:
         """An access token for `scope` (e.g. the Bot Connector or Microsoft Graph)."""
-        result = await asyncio.to_thread(self._app.acquire_token_for_client, scopes=[scope])
+        result = await asyncio.to_thread(self._acquire, scope)
         access = result.get("access_token") if isinstance(result, dict) else None
         if not access:
             # msal's error fields describe the failure without echoing the secret.
             reason = result.get("error", "unknown") if isinstance(result, dict) else "unknown"
-            raise TokenError(f"could not get a token for {scope}: {reason}")
+            raise TokenError(
+                f"could not get a token for {scope}: {reason}",
+                retryable=reason in _PASSING_ERRORS,
+            )
         return str(access)
+
+
+# msal's error codes for a failure that may pass (the service was busy or unreachable).
+_PASSING_ERRORS = frozenset({"temporarily_unavailable", "server_error", "unknown"})
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
 
 
 class _TrustingClient:
@@ -195,4 +278,8 @@ class _TrustingClient:
 
 
 class TokenError(Exception):
-    """msal could not issue a token (wrong secret, tenant or authority)."""
+    """msal could not issue a token: unreachable (`retryable`) or refused (secret, tenant)."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable

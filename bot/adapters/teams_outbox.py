@@ -27,10 +27,10 @@ from urllib.parse import quote
 import aiohttp
 import yarl
 
-from bot.adapters.teams_auth import BOT_FRAMEWORK_SCOPE, TokenError, TokenSource
+from bot.adapters.teams_auth import BOT_FRAMEWORK_SCOPE, TokenError, TokenSource, Unreachable
 from bot.core.ports import DeliveryError
 from bot.messages import Message, ToGroup, ToPerson
-from bot.render.adaptive import plain, to_attachment
+from bot.render.adaptive import fit_activity, to_activities
 from commands.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,6 @@ RETRY_STATUSES = frozenset({412, 429, 502, 503, 504})
 CONVERSATION_LIMITS = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
 TENANT_LIMITS = ((1.0, 50),)
 TENANT = "*"  # the pacing key of the app-wide limit
-KEY_FIELD = "coregroupKey"  # where a message's idempotency key travels in channelData
 REQUEST_TIMEOUT = 30.0
 
 
@@ -97,10 +96,14 @@ class IoLoop:
         self._thread.join(timeout=10)
 
     async def get_json(self, url: str) -> Any:
-        """GET a JSON document (OpenID metadata, key sets) with no credentials."""
-        async with self.session.get(url) as response:
-            response.raise_for_status()
-            return await response.json(content_type=None)
+        """GET a JSON document (OpenID metadata, key sets) with no credentials; Unreachable."""
+        try:
+            async with self.session.get(url) as response:
+                response.raise_for_status()
+                return await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            where = yarl.URL(url).host
+            raise Unreachable(f"{type(exc).__name__} from {where}") from exc
 
 
 # --- pacing ---------------------------------------------------------------------------------------
@@ -194,7 +197,16 @@ class Http:
         for attempt in range(1, self.attempts + 1):
             if pace is not None:
                 await self.pacer.wait(pace)
-            headers = await self._headers(scope)
+            try:
+                headers = await self._headers(scope)
+            except TokenError as exc:
+                if not exc.retryable or attempt == self.attempts:
+                    log.error("no token to call Microsoft: %s", exc)
+                    raise DeliveryError(str(exc), retryable=exc.retryable) from exc
+                delay = self._delay(attempt, None)
+                log.warning("no token to call Microsoft yet: %s; retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
             try:
                 async with self.io.session.request(
                     method, yarl.URL(url, encoded=True), json=body, headers=headers
@@ -222,10 +234,7 @@ class Http:
     async def _headers(self, scope: str) -> dict[str, str]:
         if self.tokens is None:  # the anonymous development mode
             return {}
-        try:
-            return {"Authorization": f"Bearer {await self.tokens.token(scope)}"}
-        except TokenError as exc:
-            raise DeliveryError(str(exc), retryable=False) from exc
+        return {"Authorization": f"Bearer {await self.tokens.token(scope)}"}
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         told = _retry_after(retry_after)
@@ -249,18 +258,6 @@ def _retry_after(value: str | None) -> float | None:
 
 
 # --- the Bot Connector ----------------------------------------------------------------------------
-
-
-def card_activity(message: Message) -> dict[str, Any]:
-    """A message activity carrying the message as an Adaptive Card (and its key in channelData)."""
-    activity: dict[str, Any] = {
-        "type": "message",
-        "summary": plain(message.text)[:250],
-        "attachments": [to_attachment(message)],
-    }
-    if message.key:
-        activity["channelData"] = {KEY_FIELD: message.key}
-    return activity
 
 
 def _conversation_url(service_url: str, conversation_id: str, *rest: str) -> str:
@@ -377,36 +374,61 @@ class TeamsOutbox:
     def send(self, to: ToGroup | ToPerson, message: Message) -> str:
         """Deliver `message`; returns "conversation|activity". Raises DeliveryError."""
         place = self.place_for(to)
-        activity_id = self.io.run(
-            self.connector.send(place.service_url, place.conversation_id, card_activity(message))
-        )
-        ref = message_ref(place.conversation_id, activity_id)
-        if message.key:
-            self._sent[message.key] = ref
-        return ref
+        return message_ref(place.conversation_id, self.post(place, message))
 
     def find_sent(self, to: ToGroup | ToPerson, key: str) -> str | None:
         """The message this process already sent with `key`, if any."""
         return self._sent.get(key)
 
     def post(self, place: Place, message: Message, *, reply_to: str | None = None) -> str:
-        """Post a message in a known conversation (as a threaded reply when `reply_to` is given)."""
-        activity = card_activity(message)
-        if reply_to:
-            coro = self.connector.reply(
-                place.service_url, place.conversation_id, reply_to, activity
+        """Post a message in a known conversation (as a threaded reply when `reply_to` is given);
+        a long one goes as several activities. Returns the id of the last, which holds any
+        buttons, and remembers it as a copy of the message's live card."""
+        activity_id = ""
+        for activity in to_activities(message):
+            if reply_to:
+                coro = self.connector.reply(
+                    place.service_url, place.conversation_id, reply_to, activity
+                )
+            else:
+                coro = self.connector.send(place.service_url, place.conversation_id, activity)
+            activity_id = self.io.run(coro)
+        if message.key:
+            self._sent[message.key] = message_ref(place.conversation_id, activity_id)
+        if message.card and activity_id:
+            self.dispatcher.remember_copy(
+                message.card, place.conversation_id, activity_id, place.service_url
             )
-        else:
-            coro = self.connector.send(place.service_url, place.conversation_id, activity)
-        return self.io.run(coro)
+        return activity_id
 
     def update(self, place: Place, activity_id: str, message: Message) -> None:
-        """Replace the card `activity_id` with `message`."""
+        """Replace the card `activity_id` with `message` (shortened if it would not fit)."""
         self.io.run(
             self.connector.update(
-                place.service_url, place.conversation_id, activity_id, card_activity(message)
+                place.service_url, place.conversation_id, activity_id, fit_activity(message)
             )
         )
+
+    def update_copies(self, message: Message, *, clicked: str | None = None) -> int:
+        """Replace every other recorded copy of the message's live card; returns how many.
+
+        A copy Teams will not update (deleted, the bot removed from the chat) is logged and
+        skipped: the others still change.
+        """
+        if not message.card:
+            return 0
+        updated = 0
+        for copy in self.dispatcher.copies_of(message.card):
+            if copy.message_id == clicked:
+                continue
+            place = Place(copy.service_url or self.service_url, copy.place)
+            try:
+                self.update(place, copy.message_id, message)
+            except DeliveryError as exc:
+                log.warning("could not update a copy of card %s: %s", message.card, exc)
+                continue
+            updated += 1
+        return updated
 
     def place_for(self, to: ToGroup | ToPerson) -> Place:
         """The conversation a group's messages or a person's direct messages go to."""

@@ -85,9 +85,13 @@ def _gov_uk_name(name: str) -> str:
     return "; ".join(parts)
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def format_day(d: date) -> str:
-    """A date as written in chat: "Wed 6 Jan 2027"."""
-    return f"{d:%a} {d.day} {d:%b %Y}"
+    """A date as written in chat: "Wed 6 Jan 2027" (English, capitalised, whatever the locale)."""
+    return f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
 class WorkingCalendar:

@@ -755,7 +755,12 @@ def action_message(session: Session, *, action: Action, tz: ZoneInfo, now: datet
         f"{reference}: action {action.number}, due {format_day(action.due_on)} "
         f"({STATUS_LABELS[ActionStatus(action.status)].lower()})"
     )
-    return Message(text=summary, blocks=tuple(blocks))
+    return Message(text=summary, blocks=tuple(blocks), card=action_card_id(action))
+
+
+def action_card_id(action: Action) -> str:
+    """The id every copy of an action's card shares, so a click on one replaces them all."""
+    return f"action:{action.id}"
 
 
 def describe_event(event: ActionEvent, names: dict[int, str], tz: ZoneInfo) -> str:

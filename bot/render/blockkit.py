@@ -14,7 +14,8 @@ action may sit on several buttons (e.g. "done" under each action). So an element
 
 Block Kit limits are respected by splitting (long text into several sections, more than ten fields
 into several sections, buttons five to an actions block) and truncating with "…" where a single
-string is too long; a message over the block limit keeps its first blocks and says it was cut.
+string is too long. `to_messages` splits a message over the block limit into several posts;
+`to_blocks` (for replacing one message in place) keeps the first blocks and says it was cut.
 
 Views: `ask_modal` (one question, for asking buttons), `form_modal` (several inputs: text, date,
 time, person, choice — read back with `form_values`) and `home_view` (the Home tab).
@@ -42,6 +43,7 @@ from bot.messages import (
     Prompt,
     Text,
 )
+from bot.render.preview import preview
 
 # Limits from Slack's Block Kit reference (blocks, block elements, composition objects, surfaces).
 MESSAGE_BLOCKS = 50
@@ -248,9 +250,28 @@ def to_blocks(message: Message, *, max_blocks: int = MESSAGE_BLOCKS) -> list[dic
     return blocks
 
 
+def to_messages(message: Message) -> list[dict[str, Any]]:
+    """The message as `chat.postMessage` payloads (`text` and `blocks`), in order, each within
+    Slack's limits: a long message is split into several posts of at most 50 blocks, nothing
+    cut. Buttons stay after the content they follow, so a card's buttons are in its last post."""
+    numbering = _Numbering()
+    source = message.blocks or (Text(message.text),)
+    blocks = [rendered for block in source for rendered in _block(block, numbering)]
+    batches = [blocks[i : i + MESSAGE_BLOCKS] for i in range(0, len(blocks), MESSAGE_BLOCKS)]
+    if not batches:
+        batches = [[]]
+    text = fallback_text(message)
+    total = len(batches)
+    return [
+        {"text": text if total == 1 else f"{text} ({n} of {total})", "blocks": batch}
+        for n, batch in enumerate(batches, start=1)
+    ]
+
+
 def fallback_text(message: Message) -> str:
-    """The top-level `text` Slack shows in notifications and where blocks cannot be shown."""
-    return fit(message.text or "Core group update", FALLBACK_TEXT)
+    """The top-level `text` Slack shows in notifications: the case and the kind of message only
+    (no names, no free text; the blocks say the rest)."""
+    return fit(preview(message), FALLBACK_TEXT)
 
 
 # --- the way back: clicks ----------------------------------------------------------------------

@@ -117,6 +117,25 @@ def test_the_button_on_the_new_reply_books_the_first_meeting(
     assert "Meeting booked — CP-2026-0142" in out
 
 
+def test_an_old_schedule_button_refuses_once_a_meeting_is_booked(
+    chat: ChatDriver, engine: Engine
+) -> None:
+    out = chat(
+        f"""
+        clock 2026-12-18 15:00
+        as sam
+        /coregroup new {REF} icpc 18/12/2026
+        /coregroup schedule 5/1 10am at "Oak Road Children's Centre"
+        click 1
+        6/1 2pm
+        """
+    )
+
+    assert len(meetings(engine)) == 1  # the stale button booked nothing more
+    assert "This button is out of date: meeting 1 is already booked for Tue 5 Jan 2027" in out
+    assert "(You typed: 6/1 2pm)" in out
+
+
 def test_a_date_after_the_first_meeting_deadline_is_booked_with_a_warning_naming_it(
     group: ChatDriver, engine: Engine
 ) -> None:

@@ -457,7 +457,7 @@ def test_journey_4_minutes_drafted_checked_amended_approved_published_and_record
     assert "domestic abuse programme" not in family and "probation" not in family
     assert "Some information for the professionals only is left out" in family
     assert "Approved by Priya Shah" in professional
-    assert "are published. Each member has been sent a copy" in to(out, f"[{SPACE}]")
+    assert "are published. Each member is sent a copy" in to(out, f"[{SPACE}]")
     assert "Copies sent to all members: done Wed 6 Jan 2027 — on time" in out
 
     with db(engine) as s:
@@ -1090,7 +1090,7 @@ def test_journey_4_from_the_updates_typed_in_the_chat_to_published_minutes(
         /coregroup publish
         """
     )
-    assert "Published version 3 and sent a copy to 5 members" in out
+    assert "Published version 3. A copy goes to each of the 5 members" in out
     assert "Mia says she feels safe" not in to(out, "[DM to jo]")
     assert PROFESSIONALS_ONLY in to(out, "[DM to jo]")
     with db(engine) as s:

@@ -158,9 +158,11 @@ def test_empty_pieces_produce_no_invalid_blocks() -> None:
     assert to_blocks(Message("only text"))[0]["text"]["text"] == "only text"
 
 
-def test_fallback_text_is_escaped_and_bounded() -> None:
-    assert fallback_text(Message("<!channel> " + "x" * 5000)).startswith("&lt;!channel&gt;")
-    assert len(fallback_text(Message("y" * 5000))) == 3000
+def test_fallback_text_names_only_the_case_and_the_kind() -> None:
+    # Slack shows `text` in notifications: no names, nothing anyone typed.
+    assert fallback_text(Message("<!channel> Sam said " + "x" * 5000)) == "Core Group Bot: message"
+    card = Message("CP-2026-0142: Pat's action", (Buttons((Button("Done", "action.done", "1"),)),))
+    assert fallback_text(card) == "CP-2026-0142: action card"
 
 
 def test_the_ask_modal_and_its_answer() -> None:

@@ -136,10 +136,14 @@ def test_clicking_done_updates_the_action_card_in_place(slack_app: RunningApp) -
     )
 
     assert answer.status == 200 and answer.seconds < 3.0
-    [update] = fake.wait_calls("chat.update")
+    # The clicked card and its copy in Alex's DM both show the new state: no live buttons left.
+    update, copy = fake.wait_calls("chat.update", 2)
     assert (update.args["channel"], update.args["ts"]) == (channel.id, card["ts"])
-    assert "Done" in shown(update.args) or "done" in shown(update.args)
-    assert card["text"] == update.args["text"]  # the channel now shows the current state
+    assert copy.args["channel"] != channel.id and copy.args["ts"] != card["ts"]
+    for changed in (update, copy):
+        assert "by Alex" in shown(changed.args)
+        assert "action.done" not in shown(changed.args)
+    assert card["text"] == update.args["text"]  # the preview: the case and the kind only
 
 
 def test_cant_do_asks_why_in_a_modal_then_updates_the_card_and_tells_the_chair(
@@ -172,9 +176,11 @@ def test_cant_do_asks_why_in_a_modal_then_updates_the_card_and_tells_the_chair(
     answer = slack.view_submission(user_id=GP, view=modal, answer="the family moved GP")
     assert answer.status == 200 and answer.body == ""  # an empty ack closes the modal
 
-    [update] = fake.wait_calls("chat.update")
+    # The clicked card first, then its copy in the owner's DM.
+    update, copy = fake.wait_calls("chat.update", 2)
     assert (update.args["channel"], update.args["ts"]) == (channel.id, card["ts"])
     assert "the family moved GP" in shown(update.args)
+    assert "the family moved GP" in shown(copy.args) and copy.args["ts"] != card["ts"]
     chair_dm = "D" + KEY_WORKER[1:]
     fake.wait_for(
         lambda: any(c.args["channel"] == chair_dm for c in fake.calls_to("chat.postMessage"))

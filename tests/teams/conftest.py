@@ -129,6 +129,20 @@ class HttpsServer:
         self._loop.close()
 
 
+def _dropping(down: Any) -> Any:
+    """Middleware closing the connection without an answer while `down()` is true."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        if down():
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=503)  # never reaches the client: the socket is closed
+        return await handler(request)
+
+    return middleware
+
+
 # --- the Bot Framework token issuer ---------------------------------------------------------------
 
 
@@ -138,7 +152,8 @@ class Issuer:
     def __init__(self, tls: Tls) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = "test-key-1"
-        app = web.Application()
+        self.unreachable = False  # drop every connection, as if the network were down
+        app = web.Application(middlewares=[_dropping(lambda: self.unreachable)])
         app.router.add_get("/v1/.well-known/openidconfiguration", self._metadata)
         app.router.add_get("/v1/keys", self._keys)
         self.server = HttpsServer(app, tls)
@@ -239,9 +254,10 @@ class FakeConnector:
         self.fail: list[tuple[int, dict[str, str]]] = []  # answers for the next activity posts
         self.attempts = 0
         self.anonymous = False
+        self.drop_logins = 0  # connections to the Entra endpoints to drop before answering
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()
-        app = web.Application()
+        app = web.Application(middlewares=[self._login_down])
         app.router.add_get(f"/{TENANT}/v2.0/.well-known/openid-configuration", self._oidc)
         app.router.add_post(f"/{TENANT}/oauth2/v2.0/token", self._token)
         app.router.add_post("/v3/conversations", self._open)
@@ -253,6 +269,15 @@ class FakeConnector:
         self.service_url = self.server.url + "/"
 
     # Entra ---------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _login_down(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith(f"/{TENANT}/") and self.drop_logins > 0:
+            self.drop_logins -= 1
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=503)  # never reaches the client: the socket is closed
+        return await handler(request)
 
     async def _oidc(self, request: web.Request) -> web.Response:
         base = f"{self.server.url}/{TENANT}"

@@ -59,7 +59,7 @@ def test_every_block_renders_to_a_valid_card(card_schema: jsonschema.Draft6Valid
         "TextBlock",
     ]
     assert card["body"][3]["separator"] is True  # the divider
-    assert card["fallbackText"] == "CP-2026-0142: action 1 is due"
+    assert card["fallbackText"] == "CP-2026-0142: action card"  # no names, no free text
     done, cant = card["body"][4]["actions"]
     assert (done["type"], done["style"], done["data"]) == (
         "Action.Submit",
@@ -103,7 +103,8 @@ def test_values_that_are_not_our_clicks_are_ignored(value: object) -> None:
         "[click me](https://evil.example)",
         "- not a list\n1. not numbered\n# not a heading\n> not a quote",
         "mail sam@example.org or see www.example.org or https://example.org",
-        "back\\slash & ampersand `code`",
+        "back\\slash & ampersand and a lone `",
+        "a <safe> fire guard by <date>",
     ],
 )
 def test_typed_text_shows_as_typed_and_formats_nothing(typed: str) -> None:
@@ -114,6 +115,24 @@ def test_typed_text_shows_as_typed_and_formats_nothing(typed: str) -> None:
     assert "://e" not in escaped and "@e" not in escaped and "www.e" not in escaped
     for line in escaped.splitlines():
         assert not line.startswith(("- ", "1.", "# ", "> "))
+
+
+def test_angle_brackets_cannot_become_tags() -> None:
+    # Teams drops anything that looks like an HTML tag; a word joiner after "<" stops that.
+    assert "<safe>" not in escape("buy a <safe> fire guard")
+    assert unescape(escape("buy a <safe> fire guard")) == "buy a <safe> fire guard"
+
+
+def test_things_to_type_are_bold_and_address_the_bot_by_mention() -> None:
+    hint = escape("Type `/coregroup status CP-2026-0142` or `done`.")
+    assert "`" not in hint and "/coregroup" not in hint
+    assert unescape(hint).replace("**", "") == "Type @Core Group Bot status CP-2026-0142 or done."
+    assert hint.startswith("Type **@") and "**done**" in hint
+
+
+def test_each_line_is_its_own_paragraph() -> None:
+    card = to_card(Message(text="x", blocks=(Text("Setting up:\nline one\n\nline two"),)))
+    assert card["body"][0]["text"] == "Setting up:\n\nline one\n\nline two"
 
 
 def test_control_characters_are_dropped() -> None:

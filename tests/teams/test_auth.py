@@ -11,13 +11,14 @@ from bot.adapters.teams import (
     TeamsSettings,
     build_teams_runtime,
     is_anonymous,
+    listen_host,
     load_teams_settings,
     teams_routes,
 )
 from bot.adapters.web import WebServer, build_web_app
 from bot.clock import FakeClock
 from bot.config import ConfigError, Settings
-from tests.teams.conftest import SAM, FakeConnector, TeamsDriver
+from tests.teams.conftest import SAM, FakeConnector, Issuer, TeamsDriver
 
 
 def _help(teams: TeamsDriver) -> dict:
@@ -126,9 +127,18 @@ def test_anonymous_mode_needs_the_flag_and_no_app_id() -> None:
     configured = Settings(
         microsoft_app_id="app", microsoft_app_password="pw", microsoft_app_tenant_id="t"
     )
-    assert not is_anonymous(configured, TeamsSettings(teams_anonymous_dev=True))
+    assert not is_anonymous(configured, TeamsSettings())
+    with pytest.raises(ConfigError, match="cannot be combined with MICROSOFT_APP_ID"):
+        is_anonymous(configured, TeamsSettings(teams_anonymous_dev=True))
     with pytest.raises(ConfigError, match="MICROSOFT_APP_TENANT_ID"):
         is_anonymous(Settings(microsoft_app_id="app", microsoft_app_password="pw"), TeamsSettings())
+
+
+def test_the_anonymous_mode_listens_on_loopback_unless_told() -> None:
+    assert listen_host(TeamsSettings(teams_anonymous_dev=True), anonymous=True) == "127.0.0.1"
+    assert listen_host(TeamsSettings(), anonymous=False) == "0.0.0.0"
+    told = TeamsSettings(teams_anonymous_dev=True, teams_host="192.0.2.10")
+    assert listen_host(told, anonymous=True) == "192.0.2.10"
 
 
 def test_channel_mode_needs_a_team() -> None:
@@ -162,6 +172,46 @@ def test_anonymous_mode_answers_without_a_token_and_warns_loudly(
         (answer,) = connector.to(SAM.dm)
         assert "Core group assistant — commands" in answer.text()
         assert connector.token_requests == 0
+    finally:
+        server.stop()
+        runtime.close()
+
+
+# --- starting while Microsoft is unreachable ------------------------------------------------------
+
+
+def test_the_bot_starts_without_microsoft_and_answers_once_it_is_reachable(
+    engine: Engine,
+    clock: FakeClock,
+    bot_settings: Settings,
+    teams_settings: TeamsSettings,
+    issuer: Issuer,
+    connector: FakeConnector,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    issuer.unreachable = True
+    connector.drop_logins = 2
+    runtime = build_teams_runtime(bot_settings, engine, clock, teams_settings)
+    assert runtime.bot.auth is not None
+    runtime.bot.auth.backoff, runtime.bot.auth.min_retry = (0.01, 0.01), 0.0
+    runtime.http.backoff = 0.01
+    server = WebServer(build_web_app(engine, teams_routes(runtime.bot)), host="127.0.0.1").start()
+    driver = TeamsDriver(runtime, server, issuer, connector)
+    try:
+        assert connector.token_requests == 0  # nothing asked of Microsoft at start-up
+        refused = driver.post(driver.activity(SAM, "help"))
+        assert refused.status_code == 503
+        assert "signing keys are unreachable" in caplog.text
+        assert connector.sent == []
+
+        issuer.unreachable = False  # the network is back; the login drops two more connections
+        answered = driver.post(driver.activity(SAM, "help"))
+
+        assert answered.status_code == 200
+        (reply,) = connector.to(SAM.dm)
+        assert "Core group assistant — commands" in reply.text()
+        assert "no token to call Microsoft yet" in caplog.text
+        assert "Traceback" not in caplog.text
     finally:
         server.stop()
         runtime.close()

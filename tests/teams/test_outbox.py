@@ -58,7 +58,7 @@ def test_proactive_message_uses_the_stored_reference_and_carries_its_key(
     last = connector.to(SAM.dm)[-1]
     assert ref == f"{SAM.dm}|{last.activity_id}"
     assert last.activity["channelData"] == {"coregroupKey": "action-due:1:2027-01-15"}
-    assert last.activity["summary"] == "CP-2026-0142: action 1 is due"
+    assert last.activity["summary"] == "CP-2026-0142: reminder"  # the case and the kind only
     assert outbox.find_sent(ToPerson(sam), "action-due:1:2027-01-15") == ref
     assert outbox.find_sent(ToPerson(sam), "another-key") is None
     assert len(connector.opened) == 0  # the 1:1 chat Sam started was reused

@@ -121,13 +121,22 @@ def test_journey_on_teams_from_new_group_to_published_minutes(
     assert "Wed 6 Jan 2027, 14:00" in joined(only(sent, chat_id))
     assert all(s.conversation in (chat_id, SAM.dm) for s in sent)
 
-    # Journey 3: Priya clicks "Done" on her action card: the card is updated in place.
+    # Journey 3: Priya clicks "Done" on her action card: that card and its copy in the group
+    # chat are both updated in place, so no live buttons are left anywhere.
     card = last_card(connector, PRIYA.dm, "Done")
+    group_copy = last_card(connector, chat_id, "Done")
     sent = teams.click(PRIYA, card, "Done")
     updates = [s for s in sent if s.method == "PUT"]
-    assert [(u.conversation, u.activity_id) for u in updates] == [(PRIYA.dm, card.activity_id)]
-    assert "Status: Done — by Priya Shah" in updates[0].text()
-    assert "Done" not in titles(updates[0].card())
+    assert [(u.conversation, u.activity_id) for u in updates] == [
+        (PRIYA.dm, card.activity_id),
+        (chat_id, group_copy.activity_id),
+    ]
+    for update in updates:
+        assert "Status: Done — by Priya Shah" in update.text()
+        assert "Done" not in titles(update.card())
+    # The stale copy, clicked again before it refreshed on someone's screen, changes nothing.
+    again = teams.click(PRIYA, group_copy, "Done", kind="groupChat")
+    assert "nothing changed" in joined(again).lower()
     with Session(engine) as s:
         assert s.exec(select(Action)).one().status == ActionStatus.DONE
 

@@ -20,7 +20,7 @@ PACKAGES = ("bot", "commands", "storage")
 # The chain, lowest first: a module may import its own layer and the layers below it.
 LAYERS = ("storage", "bot.core", "commands", "bot.adapters", "bot.app")
 # Outside the chain, importable from anywhere (except storage, which imports no bot code).
-SHARED = ("bot.messages", "bot.clock", "bot.config", "bot.render")
+SHARED = ("bot.messages", "bot.clock", "bot.config", "bot.render", "bot.logs")
 # bot's own __init__ only holds the version; any other bot module (cli, scheduler, …) wires things
 # together at the top of the chain, so nothing below may import it.
 TOP = "bot.app"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -277,3 +278,97 @@ def test_the_readme_example_is_what_the_command_prints(capsys: pytest.CaptureFix
     command, expected = block.split("\n", 1)
     code, out, _ = run(capsys, "timescales", *command.split())
     assert code == 0 and out == expected
+
+
+# --- coregroup run ------------------------------------------------------------------------------
+
+
+def _coregroup(
+    *argv: str, env: dict[str, str], cwd: Path, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bot …` in a child process with exactly `env` (nothing from this shell)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *argv],
+        input=stdin,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_run_with_an_empty_environment_starts_the_local_chat(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    upgraded = _coregroup("db", "upgrade", env=env, cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+
+    chat = _coregroup("run", env=env, cwd=tmp_path, stdin="as sam\n/coregroup help\n")
+
+    assert chat.returncode == 0, chat.stderr
+    assert "local chat on sqlite:///" in chat.stdout
+    assert "(you are now Sam" in chat.stdout
+    assert "== Core group assistant — commands ==" in chat.stdout
+    assert "Traceback" not in chat.stderr
+
+
+def test_run_refuses_the_anonymous_teams_mode_beside_credentials(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+        "TEAMS_ANONYMOUS_DEV": "true",
+        "MICROSOFT_APP_ID": "00000000-0000-0000-0000-00000000b0ff",
+        "MICROSOFT_APP_PASSWORD": "not-a-real-secret",
+        "MICROSOFT_APP_TENANT_ID": "11111111-2222-3333-4444-555555555555",
+    }
+    assert _coregroup("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+
+    refused = _coregroup("run", env=env, cwd=tmp_path)
+
+    assert refused.returncode == 2
+    assert "TEAMS_ANONYMOUS_DEV" in refused.stderr and "MICROSOFT_APP_ID" in refused.stderr
+    assert "not-a-real-secret" not in refused.stderr + refused.stdout
+    assert "Traceback" not in refused.stderr
+
+
+def test_an_unknown_log_level_names_the_variable(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}", "LOG_LEVEL": "chatty"}
+    refused = _coregroup("run", env=env, cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "LOG_LEVEL" in refused.stderr and "DEBUG" in refused.stderr
+
+
+def test_run_serves_teams_while_microsofts_login_is_unreachable(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+        "MICROSOFT_APP_ID": "00000000-0000-0000-0000-00000000b0ff",
+        "MICROSOFT_APP_PASSWORD": "not-a-real-secret",
+        "MICROSOFT_APP_TENANT_ID": "11111111-2222-3333-4444-555555555555",
+        # Port 9 (discard) has no listener here: every call to the login is refused.
+        "TEAMS_AUTHORITY_URL": "https://127.0.0.1:9",
+        "TEAMS_OPENID_METADATA_URL": "https://127.0.0.1:9/v1/.well-known/openidconfiguration",
+        "TEAMS_HOST": "127.0.0.1",
+        "TEAMS_PORT": "0",
+        "LOG_LEVEL": "info",
+    }
+    assert _coregroup("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert bot.stdout is not None
+        started = bot.stdout.readline()
+    finally:
+        bot.terminate()
+        out, err = bot.communicate(timeout=60)
+    assert "running on Teams in authenticated Bot Framework mode" in started, started + err
+    assert "on 127.0.0.1 port " in started
+    assert "Traceback" not in err
+    # One logging set-up: timestamped INFO lines, as LOG_LEVEL asks.
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO bot\.app: reminder", err, re.M), err
