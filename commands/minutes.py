@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core import distribution
 from bot.core import minutes as core
 from bot.core.access import (
     GroupView,
@@ -18,7 +19,8 @@ from bot.core.errors import BadInput, Conflict, NotAllowed, NotFound
 from bot.core.groups import chairs, team_managers
 from bot.core.meetings import format_when, latest_started, meeting_number, number_of
 from bot.core.plan import names_of
-from bot.messages import Context, Heading, Message, Reply, Text, ToGroup, ToPerson
+from bot.messages import Buttons, Context, Heading, Message, Reply, Text, ToGroup, ToPerson
+from commands import documents
 from commands.parse import Args
 from commands.registry import Command, Registry
 from storage.enums import AuditKind, MeetingStatus, MinutesStatus, Role, Verdict
@@ -248,6 +250,16 @@ def _check_can_minute(ctx: Ctx, meeting: Meeting, number: int) -> None:
 def show(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     """The current minutes (the family's copy for family members), or their version history."""
     assert view is not None
+
+    def find(number: int | None) -> Minutes:
+        return _minutes(ctx, view, number)
+
+    if args.take_keyword("export", "download"):
+        return documents.export(ctx, view, args, find)
+    if args.take_keyword("sent"):
+        return documents.sent(ctx, view, args, find)
+    if args.take_keyword("resend"):
+        return documents.resend(ctx, view, args, find)
     wants_history = args.take_keyword("history", "versions")
     minutes = _minutes(ctx, view, _number(args, "/coregroup minutes history 2"))
     facts = _facts(ctx, minutes)
@@ -581,42 +593,50 @@ def publish(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     core.publish(
         ctx.session,
         minutes=minutes,
-        recipients=[p for _, p in members],
         actor_id=ctx.actor_id,
         override_reason=None if approval.ready else reason,
         now=ctx.now(),
     )
+    rows = distribution.queue_copies(
+        ctx.session,
+        minutes=minutes,
+        version=version,
+        members=[(Role(m.role), p) for m, p in members],
+        platform=ctx.platform,
+        now=ctx.now(),
+    )
     reply = Reply()
-    for membership, person in members:
-        assert person.id is not None
-        family = Role(membership.role).is_family
-        reply.say(_copy(ctx, minutes, version, facts, family=family), to=ToPerson(person.id))
     reply.say(
         Message(
             text=f"{facts.reference}: the minutes of meeting {facts.meeting_number} are published",
             blocks=(
                 Text(
                     f"The minutes of the core group on {facts.meeting_when} (version "
-                    f"{version.number}) are published. Each member has been sent a copy by "
-                    "direct message."
+                    f"{version.number}) are published. Each member is being sent their own copy, "
+                    "by direct message or by email."
                 ),
             ),
         ),
         to=ToGroup(view.id),
     )
     statuses = core.deadline_statuses(minutes, today=ctx.today(), tz=ctx.locale.tz)
+    assert minutes.id is not None
     return reply.say(
         Message(
             text=f"{view.reference}: minutes published",
             blocks=(
                 Text(
-                    f"Published version {version.number} and sent a copy to {len(members)} "
-                    "members (the family get theirs without what is for professionals only)."
+                    f"Published version {version.number}. Each of the {len(members)} members gets "
+                    "their own copy with the PDF attached: the full minutes for the professionals, "
+                    "the family version for parents and carers, the young person's version for "
+                    "the child."
                 ),
+                *documents.routes_summary(ctx, members, rows),
                 Context("\n".join(statuses)),
                 Context(
-                    "Once the minutes are on the case system, mark them with `/coregroup recorded`."
+                    "Once they are on the case system, click below (or type `/coregroup recorded`)."
                 ),
+                Buttons((core.recorded_button(minutes.id),)),
             ),
         )
     )
@@ -648,9 +668,30 @@ def _not_ready(ctx: Ctx, approval: core.Approval, facts: core.MinutesFacts) -> C
 def recorded(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     """Mark the minutes as recorded on the council's case system."""
     assert view is not None
+    minutes = _minutes(ctx, view, _number(args, "/coregroup recorded 2"))
+    return _mark_recorded(ctx, view, minutes)
+
+
+def recorded_click(ctx: Ctx, value: str, text: str | None) -> Reply:
+    """The Recorded on the case system button under published minutes."""
+    minutes = ctx.session.get(Minutes, int(value)) if value.isdigit() else None
+    meeting = ctx.session.get(Meeting, minutes.meeting_id) if minutes else None
+    # Group 0 never exists: an unknown id fails exactly like another group's.
+    view = group_by_id(ctx, meeting.group_id if meeting else 0)
+    assert minutes is not None
+    audit(
+        ctx,
+        group_id=view.id,
+        kind=AuditKind.CHANGE,
+        what=f"click:{core.RECORDED}",
+        detail=f"minutes={minutes.id}",
+    )
+    return _mark_recorded(ctx, view, minutes)
+
+
+def _mark_recorded(ctx: Ctx, view: GroupView, minutes: Minutes) -> Reply:
     _require_writer(view, "mark the minutes as recorded")
     require_active(view)
-    minutes = _minutes(ctx, view, _number(args, "/coregroup recorded 2"))
     facts = _facts(ctx, minutes)
     if minutes.recorded_at is not None:
         raise Conflict(
@@ -853,9 +894,18 @@ COMMANDS = (
     ),
     Command(
         name="minutes",
-        summary="read the current minutes, their deadlines and who received them, or the versions",
-        usage="minutes [history] [meeting number]",
-        examples=("/coregroup minutes", "/coregroup minutes history", "/coregroup minutes 2"),
+        summary="read the minutes, their deadlines and each member's copy; export them as a "
+        "file; log a copy sent another way, or send bounced copies again",
+        usage="minutes [history] [meeting number] | minutes export [family|young-person] "
+        '[docx|pdf|md] [meeting number] | minutes sent @person "how" | minutes resend [@person]',
+        examples=(
+            "/coregroup minutes",
+            "/coregroup minutes history",
+            "/coregroup minutes export docx",
+            "/coregroup minutes export family pdf",
+            '/coregroup minutes sent @gran "by post on 7 Jan"',
+            "/coregroup minutes resend",
+        ),
         handler=show,
         topic=TOPIC,
         changes=False,
@@ -909,3 +959,4 @@ def register(registry: Registry) -> None:
         registry.command(command)
     registry.click(core.APPROVE, approve_click)
     registry.click(core.CHANGE, change_click)
+    registry.click(core.RECORDED, recorded_click)

@@ -26,7 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.config import Settings
 from bot.core.people import Who
 from bot.core.ports import DeliveryError
-from bot.messages import Message, ToGroup, ToPerson
+from bot.messages import Attachment, Message, ToGroup, ToPerson
 from bot.render.blockkit import fallback_text, to_blocks
 from commands.dispatch import Dispatcher
 from storage.enums import Platform
@@ -191,7 +191,26 @@ class SlackOutbox:
             args["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": message.key}}
         self.pacer.wait_turn(channel)
         response = self.client.chat_postMessage(**args)
+        if message.attachment is not None:
+            self.upload(channel, message.attachment, thread_ts=thread_ts)
         return f"{response['channel']}:{response['ts']}"
+
+    def upload(self, channel: str, attachment: Attachment, *, thread_ts: str | None = None) -> str:
+        """Share a file in `channel` with Slack's current upload flow; returns the file's id.
+
+        files_upload_v2 makes the three calls: files.getUploadURLExternal, the upload of the bytes
+        to the URL it returns, and files.completeUploadExternal sharing the file in the channel.
+        """
+        self.pacer.wait_turn(channel)
+        response = self.client.files_upload_v2(
+            channel=channel,
+            content=attachment.data,
+            filename=attachment.filename,
+            title=attachment.title,
+            thread_ts=thread_ts,
+        )
+        file = response.get("file") or {}
+        return str(file.get("id", ""))
 
     def channel_for(self, to: ToGroup | ToPerson) -> str:
         """The channel id to post to, opening the person's DM (and remembering it) if needed."""

@@ -28,6 +28,7 @@ import aiohttp
 import yarl
 
 from bot.adapters.teams_auth import BOT_FRAMEWORK_SCOPE, TokenError, TokenSource
+from bot.adapters.teams_files import DownloadLinks, offer_download
 from bot.core.ports import DeliveryError
 from bot.messages import Message, ToGroup, ToPerson
 from bot.render.adaptive import plain, to_attachment
@@ -372,13 +373,17 @@ class TeamsOutbox:
         self.bot_id = bot_id
         self.service_url = service_url  # updated from each authenticated inbound activity
         self.tenant_id = tenant_id
+        self.links: DownloadLinks | None = None  # set when PUBLIC_URL and a link secret are
         self._sent: dict[str, str] = {}
 
     def send(self, to: ToGroup | ToPerson, message: Message) -> str:
         """Deliver `message`; returns "conversation|activity". Raises DeliveryError."""
         place = self.place_for(to)
+        activity = card_activity(message)
+        if message.attachment is not None and isinstance(to, ToPerson):
+            offer_download(activity, message.attachment, self.links, person_id=to.person_id)
         activity_id = self.io.run(
-            self.connector.send(place.service_url, place.conversation_id, card_activity(message))
+            self.connector.send(place.service_url, place.conversation_id, activity)
         )
         ref = message_ref(place.conversation_id, activity_id)
         if message.key:

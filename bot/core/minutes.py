@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.core import distribution
 from bot.core.access import members_of
 from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import Conflict
@@ -46,7 +47,7 @@ from bot.core.policy import (
     record_deadline,
 )
 from bot.core.updates import updates_of
-from bot.messages import Block, Button, Buttons, Context, Fields, Heading, Message, Text
+from bot.messages import Block, Bullets, Button, Buttons, Context, Fields, Heading, Message, Text
 from storage.enums import (
     ActionStatus,
     AttendanceStatus,
@@ -61,7 +62,6 @@ from storage.models import (
     Action,
     Case,
     Disagreement,
-    Distribution,
     Meeting,
     Membership,
     Minutes,
@@ -74,6 +74,7 @@ from storage.models import (
 
 APPROVE = "minutes.approve"
 CHANGE = "minutes.change"
+RECORDED = "minutes.recorded"
 CHANGE_ASK = "What should change? The chair will see your comment."
 
 SECTIONS: dict[int, str] = {
@@ -849,36 +850,17 @@ def publish(
     session: Session,
     *,
     minutes: Minutes,
-    recipients: Sequence[Person],
     actor_id: int,
     override_reason: str | None,
     now: datetime,
-) -> list[Distribution]:
-    """Mark the minutes published and circulated now, with a record of who received them."""
+) -> None:
+    """Mark the minutes published; the copies are queued and logged by bot.core.distribution."""
     minutes.status = MinutesStatus.PUBLISHED
-    minutes.published_at = minutes.circulated_at = now
+    minutes.published_at = now
     minutes.published_by = actor_id
     minutes.override_reason = override_reason
     session.add(minutes)
-    assert minutes.id is not None
-    rows = []
-    for person in recipients:
-        assert person.id is not None
-        rows.append(Distribution(minutes_id=minutes.id, person_id=person.id, sent_at=now))
-    session.add_all(rows)
     session.flush()
-    return rows
-
-
-def distribution_of(session: Session, *, minutes: Minutes) -> list[tuple[Person, Distribution]]:
-    """Who received the published minutes, and when."""
-    rows = session.exec(
-        select(Person, Distribution)
-        .join(Distribution, col(Distribution.person_id) == Person.id)
-        .where(Distribution.minutes_id == minutes.id)
-        .order_by(col(Distribution.id))
-    ).all()
-    return [(p, d) for p, d in rows]
 
 
 def mark_recorded(session: Session, *, minutes: Minutes, now: datetime) -> None:
@@ -967,12 +949,28 @@ def deadline_statuses(minutes: Minutes, *, today: date, tz: ZoneInfo) -> list[st
 # --- messages -----------------------------------------------------------------------------------
 
 
+def recorded_button(minutes_id: int) -> Button:
+    """The chair's one click once the minutes are on the case system."""
+    return Button("Recorded on the case system", RECORDED, str(minutes_id), style="primary")
+
+
+def section_title(number: int, *, family: bool) -> str:
+    """A section's title, as the professionals' or the family's copy names it."""
+    if family and number == 3:
+        return "The purpose of this meeting"
+    return SECTIONS[number]
+
+
+def family_shares(body: MinutesBody, number: int) -> bool:
+    """Whether the family's copy of a section says something (it is not held back for now)."""
+    return body.text(number, family=True).strip() != PROFESSIONALS_ONLY
+
+
 def section_blocks(body: MinutesBody, *, family: bool) -> list[Block]:
     """The minutes as neutral blocks: a heading and the text of each section."""
     blocks: list[Block] = []
-    for number, title in SECTIONS.items():
-        if family and number == 3:
-            title = "The purpose of this meeting"
+    for number in SECTIONS:
+        title = section_title(number, family=family)
         blocks += [Heading(f"{number}. {title}"), Text(body.text(number, family=family))]
     return blocks
 
@@ -1133,10 +1131,13 @@ def overview_message(
         *section_blocks(body_of(version), family=False),
         Context("\n".join(deadline_statuses(minutes, today=today, tz=tz))),
     ]
-    sent = distribution_of(session, minutes=minutes)
-    if sent:
-        copies = "; ".join(f"{p.display_name} ({format_when(d.sent_at, tz)})" for p, d in sent)
-        blocks.append(Context(f"Copies sent to: {copies}"))
+    log = distribution.log_of(session, minutes=minutes)
+    if log:
+        counts = distribution.tally(log)
+        blocks += [
+            Heading(f"Copies: {counts.delivered} of {counts.total} members have theirs"),
+            Bullets(tuple(distribution.log_lines(log, tz))),
+        ]
     return Message(
         text=f"{facts.reference}: minutes of meeting {facts.meeting_number}, v{version.number}",
         blocks=tuple(blocks),

@@ -1,0 +1,220 @@
+"""The document as a Word file (python-docx), built to be accessible.
+
+Real heading styles (Title, Heading 1, Heading 2) so screen readers and the navigation pane find
+the structure; tables with a header row that repeats on each page and a caption (`tblCaption`)
+read out by assistive technology; the document language (en-GB) on the default text style and in
+the core properties with the title and subject; the marking in the header and the footer with
+"Page X of Y". A council template (DOCUMENTS_TEMPLATE) gives the styles, header and footer (a
+logo, say); its body text is dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import docx
+from docx.document import Document as WordDocument
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.exceptions import PackageNotFoundError
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
+from docx.table import Table as WordTable
+from docx.text.paragraph import Paragraph as WordParagraph
+from lxml.etree import XMLSyntaxError
+
+from bot.core.documents.model import (
+    BulletList,
+    Document,
+    DocumentOptions,
+    Paragraph,
+    Part,
+    Table,
+)
+from bot.core.errors import BadInput
+
+REQUIRED_STYLES = ("Title", "Heading 1", "Heading 2")
+
+
+class TemplateError(BadInput):
+    """The council's Word template cannot be used; the message says why and what to do."""
+
+
+def _template_problem(path: Path, why: str) -> TemplateError:
+    return TemplateError(
+        f"The council's Word template ({path.name}, set in DOCUMENTS_TEMPLATE) {why}, so I can't "
+        "make the Word file. Nothing about the minutes has changed.",
+        hint="Ask your administrator to fix the template or unset DOCUMENTS_TEMPLATE. The PDF "
+        "and Markdown versions still work: `/coregroup minutes export pdf`.",
+    )
+
+
+def open_template(path: Path | None) -> WordDocument:
+    """A new Word document: the council's template (checked), or python-docx's default."""
+    if path is None:
+        return docx.Document()
+    if not path.is_file():
+        raise _template_problem(path, "can't be found")
+    try:
+        word = docx.Document(str(path))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError):
+        raise _template_problem(path, "isn't a Word .docx file I can open") from None
+    names = {style.name for style in word.styles}
+    missing = [name for name in REQUIRED_STYLES if name not in names]
+    if missing:
+        raise _template_problem(
+            path, f"has no {', '.join(repr(m) for m in missing)} style (needed for headings)"
+        )
+    body = word.element.body
+    for child in list(body):
+        if child.tag != qn("w:sectPr"):
+            body.remove(child)
+    return word
+
+
+def render_docx(document: Document, options: DocumentOptions) -> bytes:
+    """The document as the bytes of a .docx file."""
+    word = open_template(options.template)
+    _metadata(word, document)
+    _language(word, document.language)
+    _header_footer(word, document.marking)
+    word.add_heading(document.title, level=0)
+    for part in document.intro:
+        _part(word, part)
+    for section in document.sections:
+        word.add_heading(section.title, level=1)
+        for part in section.parts:
+            _part(word, part)
+    out = io.BytesIO()
+    word.save(out)
+    return out.getvalue()
+
+
+def _metadata(word: WordDocument, document: Document) -> None:
+    props = word.core_properties
+    props.title = document.title
+    props.subject = document.subject
+    props.author = document.author
+    props.language = document.language
+    props.keywords = document.marking
+    props.category = document.marking
+    props.comments = ""
+
+
+def _language(word: WordDocument, language: str) -> None:
+    """Set the proofing/reading language on the default run properties and the Normal style."""
+    styles = word.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    targets = []
+    if defaults is not None:
+        rpr_default = defaults.find(qn("w:rPrDefault"))
+        if rpr_default is not None:
+            targets.append(rpr_default.get_or_add_rPr())
+    targets.append(word.styles["Normal"].element.get_or_add_rPr())
+    for rpr in targets:
+        for old in rpr.findall(qn("w:lang")):
+            rpr.remove(old)
+        lang = OxmlElement("w:lang")
+        lang.set(qn("w:val"), language)
+        lang.set(qn("w:eastAsia"), language)
+        lang.set(qn("w:bidi"), language)
+        rpr.append(lang)
+
+
+def _field(paragraph: WordParagraph, code: str) -> None:
+    """A Word field (PAGE, NUMPAGES) that Word fills in when it lays the pages out."""
+    run = paragraph.add_run()
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {code} "
+    separate = OxmlElement("w:fldChar")
+    separate.set(qn("w:fldCharType"), "separate")
+    shown = OxmlElement("w:t")
+    shown.text = "1"
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    for element in (begin, instr, separate, shown, end):
+        run._r.append(element)
+
+
+def _header_footer(word: WordDocument, marking: str) -> None:
+    for section in word.sections:
+        if marking:
+            top = section.header.add_paragraph()
+            top.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            top.add_run(marking).bold = True
+        footer = section.footer
+        if marking:
+            bottom = footer.add_paragraph()
+            bottom.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            bottom.add_run(marking).bold = True
+        pages = footer.add_paragraph()
+        pages.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        pages.add_run("Page ")
+        _field(pages, "PAGE")
+        pages.add_run(" of ")
+        _field(pages, "NUMPAGES")
+
+
+def _has_style(word: WordDocument, name: str) -> bool:
+    return any(style.name == name for style in word.styles)
+
+
+def _part(word: WordDocument, part: Part) -> None:
+    match part:
+        case Paragraph(text=text, indent=indent):
+            paragraph = word.add_paragraph(text)
+            if indent:
+                paragraph.paragraph_format.left_indent = Cm(0.75 * indent)
+        case BulletList(items=items, indent=indent):
+            bulleted = _has_style(word, "List Bullet")
+            for item in items:
+                paragraph = word.add_paragraph(
+                    item if bulleted else f"• {item}", style="List Bullet" if bulleted else None
+                )
+                if indent:
+                    paragraph.paragraph_format.left_indent = Cm(0.75 * (indent + 1))
+        case Table():
+            _table(word, part)
+
+
+def _table(word: WordDocument, table: Table) -> None:
+    columns = len(table.header)
+    grid = word.add_table(rows=1, cols=columns)
+    if _has_style(word, "Table Grid"):
+        grid.style = "Table Grid"
+    _describe(grid, table.caption)
+    header = grid.rows[0]
+    _repeat_as_header(header)
+    for cell, text in zip(header.cells, table.header, strict=True):
+        cell.text = ""
+        cell.paragraphs[0].add_run(text).bold = True
+    for row in table.rows:
+        cells = grid.add_row().cells
+        for cell, text in zip(cells, row, strict=True):
+            cell.text = text
+            for paragraph in cell.paragraphs:
+                for run in paragraph.runs:
+                    run.font.size = Pt(10)
+    word.add_paragraph()
+
+
+def _describe(grid: WordTable, caption: str) -> None:
+    """The table's caption and description, which screen readers announce."""
+    tbl_pr = grid._tbl.tblPr
+    for tag in ("w:tblCaption", "w:tblDescription"):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), caption)
+        tbl_pr.append(element)
+
+
+def _repeat_as_header(row: object) -> None:
+    """Mark a row as the table's header row (repeated at the top of each page)."""
+    tr_pr = row._tr.get_or_add_trPr()  # type: ignore[attr-defined]
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    tr_pr.append(header)
