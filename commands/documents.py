@@ -84,13 +84,14 @@ def _unknown_export_word(token: str) -> BadInput:
     )
 
 
-def _allowed_copy(view: GroupView, wanted: CopyKind | None) -> CopyKind:
+def _allowed_copy(ctx: Ctx, view: GroupView, wanted: CopyKind | None) -> CopyKind:
     """The copy the actor may have: family members only ever get their own version."""
     role = Role(view.membership.role) if view.membership else None
-    own = distribution.copy_for(role) if role else CopyKind.FULL
+    family = ctx.actor.is_family
+    own = distribution.copy_for(role, family=family) if role else CopyKind.FULL
     if wanted is None:
         return own
-    if role is None or may_have(role, wanted):
+    if role is None or may_have(role, wanted, family=family):
         return wanted
     raise NotAllowed(
         "The full minutes are for the professionals in the group.",
@@ -101,7 +102,7 @@ def _allowed_copy(view: GroupView, wanted: CopyKind | None) -> CopyKind:
 def export(ctx: Ctx, view: GroupView, args: Args, find: Finder) -> Reply:
     """Send the requester a document of published minutes, privately, in the format asked for."""
     wanted, fmt, number = _export_choices(args)
-    kind = _allowed_copy(view, wanted)
+    kind = _allowed_copy(ctx, view, wanted)
     fmt = fmt or (Format.DOCX if kind is CopyKind.FULL else Format.PDF)
     minutes = find(number)
     tz, options = ctx.locale.tz, ctx.locale.documents

@@ -26,11 +26,11 @@ WAITING = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 NOT_REACHED = (DeliveryStatus.BOUNCED, DeliveryStatus.NO_ROUTE)
 
 
-def copy_for(role: Role) -> CopyKind:
-    """The copy a member in `role` receives."""
+def copy_for(role: Role, *, family: bool = False) -> CopyKind:
+    """The copy a member in `role` receives (`family`: a relative in another role, e.g. a nan)."""
     if role is Role.CHILD:
         return CopyKind.YOUNG_PERSON
-    if role.is_family:
+    if role.is_family or family:
         return CopyKind.FAMILY
     return CopyKind.FULL
 
@@ -88,7 +88,7 @@ def queue_copies(
             minutes_id=minutes.id,
             person_id=person.id,
             version_id=version.id,
-            copy_kind=copy_for(role),
+            copy_kind=copy_for(role, family=person.is_family),
             sent_at=now,
         )
         _routed(row, person, platform=platform, session=session)
@@ -245,7 +245,9 @@ def how_words(person: Person, row: Distribution) -> str:
             return "direct message in chat"
         case DeliveryMethod.EMAIL:
             return f"email ({masked(person.email)})" if person.email else "email"
-    return f"other means: {row.detail}" if row.status == DeliveryStatus.DELIVERED else "none known"
+    if row.status == DeliveryStatus.DELIVERED:
+        return f"other means: {row.detail}"
+    return "no way known yet"
 
 
 def status_words(row: Distribution, tz: ZoneInfo) -> str:

@@ -181,7 +181,7 @@ def _intro(
             else "The family's copy",
         )
     )
-    parts: list[Part] = [Table("About these minutes", ("Detail", ""), tuple(rows))]
+    parts: list[Part] = [Table("About these minutes", ("Item", "Detail"), tuple(rows))]
     if kind is CopyKind.FAMILY:
         parts.append(Paragraph(FAMILY_NOTE))
     return tuple(parts)

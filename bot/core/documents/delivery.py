@@ -21,7 +21,7 @@ from bot.core.documents.model import BulletList, DocumentOptions, Format, Paragr
 from bot.core.meetings import format_when
 from bot.messages import Attachment, Block, Bullets, Buttons, Context, Heading, Message, Text
 from storage.enums import AuditKind, CopyKind, DeliveryStatus, MinutesStatus, Role
-from storage.models import AuditEntry, Meeting, Membership, Minutes
+from storage.models import AuditEntry, Meeting, Membership, Minutes, Person
 
 SOURCE_PREFIX = "minutes"
 SENT_FORMAT = Format.PDF
@@ -203,9 +203,9 @@ def report_message(pub: Published, *, tz: ZoneInfo, today: date) -> Message:
     )
 
 
-def may_have(role: Role, kind: CopyKind) -> bool:
+def may_have(role: Role, kind: CopyKind, *, family: bool = False) -> bool:
     """Whether a member in `role` may have `kind` (the family only ever get their own versions)."""
-    own = copy_for(role)
+    own = copy_for(role, family=family)
     return (
         own is CopyKind.FULL
         or kind is own
@@ -242,7 +242,9 @@ def download(
             col(Membership.active).is_(True),
         )
     ).first()
-    if membership is None or not may_have(Role(membership.role), kind):
+    person = session.get(Person, person_id)
+    family = bool(person and person.is_family)
+    if membership is None or not may_have(Role(membership.role), kind, family=family):
         return None
     session.add(
         AuditEntry(

@@ -111,7 +111,11 @@ def _language(word: WordDocument, language: str) -> None:
     if defaults is not None:
         rpr_default = defaults.find(qn("w:rPrDefault"))
         if rpr_default is not None:
-            targets.append(rpr_default.get_or_add_rPr())
+            rpr = rpr_default.find(qn("w:rPr"))
+            if rpr is None:
+                rpr = OxmlElement("w:rPr")
+                rpr_default.append(rpr)
+            targets.append(rpr)
     targets.append(word.styles["Normal"].element.get_or_add_rPr())
     for rpr in targets:
         for old in rpr.findall(qn("w:lang")):

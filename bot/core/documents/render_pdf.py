@@ -98,6 +98,7 @@ def render_pdf(document: Document) -> bytes:
         TextStyle(font_family=FONT, font_style="B", font_size_pt=16, t_margin=2, b_margin=4),
         TextStyle(font_family=FONT, font_style="B", font_size_pt=13, t_margin=5, b_margin=2),
     )
+    pdf.set_font(FONT, "", 10.5)
     pdf.add_page()
     pdf.start_section(printable(document.title), level=0)
     pdf.set_font(FONT, "", 10.5)
@@ -114,7 +115,12 @@ def render_pdf(document: Document) -> bytes:
 def _write(pdf: FPDF, text: str, indent: int) -> None:
     pdf.set_x(pdf.l_margin + INDENT * indent)
     pdf.multi_cell(
-        pdf.epw - INDENT * indent, LINE, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        pdf.epw - INDENT * indent,
+        LINE,
+        printable(text),
+        align="L",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
     )
 
 
