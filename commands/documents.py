@@ -121,8 +121,8 @@ def export(ctx: Ctx, view: GroupView, args: Args, find: Finder) -> Reply:
         text=f"{facts.reference}: {kind.label} of meeting {facts.meeting_number} ({fmt.label})",
         blocks=(
             Text(
-                f"Here is the {kind.label} of the minutes of meeting {facts.meeting_number} "
-                f"({facts.meeting_when}, version {pub.version.number}) as {fmt.label}."
+                f"Here are the minutes of meeting {facts.meeting_number} ({facts.meeting_when}, "
+                f"version {pub.version.number}) — the {kind.label} — as {fmt.label}."
             ),
             Context(
                 f"{rendered.filename} — marked {options.marking or 'with no marking'}. Keep it "

@@ -32,6 +32,12 @@ def long_group(engine: Engine, clock: FakeClock) -> Built:
 
 
 @pytest.fixture
+def chat(engine: Engine, clock: FakeClock, tmp_path: Path) -> ChatDriver:
+    """The local chat with no email set up."""
+    return ChatDriver(engine, clock, tmp_path / "files")
+
+
+@pytest.fixture
 def mail_chat(engine: Engine, clock: FakeClock, tmp_path: Path, smtp: SmtpServer) -> ChatDriver:
     """The local chat; copies for people outside chat go by email to `smtp`."""
     return ChatDriver(engine, clock, tmp_path / "files", mailer=smtp.mailer())
