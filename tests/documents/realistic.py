@@ -21,6 +21,7 @@ from storage.enums import (
     AttendanceStatus,
     MeetingKind,
     MeetingStatus,
+    Platform,
     Role,
     UpdateState,
 )
@@ -87,8 +88,17 @@ class Built:
     no_route_id: int
 
 
-def build_long_group(engine: Engine, clock: FakeClock) -> Built:
-    """The group and its held meeting; the clock is left at 11:30 that day."""
+def build_long_group(
+    engine: Engine,
+    clock: FakeClock,
+    *,
+    platform: Platform = Platform.LOCAL,
+    user_ids: dict[str, str] | None = None,
+) -> Built:
+    """The group and its held meeting; the clock is left at 11:30 that day.
+
+    Members are known on `platform` by `user_ids` (their key by default, as in the local chat).
+    """
     clock.set(datetime(2027, 1, 11, 9, 0, tzinfo=LONDON))
     with Session(engine, expire_on_commit=False) as s:
         case = make_case(
@@ -101,7 +111,7 @@ def build_long_group(engine: Engine, clock: FakeClock) -> Built:
             concerns="The house was cold and damp; missed health appointments",
             initials="G.ap D.",
         )
-        group = make_group(session=s, clock=clock, case=case)
+        group = make_group(session=s, clock=clock, case=case, platform=platform)
         people: dict[str, Person] = {}
         for key, (name, role, agency, chair, taker, email) in MEMBERS.items():
             people[key] = make_person(
@@ -110,7 +120,8 @@ def build_long_group(engine: Engine, clock: FakeClock) -> Built:
                 display_name=name,
                 agency=agency,
                 is_family=role.is_family,
-                user_id=key,
+                platform=platform,
+                user_id=(user_ids or {}).get(key, key),
                 email=email,
                 outside_chat=email is not None,
             )
