@@ -415,7 +415,7 @@ def _cmd_minutes_export(args: argparse.Namespace) -> int:
                     detail=f"minutes={minutes.id} copy={kind.value} format={fmt.value}",
                 )
             )
-    _out(f"Wrote {kind.label} of meeting {args.meeting} of {args.case} to {path}")
+    _out(f"Wrote {kind.label} of meeting {args.meeting} of {args.case} to {path.resolve()}")
     return 0
 
 
