@@ -21,6 +21,7 @@ from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
+from docx.styles.style import BaseStyle
 from docx.table import Table as WordTable
 from docx.text.paragraph import Paragraph as WordParagraph
 from lxml.etree import XMLSyntaxError
@@ -80,13 +81,15 @@ def render_docx(document: Document, options: DocumentOptions) -> bytes:
     _metadata(word, document)
     _language(word, document.language)
     _header_footer(word, document.marking)
-    word.add_heading(document.title, level=0)
+    # Styles looked up once: python-docx finds a style by name by scanning them all.
+    styles = {style.name: style for style in word.styles}
+    _styled(word, document.title, styles["Title"])
     for part in document.intro:
-        _part(word, part)
+        _part(word, styles, part)
     for section in document.sections:
-        word.add_heading(section.title, level=1)
+        _styled(word, section.title, styles["Heading 1"])
         for part in section.parts:
-            _part(word, part)
+            _part(word, styles, part)
     out = io.BytesIO()
     word.save(out)
     return out.getvalue()
@@ -164,46 +167,43 @@ def _header_footer(word: WordDocument, marking: str) -> None:
         _field(pages, "NUMPAGES")
 
 
-def _has_style(word: WordDocument, name: str) -> bool:
-    return any(style.name == name for style in word.styles)
+def _styled(word: WordDocument, text: str, style: BaseStyle | None) -> WordParagraph:
+    """A paragraph in `style`, set by id: python-docx's own lookup scans every style each time."""
+    paragraph = word.add_paragraph(text)
+    if style is not None:
+        paragraph._p.style = style.style_id
+    return paragraph
 
 
-def _part(word: WordDocument, part: Part) -> None:
+def _part(word: WordDocument, styles: dict[str | None, BaseStyle], part: Part) -> None:
     match part:
         case Paragraph(text=text, indent=indent):
             paragraph = word.add_paragraph(text)
             if indent:
                 paragraph.paragraph_format.left_indent = Cm(0.75 * indent)
         case BulletList(items=items, indent=indent):
-            bulleted = _has_style(word, "List Bullet")
+            bullet = styles.get("List Bullet")
             for item in items:
-                paragraph = word.add_paragraph(
-                    item if bulleted else f"• {item}", style="List Bullet" if bulleted else None
-                )
+                paragraph = _styled(word, item if bullet else f"• {item}", bullet)
                 if indent:
                     paragraph.paragraph_format.left_indent = Cm(0.75 * (indent + 1))
         case Table():
-            _table(word, part)
+            _table(word, styles, part)
 
 
-def _table(word: WordDocument, table: Table) -> None:
+def _table(word: WordDocument, styles: dict[str | None, BaseStyle], table: Table) -> None:
     columns = len(table.header)
-    grid = word.add_table(rows=1, cols=columns)
-    if _has_style(word, "Table Grid"):
-        grid.style = "Table Grid"
+    grid = word.add_table(rows=1 + len(table.rows), cols=columns)
+    if "Table Grid" in styles:
+        grid.style = styles["Table Grid"]
     _describe(grid, table.caption)
-    header = grid.rows[0]
-    _repeat_as_header(header)
-    for cell, text in zip(header.cells, table.header, strict=True):
-        cell.text = ""
+    rows = grid.rows
+    _repeat_as_header(rows[0])
+    for cell, text in zip(rows[0].cells, table.header, strict=True):
         cell.paragraphs[0].add_run(text).bold = True
-    for row in table.rows:
-        cells = grid.add_row().cells
-        for cell, text in zip(cells, row, strict=True):
-            cell.text = text
-            for paragraph in cell.paragraphs:
-                for run in paragraph.runs:
-                    run.font.size = Pt(10)
+    for row, values in zip(rows[1:], table.rows, strict=True):
+        for cell, text in zip(row.cells, values, strict=True):
+            cell.paragraphs[0].add_run(text).font.size = Pt(10)
     word.add_paragraph()
 
 

@@ -6,9 +6,10 @@ metadata; an outline (bookmarks) with an entry for every heading, and headings m
 structure tree. Body text and tables are not tagged, so the PDF is not PDF/UA: the Word file is
 the accessible master for the case system.
 
-DejaVu Sans covers Latin (Welsh ŵ ŷ, accents), Greek and Cyrillic but not colour emoji; a
-character the font lacks is written as its Unicode name in brackets ("[smiling face]") rather than
-an empty box, so nothing anyone wrote silently disappears.
+The bundled DejaVu Sans (cut down to Latin with Welsh ŵ ŷ ẁ, accents, Greek, Cyrillic and common
+symbols, which keeps a 40-action PDF well under a second) has no colour emoji; a character it
+lacks is written as its Unicode name in brackets ("[smiling face]") rather than an empty box, so
+nothing anyone wrote silently disappears.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from fpdf import FPDF, FontFace, TextStyle
 from fpdf.enums import XPos, YPos
+from fpdf.prefs import ViewerPreferences
 
 from bot.core.documents.model import BulletList, Document, Paragraph, Part, Table
 
@@ -93,6 +95,7 @@ def render_pdf(document: Document) -> bytes:
     pdf.set_creator(document.author)
     pdf.set_keywords(document.marking)
     pdf.set_display_mode("fullwidth")
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
     pdf.set_auto_page_break(auto=True, margin=22)
     pdf.set_section_title_styles(
         TextStyle(font_family=FONT, font_style="B", font_size_pt=16, t_margin=2, b_margin=4),
@@ -102,36 +105,85 @@ def render_pdf(document: Document) -> bytes:
     pdf.add_page()
     pdf.start_section(printable(document.title), level=0)
     pdf.set_font(FONT, "", 10.5)
+    writer = _Writer(pdf)
     for part in document.intro:
-        _part(pdf, part)
+        _part(pdf, writer, part)
     for section in document.sections:
         pdf.start_section(printable(section.title), level=1)
         pdf.set_font(FONT, "", 10.5)
         for part in section.parts:
-            _part(pdf, part)
+            _part(pdf, writer, part)
     return bytes(pdf.output())
 
 
-def _write(pdf: FPDF, text: str, indent: int) -> None:
-    pdf.set_x(pdf.l_margin + INDENT * indent)
-    pdf.multi_cell(
-        pdf.epw - INDENT * indent,
-        LINE,
-        printable(text),
-        align="L",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
+class _Writer:
+    """Left-aligned text wrapped here, a line per cell: fpdf2's multi_cell re-measures the whole
+    paragraph for every line it breaks, which is slow for 5,000-character updates."""
+
+    def __init__(self, pdf: FPDF) -> None:
+        self.pdf = pdf
+        self._widths: dict[tuple[str, float, str], float] = {}
+
+    def width(self, text: str) -> float:
+        """The width of `text` in the current font (remembered per font, size and text)."""
+        key = (self.pdf.font_style, self.pdf.font_size_pt, text)
+        found = self._widths.get(key)
+        if found is None:
+            found = self._widths[key] = self.pdf.get_string_width(text)
+        return found
+
+    def lines(self, text: str, room: float) -> list[str]:
+        """`text` broken into lines no wider than `room` (at spaces; inside a word if need be)."""
+        space = self.width(" ")
+        lines: list[str] = []
+        for paragraph in text.split("\n"):
+            line: list[str] = []
+            used = 0.0
+            for word in paragraph.split(" "):
+                for piece in self._pieces(word, room):
+                    wide = self.width(piece)
+                    if line and used + space + wide > room:
+                        lines.append(" ".join(line))
+                        line, used = [], 0.0
+                    used += wide + (space if line else 0.0)
+                    line.append(piece)
+            lines.append(" ".join(line))
+        return lines
+
+    def _pieces(self, word: str, room: float) -> list[str]:
+        """A word wider than a whole line, cut into pieces that fit."""
+        if self.width(word) <= room:
+            return [word]
+        pieces, current = [], ""
+        for ch in word:
+            if current and self.width(current + ch) > room:
+                pieces.append(current)
+                current = ""
+            current += ch
+        return [*pieces, current] if current else pieces
+
+    def write(self, text: str, indent: int, *, bullet: bool = False) -> None:
+        """A paragraph (or a list item with a hanging bullet) at `indent` levels."""
+        pdf = self.pdf
+        left = pdf.l_margin + INDENT * indent
+        mark = "•  " if bullet else ""
+        hang = self.width(mark) if bullet else 0.0
+        for number, line in enumerate(
+            self.lines(printable(text), pdf.epw - INDENT * indent - hang)
+        ):
+            pdf.set_x(left + (hang if number else 0.0))
+            shown = (mark + line) if number == 0 else line
+            pdf.cell(0, LINE, shown, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _part(pdf: FPDF, part: Part) -> None:
+def _part(pdf: FPDF, writer: _Writer, part: Part) -> None:
     match part:
         case Paragraph(text=text, indent=indent):
-            _write(pdf, text, indent)
+            writer.write(text, indent)
             pdf.ln(1)
         case BulletList(items=items, indent=indent):
             for item in items:
-                _write(pdf, f"•  {item}", indent + 1)
+                writer.write(item, indent + 1, bullet=True)
             pdf.ln(1)
         case Table():
             _table(pdf, part)
