@@ -311,7 +311,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from storage.db import check_schema
 
     settings = load_settings()
-    _check_template(settings)
+    _check_council_files(settings)
     with _database(settings) as engine:
         check_schema(engine)
         if serve_platform(settings, engine, SystemClock()):
@@ -333,10 +333,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_template(settings: Settings) -> None:
-    """Refuse to start with a council Word template that cannot be used (DOCUMENTS_TEMPLATE)."""
+def _check_council_files(settings: Settings) -> None:
+    """Refuse to start with a council glossary (GLOSSARY_FILE) or Word template
+    (DOCUMENTS_TEMPLATE) that cannot be used."""
+    from bot.core.context import Locale
     from bot.core.documents.render_docx import TemplateError, open_template
 
+    Locale.from_settings(settings)  # reads GLOSSARY_FILE; ConfigError says what is wrong
     if settings.documents_template is None:
         return
     try:

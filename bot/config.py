@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     documents_child_name: bool = False
     documents_template: Path | None = None
     documents_dir: Path = Field(default_factory=default_documents_dir)
+    glossary_file: Path | None = None
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -96,7 +97,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an https:// address (http:// only for localhost)")
         return value.rstrip("/")
 
-    @field_validator("smtp_ca_file", "documents_template")
+    @field_validator("smtp_ca_file", "documents_template", "glossary_file")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():

@@ -19,8 +19,18 @@ from bot.core.errors import BadInput, Conflict, NotAllowed, NotFound
 from bot.core.groups import chairs, team_managers
 from bot.core.meetings import format_when, latest_started, meeting_number, number_of
 from bot.core.plan import names_of
-from bot.messages import Buttons, Context, Heading, Message, Reply, Text, ToGroup, ToPerson
-from commands import documents
+from bot.messages import (
+    Block,
+    Buttons,
+    Context,
+    Heading,
+    Message,
+    Reply,
+    Text,
+    ToGroup,
+    ToPerson,
+)
+from commands import documents, plain_words
 from commands.parse import Args
 from commands.registry import Command, Registry
 from storage.enums import AuditKind, MeetingStatus, MinutesStatus, Role, Verdict
@@ -136,7 +146,12 @@ def _circulate(
     facts = _facts(ctx, minutes)
     policy = ctx.policy(view.case)
     message = core.version_message(
-        version, facts=facts, minutes=minutes, policy=policy, headline=headline
+        version,
+        facts=facts,
+        minutes=minutes,
+        policy=policy,
+        headline=headline,
+        glossary=ctx.locale.glossary,
     )
     members = active_members(ctx, view.id)
     reply = Reply()
@@ -211,12 +226,14 @@ def draft(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     if gaps:
         listed = ", ".join(f"{n} ({core.SECTIONS[n].lower()})" for n in gaps)
         lines.append(f"Still to fill in: section {listed}. For example: `{AMEND_EXAMPLE}`")
+    assert version.id is not None
     return reply.say(
         Message(
             text=f"{view.reference}: minutes drafted",
             blocks=(
                 *(Text(line) for line in lines),
                 Context(core.deadlines_line(minutes, policy=policy)),
+                *plain_words.minutes_check(body, ctx.locale.glossary, version_id=version.id),
             ),
         )
     )
@@ -369,6 +386,10 @@ def amend(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
                 f'`/coregroup amend {section} family "…"`'
             )
         )
+    assert version.id is not None
+    blocks += plain_words.minutes_check(
+        core.body_of(version), ctx.locale.glossary, version_id=version.id
+    )
     return reply.say(Message(text=f"{view.reference}: minutes amended", blocks=tuple(blocks)))
 
 
@@ -467,6 +488,7 @@ def _ready_message(ctx: Ctx, facts: core.MinutesFacts, version: MinutesVersion) 
                 f"Publish with `/coregroup publish {facts.reference}`: every member gets a copy, "
                 "and the family get theirs without what is for professionals only."
             ),
+            *plain_words.family_check(core.body_of(version), ctx.locale.glossary),
         ),
     )
 
@@ -486,6 +508,49 @@ def _version_for(ctx: Ctx, value: str) -> tuple[GroupView, Minutes, MinutesVersi
     view = group_by_id(ctx, meeting.group_id if meeting else 0)
     assert minutes is not None and version is not None
     return view, minutes, version
+
+
+def plain_click(ctx: Ctx, value: str, text: str | None) -> Reply:
+    """A "use plain words" button under a version: a new version with the jargon replaced."""
+    version_value, term = plain_words.choice(value)
+    view, minutes, version = _version_for(ctx, version_value)
+    audit(
+        ctx,
+        group_id=view.id,
+        kind=AuditKind.CHANGE,
+        what=f"click:{plain_words.MINUTES}",
+        detail=f"version={version.id}",
+    )
+    _require_writer(view, "change the wording of the minutes")
+    require_active(view)
+    facts = _facts(ctx, minutes)
+    _current(ctx, minutes, version, facts)
+    glossary = ctx.locale.glossary
+    body = core.body_of(version)
+    plain = plain_words.replaced_body(body, glossary, term)
+    if plain == body:
+        return Reply().say(f"Version {version.number} already uses plain words there.")
+    everything = body.whole_text() + "\n" + body.whole_text(family=True)
+    changed = [f for f in glossary.findings(everything) if term in (plain_words.ALL, f.term)]
+    swaps = ", ".join(f"{f.term} → {f.plain}" for f in changed if f.plain) or term
+    new = core.add_version(
+        ctx.session,
+        minutes=minutes,
+        body=plain,
+        author_id=ctx.actor_id,
+        note=f"{ctx.actor.display_name} used plain words ({swaps})",
+        now=ctx.now(),
+    )
+    reply, where = _circulate(ctx, view, minutes, new, "Minutes in plain words")
+    assert new.id is not None
+    blocks: list[Block] = [
+        Text(
+            f"Version {new.number} uses plain words ({swaps}) and has gone out {where}. "
+            "Approvals start again for the new version."
+        ),
+        *plain_words.minutes_check(plain, glossary, version_id=new.id),
+    ]
+    return reply.say(Message(text=f"{view.reference}: plain words used", blocks=tuple(blocks)))
 
 
 def approve_click(ctx: Ctx, value: str, text: str | None) -> Reply:
@@ -960,3 +1025,4 @@ def register(registry: Registry) -> None:
     registry.click(core.APPROVE, approve_click)
     registry.click(core.CHANGE, change_click)
     registry.click(core.RECORDED, recorded_click)
+    registry.click(plain_words.MINUTES, plain_click)

@@ -30,7 +30,7 @@ from bot.core.meetings import (
     format_when,
     number_of,
 )
-from bot.core.plain_english import jargon_note
+from bot.core.plain_english import Glossary, jargon_note
 from bot.core.plan import (
     STATUS_LABELS,
     actions_of,
@@ -1002,6 +1002,7 @@ def version_message(
     minutes: Minutes,
     policy: Policy,
     headline: str,
+    glossary: Glossary | None = None,
 ) -> Message:
     """A version for checking: every section, the deadlines, plain English, and the buttons."""
     body = body_of(version)
@@ -1014,7 +1015,7 @@ def version_message(
         Context(f"The core group on {facts.meeting_when}. {version.change_note}."),
         *section_blocks(body, family=False),
         Context(deadlines_line(minutes, policy=policy)),
-        Context(jargon_note(body.whole_text())),
+        Context(jargon_note(body.whole_text(), glossary)),
         Buttons(
             (
                 Button("Approve", APPROVE, str(version.id), style="primary"),

@@ -328,3 +328,10 @@ def _next_meeting(body: mins.MinutesBody) -> str:
                     "Your social worker will check you know about it."
                 )
     return "The next meeting hasn't been booked yet. Your social worker will tell you when it is."
+
+
+def young_sections_text(body: mins.MinutesBody) -> str:
+    """The words the young person's version takes from the family's copy (for checks)."""
+    goals = _outcomes(body.text(6, family=True)) if mins.family_shares(body, 6) else []
+    agreed = _agreed(body.text(8, family=True)) if mins.family_shares(body, 8) else []
+    return "\n".join([*goals, *agreed, _next_meeting(body)])
