@@ -234,7 +234,9 @@ def resend(ctx: Ctx, view: GroupView, args: Args, find: Finder) -> Reply:
             f"{who} has a copy on its way or delivered already, so there's nothing to send again. "
             "`/coregroup minutes` shows each copy."
         )
-    going = [f"{p.display_name} — by {distribution.how_words(p, d)}" for p, d in changed]
+    going = [
+        f"{p.display_name} — by {distribution.how_words(p, d, address=True)}" for p, d in changed
+    ]
     blocks: list[Block] = [Text("Sending again:"), Bullets(tuple(going))]
     blocks += _no_route_blocks([(p, d) for p, d in changed])
     return Reply().say(Message(text=f"{view.reference}: copies sent again", blocks=tuple(blocks)))

@@ -286,7 +286,14 @@ def show(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     if wants_history:
         return Reply().say(core.history_message(ctx.session, minutes=minutes, facts=facts, tz=tz))
     return Reply().say(
-        core.overview_message(ctx.session, minutes=minutes, facts=facts, today=ctx.today(), tz=tz)
+        core.overview_message(
+            ctx.session,
+            minutes=minutes,
+            facts=facts,
+            today=ctx.today(),
+            tz=tz,
+            addresses=view.can_manage,
+        )
     )
 
 

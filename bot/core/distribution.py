@@ -238,40 +238,44 @@ def waiting_minutes(session: Session, *, minutes_ids: Sequence[int]) -> set[int]
 # --- words --------------------------------------------------------------------------------------
 
 
-def how_words(person: Person, row: Distribution) -> str:
-    """How the copy goes, for the chair: never the full email address."""
+def how_words(person: Person, row: Distribution, *, address: bool = False) -> str:
+    """How the copy goes; with `address` (for chairs only) the email address, masked."""
     match DeliveryMethod(row.method):
         case DeliveryMethod.CHAT:
             return "direct message in chat"
         case DeliveryMethod.EMAIL:
-            return f"email ({masked(person.email)})" if person.email else "email"
+            return f"email ({masked(person.email)})" if address and person.email else "email"
     if row.status == DeliveryStatus.DELIVERED:
         return f"other means: {row.detail}"
     return "no way known yet"
 
 
-def status_words(row: Distribution, tz: ZoneInfo) -> str:
-    """Where the copy stands, with when."""
+def status_words(row: Distribution, tz: ZoneInfo, *, why: bool = True) -> str:
+    """Where the copy stands, with when; `why` adds the mail server's reason for a bounce."""
     when = format_when(row.sent_at, tz)
     match DeliveryStatus(row.status):
         case DeliveryStatus.DELIVERED:
             return f"delivered {when}"
         case DeliveryStatus.BOUNCED:
-            return f"BOUNCED {when}: {row.detail}" if row.detail else f"BOUNCED {when}"
+            return f"BOUNCED {when}: {row.detail}" if why and row.detail else f"BOUNCED {when}"
         case DeliveryStatus.NO_ROUTE:
             return "to send by other means (no chat account or email address)"
         case DeliveryStatus.SENDING:
             return "being sent"
     if row.claimed_until is not None and row.detail:
-        return f"waiting to try again after {format_when(row.claimed_until, tz)} ({row.detail})"
+        retry = f"waiting to try again after {format_when(row.claimed_until, tz)}"
+        return f"{retry} ({row.detail})" if why else retry
     return "waiting to be sent"
 
 
-def log_lines(log: Sequence[tuple[Person, Distribution]], tz: ZoneInfo) -> list[str]:
-    """One line per member: who, which copy, how, and where it stands."""
+def log_lines(
+    log: Sequence[tuple[Person, Distribution]], tz: ZoneInfo, *, addresses: bool = False
+) -> list[str]:
+    """One line per member: who, which copy, how, and where it stands (`addresses`: chairs')."""
     return [
-        f"{p.display_name} — {CopyKind(d.copy_kind).label}, by {how_words(p, d)}: "
-        f"{status_words(d, tz)}"
+        f"{p.display_name} — {CopyKind(d.copy_kind).label}, by "
+        f"{how_words(p, d, address=addresses)}: "
+        f"{status_words(d, tz, why=addresses)}"
         for p, d in log
     ]
 

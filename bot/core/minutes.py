@@ -1108,9 +1108,18 @@ def status_words(minutes: Minutes, approval: Approval) -> str:
 
 
 def overview_message(
-    session: Session, *, minutes: Minutes, facts: MinutesFacts, today: date, tz: ZoneInfo
+    session: Session,
+    *,
+    minutes: Minutes,
+    facts: MinutesFacts,
+    today: date,
+    tz: ZoneInfo,
+    addresses: bool = False,
 ) -> Message:
-    """The current version for a professional: status, approvals, sections, deadlines, copies."""
+    """The current version for a professional: status, approvals, sections, deadlines, copies.
+
+    `addresses` (for those who run the group) shows how each email copy was addressed, masked.
+    """
     version = latest_version(session, minutes=minutes)
     approval = approval_of(session, version=version)
     author = names_of(session, [version.created_by]).get(version.created_by, "a former member")
@@ -1137,7 +1146,7 @@ def overview_message(
         counts = distribution.tally(log)
         blocks += [
             Heading(f"Copies: {counts.delivered} of {counts.total} members have theirs"),
-            Bullets(tuple(distribution.log_lines(log, tz))),
+            Bullets(tuple(distribution.log_lines(log, tz, addresses=addresses))),
         ]
     return Message(
         text=f"{facts.reference}: minutes of meeting {facts.meeting_number}, v{version.number}",

@@ -110,6 +110,11 @@ def test_journey_8_the_record_leaves_the_chat(
     assert "PC Niamh Ó Briain — full minutes, by email (n…@heddlu.police.uk): BOUNCED" in out
     assert "Gwenllïan ap Dafydd — young person's version, by direct message in chat" in out
     assert GP_EMAIL not in out and POLICE_EMAIL not in out
+    # Other members see how each copy went, but not where an email went.
+    out = mail_chat("as zoe\n/coregroup minutes")
+    assert "Dr Bjørn Ødegård — full minutes, by email: delivered" in out
+    assert "castell.nhs.wales" not in out and "heddlu.police.uk" not in out
+    mail_chat("as sian")
 
     # The address is fixed at the relay; resending reaches her. Nain gets hers by post.
     smtp.accept(POLICE_EMAIL)
@@ -267,3 +272,43 @@ def test_copies_go_to_the_members_at_publishing_and_each_only_once(
     with Session(engine) as s:
         methods = {d.method for d in s.exec(select(Distribution)).all()}
     assert methods == {DeliveryMethod.CHAT, DeliveryMethod.EMAIL, DeliveryMethod.OTHER}
+
+
+def test_where_the_council_prefers_links_the_email_carries_a_signed_link_instead(
+    engine: Engine, clock: FakeClock, long_group: Built, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    import requests
+
+    from bot.adapters.downloads import download_routes
+    from bot.adapters.signed_links import LinkSigner
+    from bot.adapters.web import WebServer, build_web_app
+    from bot.core.context import Locale
+    from bot.distribution import DistributionSettings
+
+    signer = LinkSigner(secret="s" * 40, base_url="http://127.0.0.1", clock=clock)
+    server = WebServer(
+        build_web_app(engine, download_routes(engine=engine, locale=Locale(), signer=signer)),
+        host="127.0.0.1",
+    ).start()
+    signer.base_url = server.url
+    try:
+        chat = ChatDriver(
+            engine,
+            clock,
+            tmp_path / "files",
+            mailer=smtp.mailer(),
+            links=signer,
+            distribution=DistributionSettings(email_links=True, email_link_ttl=timedelta(hours=72)),
+        )
+        publish(chat)
+        [mail] = [m for m in smtp.received if GP_EMAIL in m.recipients]
+        assert list(mail.message.iter_attachments()) == []
+        text = mail.message.get_body(preferencelist=("plain",)).get_content()
+        assert "can be downloaded from this link until Sat 6 Feb 2027, 11:30" in text
+        [url] = re.findall(r"http://127\.0\.0\.1:\d+/documents/\S+", text)
+        answer = requests.get(url, timeout=30)
+        assert answer.status_code == 200 and answer.content.startswith(b"%PDF")
+        clock.advance(timedelta(hours=73))
+        assert requests.get(url, timeout=30).status_code == 404
+    finally:
+        server.stop()

@@ -31,6 +31,8 @@ class ChatDriver:
         *,
         locale: Locale | None = None,
         mailer: object = None,
+        links: object = None,
+        distribution: object = None,
     ) -> None:
         self.out = io.StringIO()
         self.dispatcher = Dispatcher(
@@ -60,6 +62,8 @@ class ChatDriver:
             outboxes={Platform.LOCAL: self.local},
             locale=self.dispatcher.locale,
             mailer=mailer,  # type: ignore[arg-type]
+            links=links,  # type: ignore[arg-type]
+            settings=distribution,  # type: ignore[arg-type]
         )
         self.local.after_reply = self.copies.run_pending
 

@@ -217,7 +217,12 @@ def _with_distribution(section: Section, pub: Published, tz: ZoneInfo, *, family
     else:
         header = ("Member", "Copy", "How", "Where it stands")
         rows = tuple(
-            (p.display_name, CopyKind(d.copy_kind).label, how_words(p, d), status_words(d, tz))
+            (
+                p.display_name,
+                CopyKind(d.copy_kind).label,
+                how_words(p, d),
+                status_words(d, tz, why=False),
+            )
             for p, d in pub.log
         )
     table = Table("Distribution list: who receives these minutes, and when", header, rows)

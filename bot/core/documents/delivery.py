@@ -174,7 +174,7 @@ def report_message(pub: Published, *, tz: ZoneInfo, today: date) -> Message:
                 f"needs one by {due} (the circulation deadline){late}."
             )
         )
-    blocks.append(Bullets(tuple(log_lines(log, tz))))
+    blocks.append(Bullets(tuple(log_lines(log, tz, addresses=True))))
     bounced = [p for p, d in log if d.status == DeliveryStatus.BOUNCED]
     if bounced:
         names = ", ".join(p.display_name for p in bounced)
