@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
 from typing import TextIO
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from bot.adapters.local import LocalChat, LocalDirectory
+from bot.adapters.mailer import Mailer, SmtpSettings
+from bot.adapters.signed_links import LinkSigner
 from bot.clock import Clock, FakeClock
 from bot.config import Settings
 from bot.core.context import Locale
 from bot.core.people import Directory
 from bot.core.ports import Outbox
 from bot.core.reminders import ReminderSettings
+from bot.distribution import DistributionSettings, Distributor
 from bot.scheduler import ReminderEngine, start_scheduler
 from commands import build_registry
 from commands.dispatch import Dispatcher
@@ -23,10 +29,13 @@ from storage.enums import Platform
 
 log = logging.getLogger(__name__)
 
+# How often queued copies of published minutes are picked up on Slack and Teams.
+COPIES_EVERY_SECONDS = 10
+
 
 def locale_from(settings: Settings) -> Locale:
     """The local-authority settings the core needs."""
-    return Locale(tz=settings.display_tz, closure_days=settings.closure_days)
+    return Locale.from_settings(settings)
 
 
 def build_dispatcher(
@@ -43,10 +52,42 @@ def build_dispatcher(
     )
 
 
+def distributor_for(
+    *,
+    engine: Engine,
+    clock: Clock,
+    locale: Locale,
+    outboxes: Mapping[Platform, Outbox],
+    settings: Settings | None,
+) -> Distributor:
+    """The sender of copies of published minutes: chat through `outboxes`, email over SMTP."""
+    smtp = SmtpSettings.from_settings(settings) if settings is not None else None
+    return Distributor(
+        engine=engine,
+        clock=clock,
+        outboxes=outboxes,
+        locale=locale,
+        mailer=Mailer(smtp) if smtp is not None else None,
+        links=LinkSigner.from_settings(settings, clock) if settings is not None else None,
+        settings=DistributionSettings(
+            email_links=settings is not None and settings.email_delivery == "link",
+            email_link_ttl=timedelta(hours=settings.email_link_hours if settings else 72),
+        ),
+    )
+
+
 def local_chat(
-    *, engine: Engine, clock: FakeClock, locale: Locale, out: TextIO, echo: bool
+    *,
+    engine: Engine,
+    clock: FakeClock,
+    locale: Locale,
+    out: TextIO,
+    echo: bool,
+    settings: Settings | None = None,
+    files_dir: Path | None = None,
 ) -> LocalChat:
-    """The local chat over `engine`, with reminders firing whenever its clock moves."""
+    """The local chat over `engine`, with reminders firing whenever its clock moves and the
+    copies of published minutes sent as soon as a reply queues them."""
     dispatcher = build_dispatcher(
         engine=engine,
         clock=clock,
@@ -54,7 +95,8 @@ def local_chat(
         platform=Platform.LOCAL,
         directory=LocalDirectory(),
     )
-    chat = LocalChat(dispatcher=dispatcher, clock=clock, out=out, echo=echo)
+    folder = files_dir or (settings.documents_dir if settings is not None else None)
+    chat = LocalChat(dispatcher=dispatcher, clock=clock, out=out, echo=echo, files_dir=folder)
     # One sender: the transcript is a single stream, so messages must not interleave.
     reminders = ReminderEngine(
         engine=engine,
@@ -63,19 +105,49 @@ def local_chat(
         locale=locale,
         settings=ReminderSettings(send_workers=1),
     )
-    chat.on_clock = reminders.on_clock
+    copies = distributor_for(
+        engine=engine,
+        clock=clock,
+        locale=locale,
+        outboxes={Platform.LOCAL: chat},
+        settings=settings,
+    )
+
+    def on_clock() -> None:
+        reminders.on_clock()
+        copies.safe_run()  # retries of copies that could not go the first time
+
+    chat.on_clock = on_clock
+    chat.after_reply = copies.safe_run
     return chat
 
 
 def start_reminders(
-    *, engine: Engine, clock: Clock, locale: Locale, platform: Platform, outbox: Outbox
+    *,
+    engine: Engine,
+    clock: Clock,
+    locale: Locale,
+    platform: Platform,
+    outbox: Outbox,
+    settings: Settings | None = None,
 ) -> BackgroundScheduler:
-    """Start APScheduler ticking the reminder ledger, sending through `outbox`."""
+    """Start APScheduler ticking the reminder ledger and sending queued copies of minutes."""
     reminders = ReminderEngine(
         engine=engine, clock=clock, outboxes={platform: outbox}, locale=locale
     )
+    copies = distributor_for(
+        engine=engine, clock=clock, locale=locale, outboxes={platform: outbox}, settings=settings
+    )
     log.info("reminder scheduler started for %s", platform.value)
-    return start_scheduler(reminders)
+    scheduler = start_scheduler(reminders)
+    scheduler.add_job(
+        copies.safe_run,
+        IntervalTrigger(seconds=COPIES_EVERY_SECONDS),
+        id="distribution",
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler
 
 
 def serve_platform(settings: Settings, engine: Engine, clock: Clock) -> bool:
@@ -90,6 +162,7 @@ def serve_platform(settings: Settings, engine: Engine, clock: Clock) -> bool:
                 locale=locale_from(settings),
                 platform=platform,
                 outbox=outbox,
+                settings=settings,
             )
 
         return start

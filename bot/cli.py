@@ -20,8 +20,10 @@ from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlmodel import Session
 
     from bot.core.calendar import Nation
+    from storage.models import Minutes
 
 PROG = "coregroup"
 USAGE_ERROR = 2
@@ -108,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(subparsers)
     _add_team(subparsers)
     _add_teams(subparsers)
+    _add_minutes(subparsers)
+    _add_member(subparsers)
     return parser
 
 
@@ -249,6 +253,54 @@ def _add_teams(subparsers: Subparsers) -> None:
     sub.add_argument("--out", default="teams", help="folder to write it to (default: teams)")
 
 
+def _add_minutes(subparsers: Subparsers) -> None:
+    minutes = _add_command(subparsers, "minutes", None, summary="Published minutes as files.")
+    actions = minutes.add_subparsers(title="minutes commands", metavar="MINUTES_COMMAND")
+    sub = _add_command(
+        actions,
+        "export",
+        _cmd_minutes_export,
+        summary="Write published minutes as a DOCX, PDF or Markdown file.",
+        epilog="Example: coregroup minutes export --case CP-2026-0142 --meeting 1 --format docx",
+    )
+    sub.add_argument("--case", required=True, help="the case reference, e.g. CP-2026-0142")
+    sub.add_argument(
+        "--meeting", required=True, type=int, help="the meeting's number (1 is the first)"
+    )
+    sub.add_argument("--format", required=True, choices=["docx", "pdf", "md"])
+    sub.add_argument(
+        "--copy",
+        choices=["full", "family", "young-person"],
+        default="full",
+        help="which version (default: the full minutes)",
+    )
+    sub.add_argument("--out", default=".", help="a folder or file name to write (default: here)")
+
+
+def _add_member(subparsers: Subparsers) -> None:
+    member = _add_command(subparsers, "member", None, summary="A member's contact details.")
+    actions = member.add_subparsers(title="member commands", metavar="MEMBER_COMMAND")
+    sub = _add_command(
+        actions,
+        "email",
+        _cmd_member_email,
+        summary="Record the email address a member outside chat gets the minutes at.",
+        epilog='Examples: coregroup member email --case CP-2026-0142 --name "Castle Surgery" '
+        "--email reception@castle.nhs.uk; coregroup member email --platform slack --user "
+        "U0123ABC --clear",
+    )
+    who = sub.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", help="the person's user id on --platform")
+    who.add_argument("--name", help="the member's name in the case's core group (with --case)")
+    sub.add_argument("--platform", choices=["slack", "teams", "local"])
+    sub.add_argument("--case", help="the case reference, with --name")
+    what = sub.add_mutually_exclusive_group(required=True)
+    what.add_argument("--email", help="the address; their copies then go by email")
+    what.add_argument(
+        "--clear", action="store_true", help="remove the address: copies go in chat again"
+    )
+
+
 # --- handlers -----------------------------------------------------------------------------------
 
 
@@ -261,6 +313,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     configure_logging(settings.log_level)
+    _check_council_files(settings)
     with _database(settings) as engine:
         check_schema(engine)
         if serve_platform(settings, engine, SystemClock()):
@@ -276,9 +329,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
             locale=locale_from(settings),
             out=sys.stdout,
             echo=not sys.stdin.isatty(),
+            settings=settings,
         )
         chat.run(sys.stdin)
     return 0
+
+
+def _check_council_files(settings: Settings) -> None:
+    """Refuse to start with a council glossary (GLOSSARY_FILE) or Word template
+    (DOCUMENTS_TEMPLATE) that cannot be used."""
+    from bot.core.context import Locale
+    from bot.core.documents.render_docx import TemplateError, open_template
+
+    Locale.from_settings(settings)  # reads GLOSSARY_FILE; ConfigError says what is wrong
+    if settings.documents_template is None:
+        return
+    try:
+        open_template(settings.documents_template)
+    except TemplateError as err:
+        raise ConfigError(f"Invalid configuration — DOCUMENTS_TEMPLATE: {err.message}") from None
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -306,6 +375,133 @@ def _cmd_team(args: argparse.Namespace) -> int:
             team = join_team(session, person=person, team_name=args.team, manager=args.manager)
             role = "a manager of" if args.manager else "a member of"
             _out(f"{person.display_name} ({args.platform} {args.user}) is now {role} {team.name}.")
+    return 0
+
+
+def _cmd_minutes_export(args: argparse.Namespace) -> int:
+    """Write one copy of published minutes to a file (audited, like the chat's export)."""
+    from pathlib import Path
+
+    from bot.clock import SystemClock
+    from bot.core.context import Locale
+    from bot.core.documents.build import published
+    from bot.core.documents.delivery import rendered_copy
+    from bot.core.documents.model import Format
+    from bot.core.errors import UserError
+    from storage.db import check_schema, session_scope
+    from storage.enums import AuditKind, CopyKind
+    from storage.models import AuditEntry
+
+    settings = load_settings()
+    locale = Locale.from_settings(settings)
+    with _database(settings) as engine:
+        check_schema(engine)
+        with session_scope(engine) as session:
+            minutes, group_id = _find_minutes(session, args.case, args.meeting)
+            kind, fmt = CopyKind(args.copy), Format(args.format)
+            try:
+                pub = published(session, minutes=minutes, tz=locale.tz)
+                rendered = rendered_copy(pub, kind, tz=locale.tz, options=locale.documents, fmt=fmt)
+            except UserError as err:
+                raise CommandFailed(f"{err.message} {err.hint}".strip()) from None
+            out = Path(args.out)
+            path = out / rendered.filename if out.is_dir() else out
+            try:
+                path.write_bytes(rendered.data)
+            except OSError as exc:
+                raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+            session.add(
+                AuditEntry(
+                    at=SystemClock().now(),
+                    actor_id=None,
+                    group_id=group_id,
+                    kind=AuditKind.READ,
+                    what="minutes:export-cli",
+                    detail=f"minutes={minutes.id} copy={kind.value} format={fmt.value}",
+                )
+            )
+    _out(f"Wrote {kind.label} of meeting {args.meeting} of {args.case} to {path.resolve()}")
+    return 0
+
+
+def _find_minutes(session: Session, reference: str, number: int) -> tuple[Minutes, int]:
+    """The minutes of meeting `number` of a case, or UsageError saying what was not found."""
+    from sqlmodel import select
+
+    from bot.core.errors import UserError
+    from bot.core.groups import find_case
+    from bot.core.meetings import meeting_number
+    from bot.core.minutes import minutes_of
+    from storage.models import CoreGroup
+
+    case = find_case(session, reference)
+    group = (
+        session.exec(select(CoreGroup).where(CoreGroup.case_id == case.id)).first()
+        if case
+        else None
+    )
+    if case is None or group is None or group.id is None:
+        raise UsageError(f"no core group has the case reference {reference!r}")
+    try:
+        meeting = meeting_number(session, group_id=group.id, number=number, reference=reference)
+    except UserError as err:
+        raise UsageError(err.message) from None
+    minutes = minutes_of(session, meeting=meeting)
+    if minutes is None:
+        raise UsageError(f"meeting {number} of {reference} has no minutes yet")
+    return minutes, group.id
+
+
+def _cmd_member_email(args: argparse.Namespace) -> int:
+    """Record or clear where a member's copies of the minutes go by email."""
+    from sqlmodel import col, select
+
+    from bot.core.distribution import masked
+    from bot.core.errors import BadInput
+    from bot.core.people import identity_of, set_email, valid_email
+    from storage.db import check_schema, session_scope
+    from storage.enums import Platform
+    from storage.models import Case, CoreGroup, Membership, Person
+
+    email = None
+    if args.email is not None:
+        try:
+            email = valid_email(args.email, example="--email reception@castle.nhs.uk")
+        except BadInput as err:
+            raise UsageError(err.message) from None
+    settings = load_settings()
+    with _database(settings) as engine:
+        check_schema(engine)
+        with session_scope(engine) as session:
+            person: Person | None = None
+            if args.user is not None:
+                if args.platform is None:
+                    raise UsageError("--user needs --platform (slack, teams or local)")
+                ident = identity_of(session, Platform(args.platform), args.user)
+                person = session.get(Person, ident.person_id) if ident else None
+            else:
+                if args.case is None:
+                    raise UsageError('--name needs --case, e.g. --case CP-2026-0142 --name "Jo"')
+                found = session.exec(
+                    select(Person)
+                    .join(Membership, col(Membership.person_id) == Person.id)
+                    .join(CoreGroup, col(CoreGroup.id) == Membership.group_id)
+                    .join(Case, col(Case.id) == CoreGroup.case_id)
+                    .where(Case.reference == args.case, col(Membership.active).is_(True))
+                ).all()
+                named = [p for p in found if p.display_name.casefold() == args.name.casefold()]
+                if len(named) > 1:
+                    raise UsageError(f"more than one member of {args.case} is called {args.name}")
+                person = named[0] if named else None
+            if person is None:
+                raise UsageError("no such person: check --user/--platform, or --case and --name")
+            set_email(person, email)
+            session.add(person)
+            name = person.display_name
+    if email is None:
+        _out(f"{name}'s email address is removed; their copies of the minutes go in chat.")
+    else:
+        _out(f"{name}'s copies of the minutes will go by email to {masked(email)}.")
     return 0
 
 

@@ -4,17 +4,35 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError, validate_email
 from platformdirs import user_data_dir
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def default_database_url() -> str:
     """A SQLite file under the user's data directory."""
     return f"sqlite:///{Path(user_data_dir('coregroup-bot')) / 'coregroup.db'}"
+
+
+def default_documents_dir() -> Path:
+    """Where the local chat saves the documents it sends."""
+    return Path(user_data_dir("coregroup-bot")) / "documents"
+
+
+def checked_email(value: str) -> str:
+    """An email address in its normal form; ValueError saying what is wrong with it."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+
+
+LINK_SECRET_MIN = 32
 
 
 class ConfigError(RuntimeError):
@@ -40,6 +58,81 @@ class Settings(BaseSettings):
     microsoft_app_id: str | None = None
     microsoft_app_password: str | None = None
     microsoft_app_tenant_id: str | None = None
+
+    documents_marking: str = "OFFICIAL-SENSITIVE"
+    documents_child_name: bool = False
+    documents_template: Path | None = None
+    documents_dir: Path = Field(default_factory=default_documents_dir)
+    glossary_file: Path | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_ca_file: Path | None = None
+    email_delivery: Literal["attach", "link"] = "attach"
+
+    public_url: str | None = None
+    document_link_secret: str | None = None
+    document_link_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    email_link_hours: int = Field(default=72, ge=1, le=24 * 14)
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender_address(cls, value: str | None) -> str | None:
+        return checked_email(value) if value else None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ValueError("must be an https:// address (http:// only for localhost)")
+        return value.rstrip("/")
+
+    @field_validator("smtp_ca_file", "documents_template", "glossary_file")
+    @classmethod
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _email_settings_agree(self) -> Settings:
+        problems = []
+        if self.smtp_host and not self.smtp_from:
+            problems.append("SMTP_FROM: set the address emails come from (SMTP_HOST is set)")
+        if bool(self.smtp_username) != bool(self.smtp_password):
+            problems.append("SMTP_USERNAME and SMTP_PASSWORD: set both, or neither")
+        if self.smtp_starttls and self.smtp_ssl:
+            problems.append(
+                "SMTP_SSL: implicit TLS (port 465) and SMTP_STARTTLS can't both be on; set "
+                "SMTP_STARTTLS=false to use SMTP_SSL"
+            )
+        secret = self.document_link_secret
+        if secret is not None and len(secret) < LINK_SECRET_MIN:
+            problems.append(
+                f"DOCUMENT_LINK_SECRET: use at least {LINK_SECRET_MIN} random characters"
+            )
+        if self.email_delivery == "link" and not (self.public_url and secret):
+            problems.append(
+                "EMAIL_DELIVERY=link needs PUBLIC_URL and DOCUMENT_LINK_SECRET for the signed links"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def links_configured(self) -> bool:
+        """Whether the bot can hand out signed download links."""
+        return bool(self.public_url and self.document_link_secret)
 
     @field_validator("tz_display")
     @classmethod
@@ -89,6 +182,7 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = "_".join(str(p) for p in err["loc"][:1]).upper() or "settings"
-            problems.append(f"{name}: {err['msg']}")
+            name = "_".join(str(p) for p in err["loc"][:1]).upper()
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if name else message)
         raise ConfigError("Invalid configuration — " + "; ".join(problems)) from None

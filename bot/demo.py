@@ -57,13 +57,27 @@ def demo_start() -> datetime:
     return datetime(2026, 12, 21, 9, 0, tzinfo=ZoneInfo("Europe/London"))
 
 
-def build_demo(*, database_url: str, out: TextIO, echo: bool, show_seed: bool) -> LocalChat:
+def build_demo(
+    *,
+    database_url: str,
+    out: TextIO,
+    echo: bool,
+    show_seed: bool,
+    files_dir: Path | None = None,
+) -> LocalChat:
     """A local chat on a fresh schema at `database_url`, with the sample group typed in."""
     engine = make_engine(database_url)
     upgrade(engine)
     clock = FakeClock(demo_start())
     seed_out: TextIO = out if show_seed else io.StringIO()
-    chat = local_chat(engine=engine, clock=clock, locale=Locale(), out=seed_out, echo=True)
+    chat = local_chat(
+        engine=engine,
+        clock=clock,
+        locale=Locale(),
+        out=seed_out,
+        echo=True,
+        files_dir=files_dir,
+    )
     chat.run(SEED.strip().splitlines())
     if not show_seed:
         chat.forget_buttons()
@@ -75,7 +89,13 @@ def run_demo(lines: Iterable[str], *, out: TextIO, echo: bool, show_seed: bool =
     """Seed a throw-away database and hand the local chat over to `lines`."""
     with tempfile.TemporaryDirectory(prefix="coregroup-demo-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'demo.db'}"
-        chat = build_demo(database_url=url, out=out, echo=echo, show_seed=show_seed)
+        chat = build_demo(
+            database_url=url,
+            out=out,
+            echo=echo,
+            show_seed=show_seed,
+            files_dir=Path(tmp) / "documents",
+        )
         out.write(WELCOME)
         chat.run(lines)
         chat.dispatcher.engine.dispose()

@@ -92,6 +92,22 @@ Block = Heading | Text | Fields | Bullets | Buttons | Choice | Prompt | Divider 
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (a document made from the minutes).
+
+    `source` names how to make the file again ("minutes/12/family/pdf"), so a platform that
+    hands out download links (Teams) can serve it later without keeping the bytes. Files go only
+    to a person's direct messages (ToPerson): never to a group's space.
+    """
+
+    filename: str
+    mime_type: str
+    data: bytes = field(repr=False)
+    title: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Message:
     """A message: `text` is the notification/fallback summary, `blocks` the full content."""
 
@@ -102,6 +118,7 @@ class Message:
     # send, and a click on one replaces them all.
     card: str | None = None
     kind: str | None = None  # what the notification preview calls it ("action card")
+    attachment: Attachment | None = None
 
     @classmethod
     def plain(cls, text: str) -> Message:

@@ -21,9 +21,10 @@ from bot.core.access import (
 from bot.core.calendar import Nation, format_day
 from bot.core.context import Ctx
 from bot.core.dates import parse_day
+from bot.core.distribution import has_chat, masked
 from bot.core.errors import BadInput, Conflict
 from bot.core.oversight import glance, status_message
-from bot.core.people import resolve_person
+from bot.core.people import EMAIL_OFF, outside_person, resolve_person, set_email, valid_email
 from bot.core.plan import open_actions_for
 from bot.core.policy import review_conference_deadlines
 from bot.messages import (
@@ -52,6 +53,7 @@ from storage.models import Case, Person
 
 NEW_EXAMPLE = core.NEW_EXAMPLE
 ADD_EXAMPLE = '/coregroup add @priya school agency "Oak Primary"'
+EMAIL_EXAMPLE = '/coregroup add "Castle Surgery" gp email reception@castle.nhs.uk'
 SCHEDULE_ASK = 'When? e.g. "5/1 10am" or "next Tue 2pm"'
 OFF_WORDS = ("off", "stop", "remove", "no", "false")
 # A year written out: 2026, or the last part of 18/12/26.
@@ -279,23 +281,33 @@ def add_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     assert view is not None
     require_manager(view, "add members")
     require_active(view)
+    email_text = args.option("email", "e-mail")
     token = _need_person(args, "who to add", "/coregroup add @jo parent")
     agency = _take_agency(args)
     role = _take_role(args)
     agency = _agency(agency or args.rest() or None)
-    person = _person(ctx, view, token)
+    email = _email(email_text)
+    person = _person_or_outside(ctx, view, token, email)
+    email_note = _record_email(ctx, person, email_text, email)
     membership, joined = core.add_member(
         ctx.session, group_id=view.id, person=person, role=role, agency=agency, now=ctx.now()
     )
     name, what = person.display_name, _role_text(role, membership.agency)
     reply = Reply()
+    if email_note:
+        # Only the chair who typed it sees where the email goes; never the group's space.
+        reply.say(email_note)
     if joined is core.Joined.UNCHANGED:
+        if email_note:
+            return reply
         return reply.say(f"{name} is already in the core group for {view.reference} as {what}.")
     assert person.id is not None
     if joined is core.Joined.ROLE_CHANGED:
         _announce(ctx, reply, view, f"{name} is now in the core group as {what}.")
         return reply
-    reply.effects.append(AddToSpace(view.id, (person.id,)))
+    in_chat = has_chat(ctx.session, person_id=person.id, platform=ctx.platform)
+    if in_chat:
+        reply.effects.append(AddToSpace(view.id, (person.id,)))
     again = " again" if joined is core.Joined.REJOINED else ""
     _announce(ctx, reply, view, f"{name} has joined the core group{again} as {what}.")
     count = core.member_count(ctx.session, group_id=view.id)
@@ -312,8 +324,44 @@ def add_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
                 ),
             )
         )
-    reply.say(_welcome(view, role, ctx.actor.display_name), to=ToPerson(person.id))
+    if in_chat:
+        reply.say(_welcome(view, role, ctx.actor.display_name), to=ToPerson(person.id))
     return reply
+
+
+def _email(text: str | None) -> str | None:
+    """The address given with `email …`, checked; None for none given or `email none`."""
+    if text is None or text.lower() in EMAIL_OFF:
+        return None
+    return valid_email(text, example=EMAIL_EXAMPLE)
+
+
+def _person_or_outside(ctx: Ctx, view: GroupView, token: str, email: str | None) -> Person:
+    """The person named; with an email, someone outside chat may be added by name alone."""
+    try:
+        return _person(ctx, view, token)
+    except BadInput:
+        if email is None or (is_mention(token) and token.startswith("<@")):
+            raise
+    name = " ".join(token.removeprefix("@").replace("_", " ").split())
+    return outside_person(ctx.session, name=name, email=email, clock=ctx.clock)
+
+
+def _record_email(ctx: Ctx, person: Person, typed: str | None, email: str | None) -> str:
+    """Record (or clear) the person's email; what to tell the chair about it."""
+    if typed is None:
+        return ""
+    if email is None:
+        set_email(person, None)
+        ctx.session.add(person)
+        return f"{person.display_name}'s email address is removed: their copies go in chat."
+    set_email(person, email)
+    ctx.session.add(person)
+    return (
+        f"{person.display_name}'s copies of the minutes will go by email to {masked(email)}, as "
+        "they are outside the chat. Only chairs see that an address is recorded; other members "
+        "never see it."
+    )
 
 
 def _welcome(view: GroupView, role: Role, by: str) -> Message:
@@ -722,8 +770,13 @@ COMMANDS = (
     Command(
         name="add",
         summary="add someone with their role (and agency)",
-        usage="add @person <role> [agency <name>]",
-        examples=(ADD_EXAMPLE, "/coregroup add @jo parent", "/coregroup add @alex hv"),
+        usage="add @person <role> [agency <name>] [email <address>]",
+        examples=(
+            ADD_EXAMPLE,
+            "/coregroup add @jo parent",
+            "/coregroup add @alex hv",
+            EMAIL_EXAMPLE,
+        ),
         handler=add_member,
         aliases=("invite", "add-member"),
         topic="Setting up",

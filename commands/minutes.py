@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core import distribution
 from bot.core import minutes as core
 from bot.core.access import (
     GroupView,
@@ -18,7 +19,18 @@ from bot.core.errors import BadInput, Conflict, NotAllowed, NotFound
 from bot.core.groups import chairs, team_managers
 from bot.core.meetings import format_when, latest_started, meeting_number, number_of
 from bot.core.plan import names_of
-from bot.messages import Context, Heading, Message, Reply, Text, ToGroup, ToPerson
+from bot.messages import (
+    Block,
+    Buttons,
+    Context,
+    Heading,
+    Message,
+    Reply,
+    Text,
+    ToGroup,
+    ToPerson,
+)
+from commands import documents, plain_words
 from commands.parse import Args
 from commands.registry import Command, Registry
 from storage.enums import AuditKind, MeetingStatus, MinutesStatus, Role, Verdict
@@ -134,7 +146,12 @@ def _circulate(
     facts = _facts(ctx, minutes)
     policy = ctx.policy(view.case)
     message = core.version_message(
-        version, facts=facts, minutes=minutes, policy=policy, headline=headline
+        version,
+        facts=facts,
+        minutes=minutes,
+        policy=policy,
+        headline=headline,
+        glossary=ctx.locale.glossary,
     )
     members = active_members(ctx, view.id)
     reply = Reply()
@@ -209,12 +226,14 @@ def draft(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     if gaps:
         listed = ", ".join(f"{n} ({core.SECTIONS[n].lower()})" for n in gaps)
         lines.append(f"Still to fill in: section {listed}. For example: `{AMEND_EXAMPLE}`")
+    assert version.id is not None
     return reply.say(
         Message(
             text=f"{view.reference}: minutes drafted",
             blocks=(
                 *(Text(line) for line in lines),
                 Context(core.deadlines_line(minutes, policy=policy)),
+                *plain_words.minutes_check(body, ctx.locale.glossary, version_id=version.id),
             ),
         )
     )
@@ -248,6 +267,16 @@ def _check_can_minute(ctx: Ctx, meeting: Meeting, number: int) -> None:
 def show(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     """The current minutes (the family's copy for family members), or their version history."""
     assert view is not None
+
+    def find(number: int | None) -> Minutes:
+        return _minutes(ctx, view, number)
+
+    if args.take_keyword("export", "download"):
+        return documents.export(ctx, view, args, find)
+    if args.take_keyword("sent"):
+        return documents.sent(ctx, view, args, find)
+    if args.take_keyword("resend"):
+        return documents.resend(ctx, view, args, find)
     wants_history = args.take_keyword("history", "versions")
     minutes = _minutes(ctx, view, _number(args, "/coregroup minutes history 2"))
     facts = _facts(ctx, minutes)
@@ -257,7 +286,14 @@ def show(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     if wants_history:
         return Reply().say(core.history_message(ctx.session, minutes=minutes, facts=facts, tz=tz))
     return Reply().say(
-        core.overview_message(ctx.session, minutes=minutes, facts=facts, today=ctx.today(), tz=tz)
+        core.overview_message(
+            ctx.session,
+            minutes=minutes,
+            facts=facts,
+            today=ctx.today(),
+            tz=tz,
+            addresses=view.can_manage,
+        )
     )
 
 
@@ -357,6 +393,10 @@ def amend(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
                 f'`/coregroup amend {section} family "…"`'
             )
         )
+    assert version.id is not None
+    blocks += plain_words.minutes_check(
+        core.body_of(version), ctx.locale.glossary, version_id=version.id
+    )
     return reply.say(Message(text=f"{view.reference}: minutes amended", blocks=tuple(blocks)))
 
 
@@ -455,6 +495,7 @@ def _ready_message(ctx: Ctx, facts: core.MinutesFacts, version: MinutesVersion) 
                 f"Publish with `/coregroup publish {facts.reference}`: every member gets a copy, "
                 "and the family get theirs without what is for professionals only."
             ),
+            *plain_words.family_check(core.body_of(version), ctx.locale.glossary),
         ),
     )
 
@@ -474,6 +515,49 @@ def _version_for(ctx: Ctx, value: str) -> tuple[GroupView, Minutes, MinutesVersi
     view = group_by_id(ctx, meeting.group_id if meeting else 0)
     assert minutes is not None and version is not None
     return view, minutes, version
+
+
+def plain_click(ctx: Ctx, value: str, text: str | None) -> Reply:
+    """A "use plain words" button under a version: a new version with the jargon replaced."""
+    version_value, term = plain_words.choice(value)
+    view, minutes, version = _version_for(ctx, version_value)
+    audit(
+        ctx,
+        group_id=view.id,
+        kind=AuditKind.CHANGE,
+        what=f"click:{plain_words.MINUTES}",
+        detail=f"version={version.id}",
+    )
+    _require_writer(view, "change the wording of the minutes")
+    require_active(view)
+    facts = _facts(ctx, minutes)
+    _current(ctx, minutes, version, facts)
+    glossary = ctx.locale.glossary
+    body = core.body_of(version)
+    plain = plain_words.replaced_body(body, glossary, term)
+    if plain == body:
+        return Reply().say(f"Version {version.number} already uses plain words there.")
+    everything = body.whole_text() + "\n" + body.whole_text(family=True)
+    changed = [f for f in glossary.findings(everything) if term in (plain_words.ALL, f.term)]
+    swaps = ", ".join(f"{f.term} → {f.plain}" for f in changed if f.plain) or term
+    new = core.add_version(
+        ctx.session,
+        minutes=minutes,
+        body=plain,
+        author_id=ctx.actor_id,
+        note=f"{ctx.actor.display_name} used plain words ({swaps})",
+        now=ctx.now(),
+    )
+    reply, where = _circulate(ctx, view, minutes, new, "Minutes in plain words")
+    assert new.id is not None
+    blocks: list[Block] = [
+        Text(
+            f"Version {new.number} uses plain words ({swaps}) and has gone out {where}. "
+            "Approvals start again for the new version."
+        ),
+        *plain_words.minutes_check(plain, glossary, version_id=new.id),
+    ]
+    return reply.say(Message(text=f"{view.reference}: plain words used", blocks=tuple(blocks)))
 
 
 def approve_click(ctx: Ctx, value: str, text: str | None) -> Reply:
@@ -581,44 +665,50 @@ def publish(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     core.publish(
         ctx.session,
         minutes=minutes,
-        recipients=[p for _, p in members],
         actor_id=ctx.actor_id,
         override_reason=None if approval.ready else reason,
         now=ctx.now(),
     )
+    rows = distribution.queue_copies(
+        ctx.session,
+        minutes=minutes,
+        version=version,
+        members=[(Role(m.role), p) for m, p in members],
+        platform=ctx.platform,
+        now=ctx.now(),
+    )
     reply = Reply()
-    for membership, person in members:
-        assert person.id is not None
-        family = Role(membership.role).is_family
-        reply.say(_copy(ctx, minutes, version, facts, family=family), to=ToPerson(person.id))
     reply.say(
         Message(
             text=f"{facts.reference}: the minutes of meeting {facts.meeting_number} are published",
             blocks=(
                 Text(
                     f"The minutes of the core group on {facts.meeting_when} (version "
-                    f"{version.number}) are published. Each member is sent a copy by "
-                    "direct message."
+                    f"{version.number}) are published. Each member is being sent their own copy, "
+                    "by direct message or by email."
                 ),
             ),
         ),
         to=ToGroup(view.id),
     )
     statuses = core.deadline_statuses(minutes, today=ctx.today(), tz=ctx.locale.tz)
+    assert minutes.id is not None
     return reply.say(
         Message(
             text=f"{view.reference}: minutes published",
             blocks=(
                 Text(
-                    f"Published version {version.number}. A copy goes to each of the "
-                    f"{len(members)} members by direct message (the family get theirs without "
-                    "what is for professionals only); I'll tell you here if any copy can't be "
-                    "delivered."
+                    f"Published version {version.number}. Each of the {len(members)} members gets "
+                    "their own copy with the PDF attached: the full minutes for the professionals, "
+                    "the family version for parents and carers, the young person's version for "
+                    "the child."
                 ),
+                *documents.routes_summary(ctx, members, rows),
                 Context("\n".join(statuses)),
                 Context(
-                    "Once the minutes are on the case system, mark them with `/coregroup recorded`."
+                    "Once they are on the case system, click below (or type `/coregroup recorded`)."
                 ),
+                Buttons((core.recorded_button(minutes.id),)),
             ),
         )
     )
@@ -650,9 +740,30 @@ def _not_ready(ctx: Ctx, approval: core.Approval, facts: core.MinutesFacts) -> C
 def recorded(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     """Mark the minutes as recorded on the council's case system."""
     assert view is not None
+    minutes = _minutes(ctx, view, _number(args, "/coregroup recorded 2"))
+    return _mark_recorded(ctx, view, minutes)
+
+
+def recorded_click(ctx: Ctx, value: str, text: str | None) -> Reply:
+    """The Recorded on the case system button under published minutes."""
+    minutes = ctx.session.get(Minutes, int(value)) if value.isdigit() else None
+    meeting = ctx.session.get(Meeting, minutes.meeting_id) if minutes else None
+    # Group 0 never exists: an unknown id fails exactly like another group's.
+    view = group_by_id(ctx, meeting.group_id if meeting else 0)
+    assert minutes is not None
+    audit(
+        ctx,
+        group_id=view.id,
+        kind=AuditKind.CHANGE,
+        what=f"click:{core.RECORDED}",
+        detail=f"minutes={minutes.id}",
+    )
+    return _mark_recorded(ctx, view, minutes)
+
+
+def _mark_recorded(ctx: Ctx, view: GroupView, minutes: Minutes) -> Reply:
     _require_writer(view, "mark the minutes as recorded")
     require_active(view)
-    minutes = _minutes(ctx, view, _number(args, "/coregroup recorded 2"))
     facts = _facts(ctx, minutes)
     if minutes.recorded_at is not None:
         raise Conflict(
@@ -855,9 +966,18 @@ COMMANDS = (
     ),
     Command(
         name="minutes",
-        summary="read the current minutes, their deadlines and who received them, or the versions",
-        usage="minutes [history] [meeting number]",
-        examples=("/coregroup minutes", "/coregroup minutes history", "/coregroup minutes 2"),
+        summary="read the minutes, their deadlines and each member's copy; export them as a "
+        "file; log a copy sent another way, or send bounced copies again",
+        usage="minutes [history] [meeting number] | minutes export [family|young-person] "
+        '[docx|pdf|md] [meeting number] | minutes sent @person "how" | minutes resend [@person]',
+        examples=(
+            "/coregroup minutes",
+            "/coregroup minutes history",
+            "/coregroup minutes export docx",
+            "/coregroup minutes export family pdf",
+            '/coregroup minutes sent @gran "by post on 7 Jan"',
+            "/coregroup minutes resend",
+        ),
         handler=show,
         topic=TOPIC,
         changes=False,
@@ -911,3 +1031,5 @@ def register(registry: Registry) -> None:
         registry.command(command)
     registry.click(core.APPROVE, approve_click)
     registry.click(core.CHANGE, change_click)
+    registry.click(core.RECORDED, recorded_click)
+    registry.click(plain_words.MINUTES, plain_click)

@@ -4,6 +4,8 @@ the listener that carries each member's update conversation in their direct mess
 
 from __future__ import annotations
 
+from sqlmodel import col, select
+
 from bot.core import updates as core
 from bot.core.access import (
     GroupView,
@@ -30,10 +32,11 @@ from bot.messages import (
     ToGroup,
     ToPerson,
 )
+from commands import plain_words
 from commands.parse import Args
 from commands.registry import Command, Registry
 from storage.enums import AuditKind, UpdateState
-from storage.models import Meeting, MemberUpdate
+from storage.models import Meeting, MemberUpdate, UpdateAnswer
 
 SCHEDULE_HINT = 'Book one first, e.g. `/coregroup schedule next Tue 2pm at "Family Centre"`.'
 
@@ -44,6 +47,7 @@ def register(registry: Registry) -> None:
         registry.command(command)
     registry.click(core.ANSWER, answer_click)
     registry.click(core.CHANGE, change_click)
+    registry.click(plain_words.ANSWER, plain_click)
     registry.listen(listen)
 
 
@@ -234,10 +238,66 @@ def listen(ctx: Ctx, text: str, direct: bool) -> Reply | None:
     convo = core.Conversation.load(ctx.session, update=update, tz=ctx.locale.tz)
     step = core.reply_to(convo, text, now=now)
     audit(ctx, group_id=convo.meeting.group_id, kind=AuditKind.CHANGE, what="update:answer")
-    reply = Reply().say(step.message, to=ToPerson(ctx.actor_id))
+    reply = Reply()
+    hints = _plain_words(ctx, update)
+    if hints:
+        reply.say(
+            Message(text="Plain English in your answer", blocks=tuple(hints)),
+            to=ToPerson(ctx.actor_id),
+        )
+    reply.say(step.message, to=ToPerson(ctx.actor_id))
     if step.complete:
         _carry_on(ctx, reply)
     return reply
+
+
+def _just_saved(ctx: Ctx, update: MemberUpdate) -> UpdateAnswer | None:
+    """The answer the message just typed was saved as (a status, a note, a free answer)."""
+    return ctx.session.exec(
+        select(UpdateAnswer)
+        .where(UpdateAnswer.update_id == update.id, UpdateAnswer.answered_at == ctx.now())
+        .order_by(col(UpdateAnswer.id).desc())
+    ).first()
+
+
+def _plain_words(ctx: Ctx, update: MemberUpdate) -> list[Block]:
+    """The jargon in the answer just given, with buttons to put it in plain words."""
+    row = _just_saved(ctx, update)
+    if row is None or row.skipped or row.id is None:
+        return []
+    hits = ctx.locale.glossary.findings(row.answer)
+    return plain_words.hits_blocks(
+        hits, action=plain_words.ANSWER, key=str(row.id), where="your answer"
+    )
+
+
+def plain_click(ctx: Ctx, value: str, _text: str | None) -> Reply:
+    """A "use plain words" button under an answer: the saved answer is reworded."""
+    row_id, term = plain_words.choice(value)
+    row = ctx.session.get(UpdateAnswer, int(row_id)) if row_id.isdigit() else None
+    update = ctx.session.get(MemberUpdate, row.update_id) if row else None
+    if row is None or update is None or update.person_id != ctx.actor_id:
+        raise NotFound(
+            "That answer isn't yours to change.", hint="`/coregroup myupdate` shows yours."
+        )
+    glossary = ctx.locale.glossary
+    plain = glossary.replaced(row.answer, None if term == plain_words.ALL else {term})
+    if plain == row.answer:
+        return Reply().say("Your answer already uses plain words there.")
+    row.answer, row.answered_at = plain, ctx.now()
+    ctx.session.add(row)
+    meeting = ctx.session.get(Meeting, update.meeting_id)
+    audit(
+        ctx,
+        group_id=meeting.group_id if meeting else None,
+        kind=AuditKind.CHANGE,
+        what="update:plain-words",
+    )
+    blocks: list[Block] = [Text("Thanks — your answer now reads:"), Text(plain)]
+    blocks += plain_words.hits_blocks(
+        glossary.findings(plain), action=plain_words.ANSWER, key=row_id, where="it still"
+    )
+    return Reply().say(Message(text="Your answer uses plain words", blocks=tuple(blocks)))
 
 
 def _carry_on(ctx: Ctx, reply: Reply) -> None:

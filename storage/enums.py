@@ -134,6 +134,41 @@ class MinutesStatus(StrEnum):
     PUBLISHED = "published"
 
 
+class CopyKind(StrEnum):
+    """Which version of the minutes a member receives."""
+
+    FULL = "full"
+    FAMILY = "family"
+    YOUNG_PERSON = "young-person"
+
+    @property
+    def label(self) -> str:
+        """Plain-English name of the copy."""
+        return {
+            CopyKind.FULL: "full minutes",
+            CopyKind.FAMILY: "family version",
+            CopyKind.YOUNG_PERSON: "young person's version",
+        }[self]
+
+
+class DeliveryMethod(StrEnum):
+    """How a copy of the minutes reaches a member."""
+
+    CHAT = "chat"
+    EMAIL = "email"
+    OTHER = "other"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one member's copy of the minutes stands."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"
+    NO_ROUTE = "no-route"  # neither chat nor an email address: the chair sends it another way
+
+
 class Verdict(StrEnum):
     APPROVE = "approve"
     CHANGE = "change"

@@ -17,6 +17,9 @@ from storage.enums import (
     ActionStatus,
     AttendanceStatus,
     AuditKind,
+    CopyKind,
+    DeliveryMethod,
+    DeliveryStatus,
     GroupStatus,
     MeetingKind,
     MeetingStatus,
@@ -67,6 +70,10 @@ class Person(SQLModel, table=True):
     contact_end_hour: int = 17
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     is_team_manager: bool = False
+    # Where copies of the minutes go for someone outside the council's chat (a GP practice, a
+    # parent without an account); never shown to other members.
+    email: str | None = Field(default=None, max_length=254)
+    outside_chat: bool = False
     created_at: datetime = _utc()
 
 
@@ -305,14 +312,29 @@ class MinutesReview(SQLModel, table=True):
 
 
 class Distribution(SQLModel, table=True):
-    """Who received the published minutes, and when."""
+    """One member's copy of the published minutes: which copy, how, when, and whether it arrived."""
 
-    __table_args__ = (UniqueConstraint("minutes_id", "person_id"),)
+    __table_args__ = (
+        UniqueConstraint("minutes_id", "person_id"),
+        # The sender's query: copies waiting to go, oldest first.
+        Index("ix_distribution_status", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     minutes_id: int = Field(foreign_key="minutes.id", index=True)
     person_id: int = Field(foreign_key="person.id")
+    version_id: int | None = Field(default=None, foreign_key="minutesversion.id")
+    copy_kind: CopyKind = _enum(CopyKind.FULL)
+    method: DeliveryMethod = _enum(DeliveryMethod.CHAT)
+    status: DeliveryStatus = _enum(DeliveryStatus.DELIVERED)
+    # When the copy was queued, then when it was last tried or logged.
     sent_at: datetime = _utc()
+    attempts: int = 0
+    # A claim's lease while sending, or the earliest retry after a temporary failure.
+    claimed_until: datetime | None = _utc(default=None)
+    message_ref: str | None = Field(default=None, max_length=200)
+    # What happened, in words fit for the chair (an SMTP refusal, "by post"); no addresses.
+    detail: str = _text(default="")
 
 
 class Disagreement(SQLModel, table=True):

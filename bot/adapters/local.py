@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TextIO
 
 from bot.clock import FakeClock
@@ -21,6 +22,7 @@ from bot.core.people import Who
 from bot.messages import (
     AddToSpace,
     ArchiveSpace,
+    Attachment,
     Button,
     CreateSpace,
     Effect,
@@ -85,12 +87,16 @@ class LocalChat:
         out: TextIO,
         echo: bool = True,
         on_clock: Callable[[], None] | None = None,
+        files_dir: Path | None = None,
+        after_reply: Callable[[], None] | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.clock = clock
         self.out = out
         self.echo = echo
         self.on_clock = on_clock
+        self.files_dir = files_dir  # where files sent in the chat are saved
+        self.after_reply = after_reply  # e.g. send the copies a publish queued
         self.user: Who | None = None
         self.where: str | None = None  # None = direct messages with the bot
         self._buttons: dict[int, _Shown] = {}
@@ -243,6 +249,8 @@ class LocalChat:
             self._apply(effect)
         for outbound in reply.outbound:
             self._show(outbound)
+        if self.after_reply is not None:
+            self.after_reply()
 
     def _apply(self, effect: Effect) -> None:
         match effect:
@@ -272,6 +280,8 @@ class LocalChat:
                 header, channel = "[message updated]", self.where
         self._print(header)
         self._print(self._render(outbound.message, channel))
+        if outbound.message.attachment is not None:
+            self._print(self._save(outbound.message.attachment, header))
 
     def _render(self, message: Message, channel: str | None) -> str:
         def number(button: Button) -> int:
@@ -280,6 +290,18 @@ class LocalChat:
             return self._count
 
         return "\n".join("  " + line for line in render_text(message, number).splitlines())
+
+    def _save(self, attachment: Attachment, header: str) -> str:
+        """Write a file sent in the chat to the files folder; the line saying where it is."""
+        if self.files_dir is None:
+            return f"  [file] {attachment.filename} (not saved: no folder for files is set)"
+        # One folder per recipient, so two people's copies never overwrite each other.
+        who = re.sub(r"[^a-z0-9_-]+", "-", header.lower()).strip("-") or "files"
+        folder = self.files_dir / who
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / attachment.filename
+        path.write_bytes(attachment.data)
+        return f"  [file] {attachment.filename} ({len(attachment.data):,} bytes) saved to {path}"
 
     def _channel(self, group_id: int) -> str:
         return self.dispatcher.group_channel(group_id) or f"group-{group_id}"

@@ -42,6 +42,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.delivery import describe, undelivered_report
+from bot.adapters.downloads import download_routes
+from bot.adapters.signed_links import LinkSigner
 from bot.adapters.slack_forms import FORMS, CommandForm, form_for
 from bot.adapters.slack_outbox import (
     Pacer,
@@ -606,7 +608,7 @@ def slack_handlers(
     dispatcher = Dispatcher(
         engine=engine,
         clock=clock,
-        locale=Locale(tz=settings.display_tz, closure_days=settings.closure_days),
+        locale=Locale.from_settings(settings),
         platform=Platform.SLACK,
         directory=SlackDirectory(client),
         registry=build_registry(),
@@ -690,6 +692,9 @@ def run_slack(
         routes: list[web.RouteDef] = []
     else:
         routes = slack_routes(runtime.app)
+    signer = LinkSigner.from_settings(settings, clock)
+    if signer is not None:  # signed download links in emails (EMAIL_DELIVERY=link)
+        routes += download_routes(engine=engine, locale=runtime.dispatcher.locale, signer=signer)
     server = WebServer(build_web_app(engine, routes), port=settings.port).start()
     if socket is not None:
         mode = "Socket Mode (connected to Slack; no public URL needed)"

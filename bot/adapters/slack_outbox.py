@@ -26,7 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.config import Settings
 from bot.core.people import Who
 from bot.core.ports import DeliveryError
-from bot.messages import Message, ToGroup, ToPerson
+from bot.messages import Attachment, Message, ToGroup, ToPerson
 from bot.render.blockkit import fallback_text, to_blocks, to_messages
 from commands.dispatch import Dispatcher
 from storage.enums import Platform
@@ -195,6 +195,8 @@ class SlackOutbox:
         if message.card:
             posted, _, ts = ref.partition(":")
             self.dispatcher.remember_copy(message.card, posted, ts)
+        if message.attachment is not None:
+            self.upload(channel, message.attachment, thread_ts=thread_ts)
         return ref
 
     def update_copies(self, message: Message, *, clicked: str | None = None) -> None:
@@ -213,6 +215,23 @@ class SlackOutbox:
                 )
             except SlackClientError as exc:
                 log.warning("could not update a copy of card %s: %s", message.card, error_code(exc))
+
+    def upload(self, channel: str, attachment: Attachment, *, thread_ts: str | None = None) -> str:
+        """Share a file in `channel` with Slack's current upload flow; returns the file's id.
+
+        files_upload_v2 makes the three calls: files.getUploadURLExternal, the upload of the bytes
+        to the URL it returns, and files.completeUploadExternal sharing the file in the channel.
+        """
+        self.pacer.wait_turn(channel)
+        response = self.client.files_upload_v2(
+            channel=channel,
+            content=attachment.data,
+            filename=attachment.filename,
+            title=attachment.title,
+            thread_ts=thread_ts,
+        )
+        file = response.get("file") or {}
+        return str(file.get("id", ""))
 
     def channel_for(self, to: ToGroup | ToPerson) -> str:
         """The channel id to post to, opening the person's DM (and remembering it) if needed."""

@@ -24,6 +24,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,7 +37,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.adapters.delivery import describe, undelivered_report
+from bot.adapters.downloads import download_routes
+from bot.adapters.signed_links import LinkSigner
 from bot.adapters.teams_auth import BotFrameworkAuth, KeysUnavailable, TokenSource, Unauthorized
+from bot.adapters.teams_files import DownloadLinks
 from bot.adapters.teams_graph import Graph
 from bot.adapters.teams_outbox import (
     ApiError,
@@ -783,6 +787,15 @@ class TeamsRuntime:
     http: Http
     io: IoLoop
     anonymous: bool
+    links: LinkSigner | None = None
+
+    def routes(self, engine: Engine) -> list[web.RouteDef]:
+        """Every route the Teams side serves: activities, and signed downloads when configured."""
+        routes = teams_routes(self.bot)
+        if self.links is not None:
+            locale = self.dispatcher.locale
+            routes += download_routes(engine=engine, locale=locale, signer=self.links)
+        return routes
 
     def close(self) -> None:
         """Stop the I/O loop (after the web server has stopped)."""
@@ -812,7 +825,7 @@ def build_teams_runtime(
     dispatcher = Dispatcher(
         engine=engine,
         clock=clock,
-        locale=Locale(tz=settings.display_tz, closure_days=settings.closure_days),
+        locale=Locale.from_settings(settings),
         platform=Platform.TEAMS,
         directory=directory,
         registry=build_registry(),
@@ -825,6 +838,11 @@ def build_teams_runtime(
         service_url=teams.teams_service_url,
         tenant_id=settings.microsoft_app_tenant_id,
     )
+    signer = LinkSigner.from_settings(settings, clock)
+    if signer is not None:
+        outbox.links = DownloadLinks(
+            signer, timedelta(minutes=settings.document_link_minutes), settings.display_tz
+        )
     auth = None
     if not anonymous:
         assert settings.microsoft_app_id
@@ -849,7 +867,7 @@ def build_teams_runtime(
         teams=teams,
         app_id=settings.microsoft_app_id,
     )
-    return TeamsRuntime(bot, dispatcher, outbox, http, io, anonymous)
+    return TeamsRuntime(bot, dispatcher, outbox, http, io, anonymous, signer)
 
 
 def run_teams(
@@ -865,7 +883,7 @@ def run_teams(
     scheduler = on_outbox(runtime.outbox) if on_outbox is not None else None
     host = listen_host(teams, anonymous=runtime.anonymous)
     server = WebServer(
-        build_web_app(engine, teams_routes(runtime.bot)), host=host, port=teams.teams_port
+        build_web_app(engine, runtime.routes(engine)), host=host, port=teams.teams_port
     )
     server.start()
     mode = (

@@ -28,6 +28,7 @@ import aiohttp
 import yarl
 
 from bot.adapters.teams_auth import BOT_FRAMEWORK_SCOPE, TokenError, TokenSource, Unreachable
+from bot.adapters.teams_files import DownloadLinks, offer_download
 from bot.core.ports import DeliveryError
 from bot.messages import Message, ToGroup, ToPerson
 from bot.render.adaptive import fit_activity, to_activities
@@ -369,23 +370,38 @@ class TeamsOutbox:
         self.bot_id = bot_id
         self.service_url = service_url  # updated from each authenticated inbound activity
         self.tenant_id = tenant_id
+        self.links: DownloadLinks | None = None  # set when PUBLIC_URL and a link secret are
         self._sent: dict[str, str] = {}
 
     def send(self, to: ToGroup | ToPerson, message: Message) -> str:
         """Deliver `message`; returns "conversation|activity". Raises DeliveryError."""
         place = self.place_for(to)
-        return message_ref(place.conversation_id, self.post(place, message))
+        download_for = to.person_id if isinstance(to, ToPerson) else None
+        return message_ref(
+            place.conversation_id, self.post(place, message, download_for=download_for)
+        )
 
     def find_sent(self, to: ToGroup | ToPerson, key: str) -> str | None:
         """The message this process already sent with `key`, if any."""
         return self._sent.get(key)
 
-    def post(self, place: Place, message: Message, *, reply_to: str | None = None) -> str:
+    def post(
+        self,
+        place: Place,
+        message: Message,
+        *,
+        reply_to: str | None = None,
+        download_for: int | None = None,
+    ) -> str:
         """Post a message in a known conversation (as a threaded reply when `reply_to` is given);
         a long one goes as several activities. Returns the id of the last, which holds any
-        buttons, and remembers it as a copy of the message's live card."""
+        buttons (and the download button of an attachment sent to `download_for`), and remembers
+        it as a copy of the message's live card."""
         activity_id = ""
-        for activity in to_activities(message):
+        activities = to_activities(message)
+        if message.attachment is not None and download_for is not None:
+            offer_download(activities[-1], message.attachment, self.links, person_id=download_for)
+        for activity in activities:
             if reply_to:
                 coro = self.connector.reply(
                     place.service_url, place.conversation_id, reply_to, activity

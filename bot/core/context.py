@@ -9,8 +9,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.clock import Clock
+from bot.config import ConfigError, Settings
 from bot.core.calendar import Nation, WorkingCalendar, shared_calendar
+from bot.core.documents.model import DocumentOptions
 from bot.core.people import Directory
+from bot.core.plain_english import Glossary, GlossaryError, bundled
 from bot.core.policy import Policy
 from storage.enums import Platform
 from storage.models import Case, Person
@@ -23,6 +26,29 @@ class Locale:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
     closure_days: tuple[date, ...] = ()
     policy_overrides: tuple[tuple[str, int], ...] = ()
+    documents: DocumentOptions = field(default_factory=DocumentOptions)
+    glossary: Glossary = field(default_factory=bundled)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Locale:
+        """The local-authority settings read from the environment (ConfigError if unusable)."""
+        try:
+            glossary = Glossary.load(settings.glossary_file)
+        except GlossaryError as exc:
+            raise ConfigError(
+                f"Invalid configuration — GLOSSARY_FILE: {exc}. Fix the file, or unset "
+                "GLOSSARY_FILE to use the bot's own glossary."
+            ) from None
+        return cls(
+            glossary=glossary,
+            tz=settings.display_tz,
+            closure_days=settings.closure_days,
+            documents=DocumentOptions(
+                marking=settings.documents_marking.strip(),
+                child_name=settings.documents_child_name,
+                template=settings.documents_template,
+            ),
+        )
 
     def calendar(self, case: Case) -> WorkingCalendar:
         """The working-day calendar for a case's nation plus local closure days."""

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.core import distribution
 from bot.core.access import members_of
 from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import Conflict
@@ -29,7 +30,7 @@ from bot.core.meetings import (
     format_when,
     number_of,
 )
-from bot.core.plain_english import jargon_note
+from bot.core.plain_english import Glossary, jargon_note
 from bot.core.plan import (
     STATUS_LABELS,
     actions_of,
@@ -46,7 +47,7 @@ from bot.core.policy import (
     record_deadline,
 )
 from bot.core.updates import updates_of
-from bot.messages import Block, Button, Buttons, Context, Fields, Heading, Message, Text
+from bot.messages import Block, Bullets, Button, Buttons, Context, Fields, Heading, Message, Text
 from storage.enums import (
     ActionStatus,
     AttendanceStatus,
@@ -61,7 +62,6 @@ from storage.models import (
     Action,
     Case,
     Disagreement,
-    Distribution,
     Meeting,
     Membership,
     Minutes,
@@ -74,6 +74,7 @@ from storage.models import (
 
 APPROVE = "minutes.approve"
 CHANGE = "minutes.change"
+RECORDED = "minutes.recorded"
 CHANGE_ASK = "What should change? The chair will see your comment."
 
 SECTIONS: dict[int, str] = {
@@ -849,36 +850,17 @@ def publish(
     session: Session,
     *,
     minutes: Minutes,
-    recipients: Sequence[Person],
     actor_id: int,
     override_reason: str | None,
     now: datetime,
-) -> list[Distribution]:
-    """Mark the minutes published and circulated now, with a record of who received them."""
+) -> None:
+    """Mark the minutes published; the copies are queued and logged by bot.core.distribution."""
     minutes.status = MinutesStatus.PUBLISHED
-    minutes.published_at = minutes.circulated_at = now
+    minutes.published_at = now
     minutes.published_by = actor_id
     minutes.override_reason = override_reason
     session.add(minutes)
-    assert minutes.id is not None
-    rows = []
-    for person in recipients:
-        assert person.id is not None
-        rows.append(Distribution(minutes_id=minutes.id, person_id=person.id, sent_at=now))
-    session.add_all(rows)
     session.flush()
-    return rows
-
-
-def distribution_of(session: Session, *, minutes: Minutes) -> list[tuple[Person, Distribution]]:
-    """Who received the published minutes, and when."""
-    rows = session.exec(
-        select(Person, Distribution)
-        .join(Distribution, col(Distribution.person_id) == Person.id)
-        .where(Distribution.minutes_id == minutes.id)
-        .order_by(col(Distribution.id))
-    ).all()
-    return [(p, d) for p, d in rows]
 
 
 def mark_recorded(session: Session, *, minutes: Minutes, now: datetime) -> None:
@@ -967,12 +949,28 @@ def deadline_statuses(minutes: Minutes, *, today: date, tz: ZoneInfo) -> list[st
 # --- messages -----------------------------------------------------------------------------------
 
 
+def recorded_button(minutes_id: int) -> Button:
+    """The chair's one click once the minutes are on the case system."""
+    return Button("Recorded on the case system", RECORDED, str(minutes_id), style="primary")
+
+
+def section_title(number: int, *, family: bool) -> str:
+    """A section's title, as the professionals' or the family's copy names it."""
+    if family and number == 3:
+        return "The purpose of this meeting"
+    return SECTIONS[number]
+
+
+def family_shares(body: MinutesBody, number: int) -> bool:
+    """Whether the family's copy of a section says something (it is not held back for now)."""
+    return body.text(number, family=True).strip() != PROFESSIONALS_ONLY
+
+
 def section_blocks(body: MinutesBody, *, family: bool) -> list[Block]:
     """The minutes as neutral blocks: a heading and the text of each section."""
     blocks: list[Block] = []
-    for number, title in SECTIONS.items():
-        if family and number == 3:
-            title = "The purpose of this meeting"
+    for number in SECTIONS:
+        title = section_title(number, family=family)
         blocks += [Heading(f"{number}. {title}"), Text(body.text(number, family=family))]
     return blocks
 
@@ -1004,6 +1002,7 @@ def version_message(
     minutes: Minutes,
     policy: Policy,
     headline: str,
+    glossary: Glossary | None = None,
 ) -> Message:
     """A version for checking: every section, the deadlines, plain English, and the buttons."""
     body = body_of(version)
@@ -1016,7 +1015,7 @@ def version_message(
         Context(f"The core group on {facts.meeting_when}. {version.change_note}."),
         *section_blocks(body, family=False),
         Context(deadlines_line(minutes, policy=policy)),
-        Context(jargon_note(body.whole_text())),
+        Context(jargon_note(body.whole_text(), glossary)),
         Buttons(
             (
                 Button("Approve", APPROVE, str(version.id), style="primary"),
@@ -1109,9 +1108,18 @@ def status_words(minutes: Minutes, approval: Approval) -> str:
 
 
 def overview_message(
-    session: Session, *, minutes: Minutes, facts: MinutesFacts, today: date, tz: ZoneInfo
+    session: Session,
+    *,
+    minutes: Minutes,
+    facts: MinutesFacts,
+    today: date,
+    tz: ZoneInfo,
+    addresses: bool = False,
 ) -> Message:
-    """The current version for a professional: status, approvals, sections, deadlines, copies."""
+    """The current version for a professional: status, approvals, sections, deadlines, copies.
+
+    `addresses` (for those who run the group) shows how each email copy was addressed, masked.
+    """
     version = latest_version(session, minutes=minutes)
     approval = approval_of(session, version=version)
     author = names_of(session, [version.created_by]).get(version.created_by, "a former member")
@@ -1133,10 +1141,13 @@ def overview_message(
         *section_blocks(body_of(version), family=False),
         Context("\n".join(deadline_statuses(minutes, today=today, tz=tz))),
     ]
-    sent = distribution_of(session, minutes=minutes)
-    if sent:
-        copies = "; ".join(f"{p.display_name} ({format_when(d.sent_at, tz)})" for p, d in sent)
-        blocks.append(Context(f"Copies sent to: {copies}"))
+    log = distribution.log_of(session, minutes=minutes)
+    if log:
+        counts = distribution.tally(log)
+        blocks += [
+            Heading(f"Copies: {counts.delivered} of {counts.total} members have theirs"),
+            Bullets(tuple(distribution.log_lines(log, tz, addresses=addresses))),
+        ]
     return Message(
         text=f"{facts.reference}: minutes of meeting {facts.meeting_number}, v{version.number}",
         blocks=tuple(blocks),

@@ -9,6 +9,7 @@ from typing import Protocol
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
+from bot.config import checked_email
 from bot.core.errors import BadInput
 from storage.enums import Platform
 from storage.models import ChatIdentity, Membership, Person
@@ -128,3 +129,32 @@ def resolve_person(
             hint="Mention them with @ (pick them from the list as you type).",
         )
     return person_for(session, who, clock)
+
+
+EMAIL_OFF = ("none", "off", "remove", "clear")
+
+
+def valid_email(text: str, *, example: str) -> str:
+    """An email address in its normal form, or BadInput saying what is wrong with it."""
+    try:
+        return checked_email(text)
+    except ValueError as exc:
+        raise BadInput(
+            f"'{text}' isn't an email address I can use: {exc}",
+            hint=f"For example: `{example}`",
+        ) from None
+
+
+def set_email(person: Person, email: str | None) -> None:
+    """Record where the person's copies of the minutes go by email (None: back to chat)."""
+    person.email = email
+    person.outside_chat = email is not None
+
+
+def outside_person(session: Session, *, name: str, email: str, clock: Clock) -> Person:
+    """Someone with no chat account (a GP practice, a parent): known by name and email only."""
+    person = Person(display_name=name[:120], created_at=clock.now())
+    set_email(person, email)
+    session.add(person)
+    session.flush()
+    return person

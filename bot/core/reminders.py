@@ -631,6 +631,7 @@ class Planner:
                     subject=m.id,
                     deadline=due.isoformat(),
                     drafted=minutes is not None,
+                    published=minutes is not None and minutes.published_at is not None,
                 )
 
     def _review_updates(self, st: GroupState, found: _Found) -> None:
@@ -1676,6 +1677,12 @@ def _minutes_due(a: _About) -> Part | None:
             ),
         ]
         done = f"Publishing them sends everyone a copy: `/coregroup {a.ref} publish`."
+        if a.occurrence.detail.get("published"):
+            done = (
+                f"They're published, but not every member has their copy yet: `/coregroup {a.ref} "
+                "minutes` shows who. Log a copy given another way with `/coregroup minutes sent "
+                '@name "by post"`.'
+            )
         summary = f"{a.ref}: minutes to send to members by {deadline}"
     if not a.occurrence.detail.get("drafted", True):
         blocks.append(Text(f"They haven't been drafted yet: `/coregroup {a.ref} draft` starts."))

@@ -457,8 +457,9 @@ def test_journey_4_minutes_drafted_checked_amended_approved_published_and_record
     assert "domestic abuse programme" not in family and "probation" not in family
     assert "Some information for the professionals only is left out" in family
     assert "Approved by Priya Shah" in professional
-    assert "are published. Each member is sent a copy" in to(out, f"[{SPACE}]")
-    assert "Copies sent to all members: done Wed 6 Jan 2027 — on time" in out
+    assert "are published. Each member is being sent their own copy" in to(out, f"[{SPACE}]")
+    report = to(out, "[DM to sam]")
+    assert "Every member has their copy (6 of 6): the circulation deadline of Wed 13 Jan" in report
 
     with db(engine) as s:
         row = s.exec(select(Minutes)).one()
@@ -471,7 +472,11 @@ def test_journey_4_minutes_drafted_checked_amended_approved_published_and_record
     clock.advance(timedelta(days=2))
     out = chat("/coregroup recorded\n/coregroup minutes")
     assert "Recorded on the case system: done Fri 8 Jan 2027 — on time" in out
-    assert "Copies sent to: Sam Okafor (Wed 6 Jan 2027, 11:30)" in out
+    assert "Copies sent to all members: done Wed 6 Jan 2027 — on time" in out
+    assert (
+        "Sam Okafor — full minutes, by direct message in chat: delivered Wed 6 Jan 2027, 11:30"
+        in out
+    )
     assert minutes_row(engine).recorded_at is not None
     history = chat("/coregroup minutes history")
     assert "Version 1 — Alex Kerr, Wed 6 Jan 2027, 11:30: First draft" in history
@@ -1090,7 +1095,8 @@ def test_journey_4_from_the_updates_typed_in_the_chat_to_published_minutes(
         /coregroup publish
         """
     )
-    assert "Published version 3. A copy goes to each of the 5 members" in out
+    assert "Published version 3. Each of the 5 members gets their own copy" in out
+    assert "Every member has their copy (5 of 5)" in to(out, "[DM to sam]")
     assert "Mia says she feels safe" not in to(out, "[DM to jo]")
     assert PROFESSIONALS_ONLY in to(out, "[DM to jo]")
     with db(engine) as s:

@@ -31,6 +31,7 @@ BOT_TOKEN = "xoxb-test-0000"
 TEAM_ID = "T0COUNCIL"
 BOT_USER_ID = "U0COREBOT"
 CHANNEL_NAME = r"^[a-z0-9_-]{1,80}$"
+UPLOAD_PATH = "/upload/"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,19 @@ class Channel:
     archived: bool = False
     messages: list[dict[str, Any]] = field(default_factory=list)
     pins: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UploadedFile:
+    """A file uploaded with the external upload flow, and where it was shared."""
+
+    id: str
+    filename: str
+    length: int
+    data: bytes = b""
+    title: str = ""
+    channels: list[str] = field(default_factory=list)
+    uploaded: bool = False
 
 
 class SlackError(Exception):
@@ -248,6 +262,7 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, Channel] = {}
         self.views: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, UploadedFile] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
@@ -374,6 +389,14 @@ class FakeSlack:
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
+                if parts.path.startswith(UPLOAD_PATH):  # a file's bytes, not form data
+                    data = self.rfile.read(length) if length else b""
+                    status, headers, body = fake._upload(parts.path, data)
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 args: dict[str, Any] = dict(parse_qsl(parts.query))
                 if raw:
@@ -582,3 +605,45 @@ class FakeSlack:
         view = _decoded(args.get("view"))
         self.views[args.get("user_id", "")] = view
         return {"view": {"id": f"V{next(self._ids):08d}", **view}}
+
+    # The external file upload flow (files.getUploadURLExternal, POST the bytes, complete) ------
+
+    def _api_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            length = int(args.get("length", ""))
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = UploadedFile(file_id, str(args.get("filename", "")), length)
+        return {"upload_url": f"{self.url}{UPLOAD_PATH}{file_id}", "file_id": file_id}
+
+    def _upload(self, path: str, data: bytes) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            file = self.files.get(path.removeprefix(UPLOAD_PATH))
+            self.calls.append(Call("upload", {"path": path, "bytes": len(data)}, None))
+            if file is None:
+                return 404, {}, b"not found"
+            if len(data) != file.length:
+                self.problems.append(f"upload: {len(data)} bytes sent, {file.length} announced")
+            file.data, file.uploaded = data, True
+        return 200, {}, b"OK - " + str(len(data)).encode()
+
+    def _api_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        listed = _decoded(args.get("files", "[]"))
+        if not isinstance(listed, list) or not listed:
+            raise SlackError("invalid_arguments")
+        channel_id = args.get("channel_id")
+        shared = []
+        for item in listed:
+            file = self.files.get(str(item.get("id", "")))
+            if file is None or not file.uploaded:
+                raise SlackError("file_not_found")
+            file.title = str(item.get("title") or file.filename)
+            if channel_id:
+                channel = self._channel(str(channel_id))
+                file.channels.append(channel.id)
+                channel.messages.append(
+                    {"type": "message", "user": BOT_USER_ID, "ts": self._ts(), "files": [file.id]}
+                )
+            shared.append({"id": file.id, "title": file.title, "name": file.filename})
+        return {"files": shared}

@@ -260,6 +260,7 @@ def test_manifest_declares_what_the_app_listens_to_and_no_more() -> None:
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands",
         "chat:write",
+        "files:write",
         "groups:write",
         "groups:history",
         "im:history",

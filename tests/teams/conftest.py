@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
 import itertools
 import json
 import secrets
-import ssl
 import threading
 import time
 import uuid
@@ -29,22 +27,21 @@ import jwt
 import pytest
 import requests
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine
 
 from bot.adapters.teams import (
     TeamsRuntime,
     TeamsSettings,
     build_teams_runtime,
-    teams_routes,
 )
 from bot.adapters.web import WebServer, build_web_app
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.distribution import Distributor
+from storage.enums import Platform
 from tests.specs import ADAPTIVE_CARD_SCHEMA
+from tests.tls import Tls, make_tls
 
 APP_ID = "00000000-0000-0000-0000-00000000b0ff"
 APP_SECRET = "test-secret-not-real"
@@ -58,51 +55,10 @@ SCHEMA_PATH = ADAPTIVE_CARD_SCHEMA
 # --- TLS for the fakes ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Tls:
-    """A self-signed certificate for 127.0.0.1: servers use `context`, the bot trusts `ca_file`."""
-
-    ca_file: str
-    key_file: str
-
-    def context(self) -> ssl.SSLContext:
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(self.ca_file, self.key_file)
-        return ctx
-
-
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
     """A throwaway certificate authority that is also the fakes' server certificate."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return Tls(str(cert_file), str(key_file))
+    return make_tls(tmp_path_factory.mktemp("tls"))
 
 
 class HttpsServer:
@@ -613,6 +569,18 @@ class TeamsDriver:
             headers["Authorization"] = f"Bearer {token}"
         return requests.post(self.endpoint, json=activity, headers=headers, timeout=60)
 
+    def send_copies(self) -> list[Sent]:
+        """Run the distribution sender once (the scheduler does it every few seconds), and return
+        what it posted."""
+        before = len(self.connector.sent)
+        Distributor(
+            engine=self.runtime.dispatcher.engine,
+            clock=self.runtime.dispatcher.clock,
+            outboxes={Platform.TEAMS: self.runtime.outbox},
+            locale=self.runtime.dispatcher.locale,
+        ).run_pending()
+        return self.connector.sent[before:]
+
     def say(self, user: User, text: str, **kwargs: Any) -> list[Sent]:
         """`user` sends `text`; returns what the bot sent in answer."""
         before = len(self.connector.sent)
@@ -735,7 +703,9 @@ def teams(
     """The Teams bot serving POST /api/messages on an ephemeral port, in front of the fakes."""
     runtime = build_teams_runtime(bot_settings, engine, clock, teams_settings)
     runtime.http.backoff = 0.01  # retries in tests wait milliseconds, not seconds
-    server = WebServer(build_web_app(engine, teams_routes(runtime.bot)), host="127.0.0.1").start()
+    server = WebServer(build_web_app(engine, runtime.routes(engine)), host="127.0.0.1").start()
+    if runtime.links is not None:  # download links point at this server's ephemeral port
+        runtime.links.base_url = server.url
     yield TeamsDriver(runtime, server, issuer, connector)
     server.stop()
     runtime.close()

@@ -33,10 +33,11 @@ import requests
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.adapters.teams import TeamsSettings, build_teams_runtime, teams_routes
+from bot.adapters.teams import TeamsRuntime, TeamsSettings, build_teams_runtime, teams_routes
 from bot.adapters.web import WebServer, build_web_app
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.distribution import Distributor
 from storage.enums import MinutesStatus, Platform
 from storage.models import ChatIdentity, Minutes, UpdateAnswer
 from tests.teams.conftest import submit_data, titles, unescape
@@ -212,7 +213,7 @@ def joined(messages: list[BotMessage]) -> str:
 @pytest.fixture
 def playground(
     engine: Engine, clock: FakeClock, tmp_path: Path
-) -> Iterator[tuple[Playground, Engine]]:
+) -> Iterator[tuple[Playground, Engine, TeamsRuntime]]:
     """The bot (anonymous mode, fake clock) on 127.0.0.1, and the Playground in front of it."""
     runtime = build_teams_runtime(
         Settings(), engine, clock, TeamsSettings(teams_anonymous_dev=True)
@@ -245,7 +246,7 @@ def playground(
         while "Connected." not in (log.read_text() if log.exists() else ""):
             assert time.monotonic() < deadline, "the Playground never reached the bot"
             time.sleep(0.05)
-        yield client, engine
+        yield client, engine, runtime
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -265,9 +266,9 @@ def _dm_of(engine: Engine, user_id: str) -> str:
 
 
 def test_the_journey_through_the_agents_playground(
-    playground: tuple[Playground, Engine], clock: FakeClock
+    playground: tuple[Playground, Engine, TeamsRuntime], clock: FakeClock
 ) -> None:
-    pg, engine = playground
+    pg, engine, runtime = playground
     clock.set(datetime(2026, 12, 18, 15, 0, tzinfo=LONDON))
     chair, megan, adele = pg.me["name"], "Megan Bowen", "Adele Vance"
 
@@ -325,7 +326,16 @@ def test_the_journey_through_the_agents_playground(
     assert f"Draft minutes — {REF}" in draft.text()
     approved = pg.click(megan, pg.group_chat, draft, "Approve")
     assert "They can now be published" in joined(approved)
-    published = pg.in_group(chair, "publish")
+    assert "Published version 1." in joined(pg.in_group(chair, "publish"))
+    # The copies go out from the distribution sender (the scheduler runs it every few seconds).
+    before = len(pg.bot_messages())
+    Distributor(
+        engine=engine,
+        clock=clock,
+        outboxes={Platform.TEAMS: runtime.outbox},
+        locale=runtime.dispatcher.locale,
+    ).run_pending()
+    published = pg.bot_messages()[before:]
     assert sum(f"Minutes — {REF}" in m.text() for m in published) >= 3
     with Session(engine) as s:
         assert s.exec(select(Minutes)).one().status == MinutesStatus.PUBLISHED

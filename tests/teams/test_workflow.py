@@ -161,8 +161,14 @@ def test_journey_on_teams_from_new_group_to_published_minutes(
     sent = teams.click(PRIYA, draft, "Approve", kind="groupChat")
     assert "They can now be published" in joined(sent)
     sent = teams.say(SAM, "publish")
+    assert "Each of the 2 members gets their own copy" in joined(only(sent, SAM.dm))
+    sent = teams.send_copies()
     for person in (SAM, PRIYA):
-        assert f"Minutes — {REF}" in joined(only(sent, person.dm)), person.name
+        copy = joined(only(sent, person.dm))
+        assert f"Minutes — {REF}" in copy, person.name
+        # No PUBLIC_URL here: the card says why the file can't be downloaded, and who to ask.
+        assert "Teams downloads need PUBLIC_URL" in copy, person.name
+    assert "Every member has their copy (2 of 2)" in joined(only(sent, SAM.dm))
     with Session(engine) as s:
         assert s.exec(select(Minutes)).one().status == MinutesStatus.PUBLISHED
         refs = {i.user_id: i.conversation_ref for i in s.exec(select(ChatIdentity)).all()}

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.core.plain_english import DESCRIBE, GLOSSARY, Finding, jargon_in, jargon_note
+from bot.core.plain_english import (
+    DESCRIBE,
+    Finding,
+    Glossary,
+    GlossaryError,
+    bundled,
+    jargon_in,
+    jargon_note,
+    readability,
+)
 
 
 def terms(text: str) -> list[str]:
@@ -13,8 +24,8 @@ def terms(text: str) -> list[str]:
 
 def test_initials_are_found_with_their_plain_words() -> None:
     assert jargon_in("The HV visited after the ICPC.") == [
-        Finding("HV", "health visitor"),
-        Finding("ICPC", "first child protection conference"),
+        Finding("HV", "health visitor", "health visitor"),
+        Finding("ICPC", "first child protection conference", "first child protection conference"),
     ]
 
 
@@ -61,7 +72,7 @@ def test_labelling_phrases_suggest_describing_instead(text: str, term: str) -> N
 def test_mixed_case_initials_from_the_glossary_match_exactly() -> None:
     assert terms("Using SoS mapping") == ["SoS"]
     assert terms("sos") == [] and terms("CIC") == []
-    assert "CiC" in GLOSSARY
+    assert "CiC" in bundled().initials
 
 
 def test_the_note_lists_what_to_write_instead() -> None:
@@ -72,3 +83,58 @@ def test_the_note_lists_what_to_write_instead() -> None:
     assert jargon_note("All clear") == (
         "Plain English check: no jargon or unexplained initials found."
     )
+
+
+def test_one_click_replaces_initials_as_whole_words_and_leaves_references_alone() -> None:
+    glossary = bundled()
+    text = "ICPC held on 2 Dec. The HV and the SW visited; CP-2026-0142 stays; CP work too."
+    assert glossary.replaced(text) == (
+        "First child protection conference held on 2 Dec. The health visitor and the social "
+        "worker visited; CP-2026-0142 stays; child protection work too."
+    )
+    assert glossary.replaced(text, {"HV"}) == text.replace("HV", "health visitor")
+    # A phrase with no plain words is never replaced: the writer describes what they saw.
+    assert glossary.replaced("presenting as low") == "presenting as low"
+
+
+def test_a_councils_glossary_file_adds_and_changes_entries(tmp_path: Path) -> None:
+    path = tmp_path / "council.toml"
+    path.write_text(
+        '[initials]\nLAC = "child in our care"\nPEP = "personal education plan"\n\n'
+        '[[phrases]]\npattern = "contact"\ninstead = "time together"\n',
+        encoding="utf-8",
+    )
+    glossary = Glossary.load(path)
+    assert glossary.initials["LAC"] == "child in our care"
+    assert glossary.initials["ICPC"] == "first child protection conference"  # kept
+    assert [f.term for f in glossary.findings("The PEP and contact with Dad")] == ["PEP", "contact"]
+    assert glossary.replaced("Contact with Dad") == "Time together with Dad"
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("[initials\nICPC = 1", "is not valid TOML"),
+        ("[initials]\nICPC = 1", "[initials] must be lines like"),
+        ('[[phrases]]\npattern = "non[- engagement"', "is not a valid pattern"),
+        ('[[phrases]]\ninstead = "x"', "phrase 1 has no pattern"),
+    ],
+)
+def test_a_broken_glossary_file_says_what_is_wrong(tmp_path: Path, content: str, why: str) -> None:
+    path = tmp_path / "council.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(GlossaryError) as raised:
+        Glossary.load(path)
+    assert "council.toml" in str(raised.value) and why in str(raised.value)
+
+
+def test_readability_is_reported_in_words_a_chair_can_use() -> None:
+    easy = "We met at the family centre. Mia is happy at school. The house is warm now. " * 3
+    hard = (
+        "Notwithstanding the multi-agency safeguarding considerations articulated previously, "
+        "practitioners collectively determined that comprehensive therapeutic interventions "
+        "necessitate further interdisciplinary consultation and organisational authorisation."
+    )
+    assert readability("Too short") is None
+    assert readability(easy).score > 80 and "easy" in readability(easy).words
+    assert readability(hard).score < 30 and "shorter sentences" in readability(hard).words
