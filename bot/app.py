@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def locale_from(settings: Settings) -> Locale:
     """The local-authority settings the core needs."""
-    return Locale(tz=settings.display_tz, closure_days=settings.closure_days)
+    return Locale.from_settings(settings)
 
 
 def build_dispatcher(

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     tz_display: str = "Europe/London"
     closure_days: Annotated[tuple[date, ...], NoDecode] = ()
     log_level: str = "INFO"
+    concern_signals_file: Path | None = None
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -49,6 +50,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             msg = f"unknown timezone {value!r}; use an IANA name such as Europe/London"
             raise ValueError(msg) from None
+        return value
+
+    @field_validator("concern_signals_file")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no file at {value}; give the path of a text file, one phrase a line")
         return value
 
     @field_validator("closure_days", mode="before")

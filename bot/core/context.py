@@ -9,20 +9,35 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.clock import Clock
+from bot.config import ConfigError, Settings
 from bot.core.calendar import Nation, WorkingCalendar, shared_calendar
 from bot.core.people import Directory
 from bot.core.policy import Policy
+from bot.core.signals import ConcernSignals, SignalsError, built_in_signals
 from storage.enums import Platform
 from storage.models import Case, Person
 
 
 @dataclass(frozen=True)
 class Locale:
-    """Local-authority settings the core needs: display timezone, closure days, policy tweaks."""
+    """Local-authority settings the core needs: display timezone, closure days, policy tweaks,
+    and the words that may mean a new concern."""
 
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
     closure_days: tuple[date, ...] = ()
     policy_overrides: tuple[tuple[str, int], ...] = ()
+    signals: ConcernSignals = field(default_factory=built_in_signals)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Locale:
+        """The locale a council's settings describe; ConfigError for an unusable signals file."""
+        signals = built_in_signals()
+        if settings.concern_signals_file is not None:
+            try:
+                signals = ConcernSignals.load(settings.concern_signals_file)
+            except SignalsError as exc:
+                raise ConfigError(f"Invalid configuration — CONCERN_SIGNALS_FILE: {exc}") from None
+        return cls(tz=settings.display_tz, closure_days=settings.closure_days, signals=signals)
 
     def calendar(self, case: Case) -> WorkingCalendar:
         """The working-day calendar for a case's nation plus local closure days."""
