@@ -98,6 +98,10 @@ class Message:
     text: str
     blocks: tuple[Block, ...] = ()
     key: str | None = None  # idempotency key carried in platform metadata (reminders)
+    # What a reply to this message answers ("update:12", "action:7", "concern:3"); adapters
+    # record it against the platform's id for the sent message, so a reply in its thread (or
+    # `reply <n>` in the local chat) reaches what it answers.
+    expects: str | None = None
 
     @classmethod
     def plain(cls, text: str) -> Message:

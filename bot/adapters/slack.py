@@ -299,7 +299,11 @@ class SlackHandlers:
         )
         who = self._who(origin.user_id)
         text = inbound_text(event.get("text") or "")
-        reply = self.dispatcher.message(who, text, channel_id=origin.channel_id, direct=True)
+        # A reply in a message's thread answers that message (see SlackOutbox.post).
+        answering = f"{event['channel']}:{origin.thread_ts}" if origin.thread_ts else None
+        reply = self.dispatcher.message(
+            who, text, channel_id=origin.channel_id, direct=True, answering=answering
+        )
         self.deliver(reply, origin, bot_user_id)
 
     def on_home_opened(self, body: dict[str, Any], bot_user_id: str | None) -> None:
@@ -585,7 +589,7 @@ def slack_handlers(
     dispatcher = Dispatcher(
         engine=engine,
         clock=clock,
-        locale=Locale(tz=settings.display_tz, closure_days=settings.closure_days),
+        locale=Locale.from_settings(settings),
         platform=Platform.SLACK,
         directory=SlackDirectory(client),
         registry=build_registry(),

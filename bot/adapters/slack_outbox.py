@@ -191,7 +191,9 @@ class SlackOutbox:
             args["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": message.key}}
         self.pacer.wait_turn(channel)
         response = self.client.chat_postMessage(**args)
-        return f"{response['channel']}:{response['ts']}"
+        ref = f"{response['channel']}:{response['ts']}"
+        self.dispatcher.remember_prompt(ref, message)  # a reply in its thread answers it
+        return ref
 
     def channel_for(self, to: ToGroup | ToPerson) -> str:
         """The channel id to post to, opening the person's DM (and remembering it) if needed."""

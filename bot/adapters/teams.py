@@ -44,6 +44,7 @@ from bot.adapters.teams_outbox import (
     IoLoop,
     Place,
     TeamsOutbox,
+    message_ref,
 )
 from bot.adapters.web import WebServer, build_web_app
 from bot.clock import Clock
@@ -150,6 +151,12 @@ def is_anonymous(settings: Settings, teams: TeamsSettings) -> bool:
 # --- inbound text -------------------------------------------------------------------------------
 
 _BREAK = re.compile(r"<br\s*/?>|</p>|</div>", re.IGNORECASE)
+# Teams' "Reply" to one message quotes it: the quote names the message, and is not part of the
+# reply's own words.
+_QUOTE = re.compile(
+    r"<blockquote[^>]*schema\.skype\.com/Reply[^>]*>.*?</blockquote>", re.IGNORECASE | re.DOTALL
+)
+_QUOTED_ID = re.compile(r'itemid="([^"]+)"', re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _USER_ID = re.compile(r"^(29:|8:orgid:)")
 
@@ -157,7 +164,7 @@ _USER_ID = re.compile(r"^(29:|8:orgid:)")
 def inbound_text(activity: Activity) -> str:
     """The activity's text as the core's literal text: the bot's mention dropped, people's
     mentions as `<@id>` tokens, HTML markup and entities turned back into plain characters."""
-    text = (activity.text or "").replace("\x00", "")
+    text = _QUOTE.sub("", (activity.text or "").replace("\x00", ""))
     tokens: dict[str, str] = {}
     bot_id = activity.recipient.id if activity.recipient else None
     for number, mention in enumerate(activity.get_mentions()):
@@ -177,6 +184,13 @@ def inbound_text(activity: Activity) -> str:
     for marker, token in tokens.items():
         text = text.replace(marker, token)
     return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def answered_id(activity: Activity) -> str | None:
+    """The id of the message this one answers: the one it quotes, or its reply-chain parent."""
+    quote = _QUOTE.search(activity.text or "")
+    found = _QUOTED_ID.search(quote.group(0)) if quote else None
+    return found.group(1) if found else activity.reply_to_id
 
 
 def command_text(text: str, *, personal: bool, known: set[str]) -> str | None:
@@ -371,7 +385,14 @@ class TeamsBot:
             command = None  # part-way through an update, "team work is good" is an answer
         if command is not None:
             return self.dispatcher.command(who, command, channel_id=turn.space_id)
-        return self.dispatcher.message(who, text, channel_id=turn.space_id, direct=True)
+        answered = answered_id(activity)
+        return self.dispatcher.message(
+            who,
+            text,
+            channel_id=turn.space_id,
+            direct=True,
+            answering=message_ref(turn.conversation_id, answered) if answered else None,
+        )
 
     def _answering(self, turn: Turn) -> bool:
         """Whether the sender is part-way through answering their update questions."""
@@ -723,7 +744,7 @@ def build_teams_runtime(
     dispatcher = Dispatcher(
         engine=engine,
         clock=clock,
-        locale=Locale(tz=settings.display_tz, closure_days=settings.closure_days),
+        locale=Locale.from_settings(settings),
         platform=Platform.TEAMS,
         directory=directory,
         registry=build_registry(),

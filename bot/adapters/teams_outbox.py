@@ -383,6 +383,7 @@ class TeamsOutbox:
         ref = message_ref(place.conversation_id, activity_id)
         if message.key:
             self._sent[message.key] = ref
+        self.dispatcher.remember_prompt(ref, message)  # a reply to it answers what it asked
         return ref
 
     def find_sent(self, to: ToGroup | ToPerson, key: str) -> str | None:
@@ -398,7 +399,9 @@ class TeamsOutbox:
             )
         else:
             coro = self.connector.send(place.service_url, place.conversation_id, activity)
-        return self.io.run(coro)
+        activity_id = self.io.run(coro)
+        self.dispatcher.remember_prompt(message_ref(place.conversation_id, activity_id), message)
+        return activity_id
 
     def update(self, place: Place, activity_id: str, message: Message) -> None:
         """Replace the card `activity_id` with `message`."""
