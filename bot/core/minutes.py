@@ -275,7 +275,7 @@ def _section_1(f: _Facts, author_id: int) -> str:
     )
 
 
-def _section_2(f: _Facts) -> str:
+def _section_2(f: _Facts, *, family: bool = False) -> str:
     came, apologies, missing, unknown = [], [], [], []
     for person, row in attendance_of(f.session, meeting=f.meeting):
         assert person.id is not None
@@ -283,7 +283,9 @@ def _section_2(f: _Facts) -> str:
         if status in (AttendanceStatus.ATTENDED, AttendanceStatus.ATTENDING):
             came.append(f.who(person.id))
         elif status == AttendanceStatus.APOLOGIES:
-            apologies.append(f.who(person.id) + (f" ({row.note})" if row.note else ""))
+            # A professional's note with their apologies is their written update: theirs to share.
+            shown = row.note and (not family or f.is_family(person.id))
+            apologies.append(f.who(person.id) + (f" ({row.note})" if shown else ""))
         elif status == AttendanceStatus.ABSENT:
             missing.append(f.who(person.id))
         else:
@@ -706,6 +708,7 @@ def assemble(
     # contingency plan, and only what a professional shared with them (or the chair words for
     # them with `amend <n> family "…"`).
     family = {
+        2: _section_2(f, family=True),
         3: s3_family,
         4: _section_4(f, family=True),
         5: _section_5(f, by_id, family=True),
