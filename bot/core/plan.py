@@ -173,15 +173,6 @@ def is_still_owner(session: Session, *, action: Action, person_id: int) -> bool:
     return group is not None and group.status == GroupStatus.ACTIVE and member is not None
 
 
-def recently_reminded_actions(session: Session, *, person_id: int, since: datetime) -> list[Action]:
-    """The actions of the latest action reminder sent to this person since `since`.
-
-    Several when that message merged reminders about more than one action.
-    """
-    found = latest_action_reminder(session, person_id=person_id, since=since)
-    return found[0] if found else []
-
-
 def latest_action_reminder(
     session: Session, *, person_id: int, since: datetime
 ) -> tuple[list[Action], datetime] | None:
@@ -204,12 +195,6 @@ def latest_action_reminder(
     ids = list(dict.fromkeys(r.subject_id for r in latest if r.subject_id is not None))
     found = {a.id: a for a in session.exec(select(Action).where(col(Action.id).in_(ids))).all()}
     return [found[i] for i in ids if i in found], rows[0].sent_at
-
-
-def recently_reminded_action(session: Session, *, person_id: int, since: datetime) -> Action | None:
-    """The action of the most recent action reminder sent to this person since `since`."""
-    found = recently_reminded_actions(session, person_id=person_id, since=since)
-    return found[0] if found else None
 
 
 def history(session: Session, *, action_id: int) -> list[ActionEvent]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
+from itertools import zip_longest
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -1427,10 +1428,14 @@ def prepare(
             continue
         state = triage.states.get(row.group_id or 0)
         by_recipient[recipient_of(row, state.group if state else None)].append(row)
+    messages = []
     for recipient, mine in by_recipient.items():
         outgoing = _outgoing(session, recipient, mine, triage=triage, now=now)
         result.dropped += len(mine) - sum(len(o.rows) for o in outgoing)
-        result.outgoing.extend(outgoing)
+        messages.append(outgoing)
+    # Everyone's first message, then anyone's second: a platform paces each channel (Slack about
+    # one message a second), so a person's two messages are best sent apart.
+    result.outgoing = [o for turn in zip_longest(*messages) for o in turn if o is not None]
     session.flush()
     return result
 

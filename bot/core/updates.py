@@ -718,7 +718,6 @@ class Step:
 
     message: Message
     complete: bool = False
-    concern: Concern | None = None  # a question about a new concern, asked before going on
 
 
 def answers_of(session: Session, *, update: MemberUpdate) -> dict[str, UpdateAnswer]:
@@ -839,7 +838,7 @@ def reply_to(
             action = convo.session.get(Action, current.action_id or 0)
             on = f"action {action.number}" if action is not None else "the action"
             kept = Context(f"Thanks, I've kept that as your note on {on}.")
-            return Step(_concern_question(convo, concern, before=(kept,)), concern=concern)
+            return Step(_concern_question(convo, concern, before=(kept,)))
         # Nothing typed is lost: it is shown back with the question.
         retry = (Text(err.message), Context(f"You typed: {text}"[:2900]))
         return Step(convo.ask(current, answers, before=retry))
@@ -847,7 +846,7 @@ def reply_to(
     if concern is not None:
         _move_on(convo, now)
         saved = Context(f"Saved: {current.label}.")
-        return Step(_concern_question(convo, concern, before=(saved,)), concern=concern)
+        return Step(_concern_question(convo, concern, before=(saved,)))
     return _advance(
         convo, now, before=(Context(f"Saved: {current.label}."), *_share_offer(convo, current))
     )

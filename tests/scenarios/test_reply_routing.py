@@ -40,13 +40,15 @@ def group(chat: ChatDriver) -> ChatDriver:
     return chat
 
 
-def replies_to(out: str) -> list[int]:
-    """The numbers of the messages in a transcript that take a reply, in order."""
-    return [int(n) for n in re.findall(r"\(reply (\d+) <your words> answers this message\)", out)]
-
-
 def priyas_messages(out: str) -> list[str]:
     return [p for p in out.split("\n[") if p.startswith("DM to priya]")]
+
+
+def reply_number(out: str, words: str) -> int:
+    """The number to `reply` to Priya's message that shows `words`."""
+    message = next(m for m in priyas_messages(out) if words in m)
+    [number] = re.findall(r"\(reply (\d+) <your words> answers this message\)", message)
+    return int(number)
 
 
 def update_answers(engine: Engine) -> dict[str, UpdateAnswer]:
@@ -118,7 +120,8 @@ def test_replying_to_a_message_by_its_number_answers_that_message(
     group: ChatDriver, engine: Engine
 ) -> None:
     out = group("clock 2026-12-31 09:00")
-    reminder, question = replies_to(out)[-2:]
+    reminder = reply_number(out, "in 2 working days")
+    question = reply_number(out, "Is it done, in progress or stuck?")
     # The update question is answered first, so it is the open conversation...
     assert "Saved: Action 1" in group(f"reply {question} in progress")
     group("clock +1h")
@@ -143,7 +146,7 @@ def test_a_thread_reply_to_a_finished_update_says_so_and_keeps_the_words(
     group: ChatDriver, engine: Engine
 ) -> None:
     out = group("clock 2026-12-31 09:00")
-    question = replies_to(out)[-1]
+    question = reply_number(out, "Is it done, in progress or stuck?")
     group(f"reply {question} in progress\nskip\nskip\nskip\nskip\nyes")
     with Session(engine) as s:
         assert s.exec(select(MemberUpdate).where(MemberUpdate.state == "complete")).first()
