@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     tz_display: str = "Europe/London"
     closure_days: Annotated[tuple[date, ...], NoDecode] = ()
     log_level: str = "INFO"
+    concern_signals_file: Path | None = None
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -152,6 +153,13 @@ class Settings(BaseSettings):
         if value.upper() not in LEVELS:
             raise ValueError(f"unknown log level {value!r}; use one of {', '.join(LEVELS)}")
         return value.upper()
+
+    @field_validator("concern_signals_file")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no file at {value}; give the path of a text file, one phrase a line")
+        return value
 
     @field_validator("closure_days", mode="before")
     @classmethod

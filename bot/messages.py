@@ -119,6 +119,10 @@ class Message:
     card: str | None = None
     kind: str | None = None  # what the notification preview calls it ("action card")
     attachment: Attachment | None = None
+    # What a reply to this message answers ("update:12", "action:7", "concern:3"); adapters
+    # record it against the platform's id for the sent message, so a reply in its thread (or
+    # `reply <n>` in the local chat) reaches what it answers.
+    expects: str | None = None
 
     @classmethod
     def plain(cls, text: str) -> Message:

@@ -54,6 +54,7 @@ from bot.core.reminders import (
     upsert,
     withdraw_stale,
 )
+from bot.core.routing import remember_prompt
 from bot.core.working_hours import day_start
 from storage.db import session_scope
 from storage.enums import GroupStatus, Platform, ReminderStatus
@@ -340,6 +341,14 @@ class ReminderEngine:
             return result
         with session_scope(self.engine) as session:
             marked = mark_sent(session, ids=item.ids, owner=owner, ref=ref, now=moment())
+            if item.message.expects:  # a reply to it (in its thread) answers what it asked
+                remember_prompt(
+                    session,
+                    platform=item.recipient.platform,
+                    ref=ref,
+                    expects=item.message.expects,
+                    now=moment(),
+                )
         if marked < len(item.ids):
             log.warning("reminders %s: sent after their claim lapsed; may repeat", item.ids)
         result.messages, result.sent = 1, len(item.ids)

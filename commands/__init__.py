@@ -6,8 +6,19 @@ import importlib
 
 from commands.registry import Registry
 
-# Order matters for message listeners: update conversations first, then replies to reminders.
-MODULES = ("groups", "meetings", "updates", "plan", "minutes", "oversight", "reminders")
+# Ordinary messages go to one listener (conversation): it decides what each message answers.
+MODULES = (
+    "groups",
+    "meetings",
+    "updates",
+    "plan",
+    "concerns",
+    "conversation",
+    "share",
+    "minutes",
+    "oversight",
+    "reminders",
+)
 
 
 def build_registry() -> Registry:

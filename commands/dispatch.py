@@ -15,6 +15,7 @@ from bot.core.access import GroupView, audit, resolve_group
 from bot.core.context import Ctx, Locale
 from bot.core.errors import NotAllowed, NotFound, UserError
 from bot.core.people import Directory, Who, person_for
+from bot.core.routing import expected_by, remember_prompt
 from bot.messages import Context, Heading, Message, Reply, Text
 from commands.parse import Args, is_reference, suggest, tokenize
 from commands.registry import Command, Registry
@@ -70,13 +71,28 @@ class Dispatcher:
         return self._guarded(who, channel_id, text or "", lambda ctx: handler(ctx, value, text))
 
     def message(
-        self, who: Who, text: str, *, channel_id: str | None = None, direct: bool = True
+        self,
+        who: Who,
+        text: str,
+        *,
+        channel_id: str | None = None,
+        direct: bool = True,
+        answering: str | None = None,
     ) -> Reply:
-        """Offer an ordinary message (a DM, or a reply in a thread) to the conversation handlers."""
+        """Offer an ordinary message (a DM, or a reply in a thread) to the conversation handlers.
+
+        `answering` is the platform's id of the message this one replies to (its thread, reply
+        chain or quote), when it names one: what that message asked decides where this goes.
+        """
 
         def run(ctx: Ctx) -> Reply:
+            answers = (
+                expected_by(ctx.session, platform=self.platform, ref=answering)
+                if answering
+                else None
+            )
             for listener in self.registry.listeners:
-                reply = listener(ctx, text, direct)
+                reply = listener(ctx, text, direct, answers)
                 if reply is not None:
                     return reply
             if direct:
@@ -115,6 +131,19 @@ class Dispatcher:
             assert group is not None
             group.channel_id, group.channel_name, group.platform = channel_id, name, self.platform
             session.add(group)
+
+    def remember_prompt(self, ref: str, message: Message) -> None:
+        """Record what a reply to a message just sent answers (when it takes a reply)."""
+        if not message.expects:
+            return
+        with session_scope(self.engine) as session:
+            remember_prompt(
+                session,
+                platform=self.platform,
+                ref=ref,
+                expects=message.expects,
+                now=self.clock.now(),
+            )
 
     def remember_dm(self, person_id: int, dm_channel_id: str, ref: dict | None = None) -> None:
         """Store where a person's direct messages with the bot live (and a Teams reference)."""

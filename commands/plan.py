@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from bot.core import concerns
 from bot.core import plan as core
 from bot.core.access import (
     GroupView,
     audit,
     group_by_id,
     group_for_channel,
+    has_family,
     hidden,
     require_active,
     require_manager,
     resolve_group,
+    takes_part_as_family,
     visible_groups,
 )
 from bot.core.calendar import format_day
@@ -27,6 +30,7 @@ from bot.core.groups import active_membership, chairs
 from bot.core.meetings import format_when
 from bot.core.people import resolve_person
 from bot.core.replies import INTENT_KINDS, Intent, interpret, is_small_talk
+from bot.core.sharing import SHARE
 from bot.messages import (
     Block,
     Button,
@@ -78,14 +82,31 @@ def register(registry: Registry) -> None:
     registry.click("action.decline_date", click_decline_date)
     registry.click("action.undo", click_undo)
     registry.click("action.reply", click_reply)
-    registry.listen(on_direct_message)
 
 
 # --- shared helpers -----------------------------------------------------------------------------
 
 
-def _card(ctx: Ctx, action: Action) -> Message:
-    return core.action_message(ctx.session, action=action, tz=ctx.locale.tz, now=ctx.now())
+def _card(ctx: Ctx, action: Action, *, family: bool) -> Message:
+    """The action card; `family` when the family can see where it goes (notes left out)."""
+    return core.action_message(
+        ctx.session, action=action, tz=ctx.locale.tz, now=ctx.now(), family=family
+    )
+
+
+def _space_has_family(ctx: Ctx, view: GroupView) -> bool:
+    return has_family(ctx.session, group_id=view.id)
+
+
+def _person_is_family(ctx: Ctx, view: GroupView, person_id: int) -> bool:
+    return takes_part_as_family(ctx.session, group_id=view.id, person_id=person_id)
+
+
+def _here_is_family(ctx: Ctx, view: GroupView) -> bool:
+    """Whether the family can see a message changed in place where the actor clicked: their
+    own view, or a card in the group's space (which the family may be in)."""
+    in_space = ctx.channel_id is not None and ctx.channel_id == view.group.channel_id
+    return view.is_family or (in_space and _space_has_family(ctx, view))
 
 
 def _with_intro(message: Message, intro: str) -> Message:
@@ -108,6 +129,49 @@ def _undo_button(event: ActionEvent) -> Buttons:
 def _confirm(text: str, event: ActionEvent, *extra: Block) -> Message:
     """A private confirmation of a change, with the button that reverses it."""
     return Message(text=text, blocks=(Text(text), *extra, _undo_button(event)))
+
+
+def _confirmed(
+    ctx: Ctx, view: GroupView, action: Action, text: str, event: ActionEvent, *extra: Block
+) -> Reply:
+    """The confirmation of a change with a note, and what the note asks for.
+
+    A professional's note is for professionals only: the confirmation offers to share it with
+    the family. A note that reads like a new concern is not filed silently: its author is asked
+    whether the chair should know now (in their direct messages, where yes or no can be typed).
+    """
+    reply = Reply()
+    concern = None
+    if event.note:
+        concern = concerns.check(
+            ctx.session,
+            signals=ctx.locale.signals,
+            group_id=view.id,
+            author=ctx.actor,
+            text=event.note,
+            about=f"a note on action {action.number}",
+            now=ctx.now(),
+            action_event_id=event.id,
+        )
+    offer: tuple[Block, ...] = ()
+    if event.note and concern is None and _shareable(ctx, view, action, event):
+        offer = (
+            Context("Your note is for professionals only unless you share it."),
+            Buttons((Button("Share with the family", SHARE, f"note:{event.id}"),)),
+        )
+    reply.say(_confirm(text, event, *extra, *offer))
+    if concern is not None:
+        question = concerns.question_message(concern, reference=view.reference, tz=ctx.locale.tz)
+        reply.say(question, to=ToPerson(ctx.actor_id))
+    return reply
+
+
+def _shareable(ctx: Ctx, view: GroupView, action: Action, event: ActionEvent) -> bool:
+    """Whether sharing a note would show it to anyone: a family who can see the action."""
+    if event.shared_with_family or view.is_family:
+        return False
+    family_owner = _person_is_family(ctx, view, action.owner_id)
+    return family_owner or (action.shared_with_family and _space_has_family(ctx, view))
 
 
 def _member(ctx: Ctx, view: GroupView, token: str) -> Person:
@@ -577,7 +641,6 @@ def _add_action(ctx: Ctx, view: GroupView, args: Args) -> Reply:
 def _announce_new_action(
     ctx: Ctx, view: GroupView, action: Action, owner: Person, warning: str | None
 ) -> Reply:
-    card = _card(ctx, action)
     reply = Reply()
     lines = [
         f"Added action {action.number} for {owner.display_name}, due {format_day(action.due_on)}."
@@ -588,13 +651,14 @@ def _announce_new_action(
             f"{_short_day(ctx, view, action.due_on)}`"
         )
     if action.shared_with_family:
-        reply.say(card, to=ToGroup(view.id))
+        reply.say(_card(ctx, action, family=_space_has_family(ctx, view)), to=ToGroup(view.id))
     else:
         lines.append("It is for professionals only, so it was not posted in the group's channel.")
+    assert owner.id is not None
+    card = _card(ctx, action, family=_person_is_family(ctx, view, owner.id))
     if owner.id == ctx.actor_id:
         reply.say(card)
     else:
-        assert owner.id is not None
         intro = f"{ctx.actor.display_name} has given you a new action for {view.reference}."
         reply.say(_with_intro(card, intro), to=ToPerson(owner.id))
     return reply.say("\n".join(lines))
@@ -611,12 +675,20 @@ def _short_day(ctx: Ctx, view: GroupView, day: date) -> str:
 
 def _show_action(ctx: Ctx, view: GroupView, number: int) -> Reply:
     action = _action_numbered(ctx, view, number)
-    lines = core.history_lines(ctx.session, action=action, tz=ctx.locale.tz)
+    family = view.is_family  # a private reply: only the actor sees it, wherever they asked
+    lines = core.history_lines(ctx.session, action=action, tz=ctx.locale.tz, family=family)
+    blocks: list[Block] = [Heading(f"History of action {action.number}"), bullets(lines)]
+    if not family:
+        blocks.append(
+            Context(
+                f"Notes are for professionals only unless shared: "
+                f"`/coregroup share action {action.number}` shares the latest with the family."
+            )
+        )
     history = Message(
-        text=f"{view.reference}: history of action {action.number}",
-        blocks=(Heading(f"History of action {action.number}"), bullets(lines)),
+        text=f"{view.reference}: history of action {action.number}", blocks=tuple(blocks)
     )
-    return Reply().say(_card(ctx, action)).say(history)
+    return Reply().say(_card(ctx, action, family=family)).say(history)
 
 
 def _action_line(action: Action, names: dict[int, str], today: date) -> str:
@@ -740,7 +812,9 @@ def _tell_owner(ctx: Ctx, action: Action, intro: str) -> Reply:
     """Send the owner their updated card with a line saying what changed (unless they did it)."""
     if action.owner_id == ctx.actor_id:
         return Reply()
-    return Reply().say(_with_intro(_card(ctx, action), intro), to=ToPerson(action.owner_id))
+    view = group_by_id(ctx, action.group_id)
+    card = _card(ctx, action, family=_person_is_family(ctx, view, action.owner_id))
+    return Reply().say(_with_intro(card, intro), to=ToPerson(action.owner_id))
 
 
 def _reassign(ctx: Ctx, view: GroupView, args: Args) -> Reply:
@@ -857,7 +931,7 @@ def _apply_done(ctx: Ctx, view: GroupView, action: Action, note: str | None) -> 
         now=ctx.now(),
     )
     text = f"Marked {_label(view, action)} done" + (f", with the note: {note}" if note else ".")
-    return Reply().say(_confirm(text, event))
+    return _confirmed(ctx, view, action, text, event)
 
 
 def _apply_progress(ctx: Ctx, view: GroupView, action: Action, note: str | None) -> Reply:
@@ -873,7 +947,7 @@ def _apply_progress(ctx: Ctx, view: GroupView, action: Action, note: str | None)
     text = f"Marked {_label(view, action)} in progress" + (
         f", with the note: {note}" if note else "."
     )
-    return Reply().say(_confirm(text, event))
+    return _confirmed(ctx, view, action, text, event)
 
 
 def _apply_cannot(ctx: Ctx, view: GroupView, action: Action, reason: str) -> Reply:
@@ -886,12 +960,13 @@ def _apply_cannot(ctx: Ctx, view: GroupView, action: Action, reason: str) -> Rep
         note=reason,
         now=ctx.now(),
     )
-    reply = Reply().say(
-        _confirm(
-            f"Recorded that {_label(view, action)} can't be done, because: {reason}. "
-            f"I've told {_chair_names(ctx, view)}.",
-            event,
-        )
+    reply = _confirmed(
+        ctx,
+        view,
+        action,
+        f"Recorded that {_label(view, action)} can't be done, because: {reason}. "
+        f"I've told {_chair_names(ctx, view)}.",
+        event,
     )
     return reply.extend(_tell_chairs(ctx, view, _cannot_message(ctx, view, action, reason)))
 
@@ -917,7 +992,7 @@ def _apply_note(ctx: Ctx, view: GroupView, action: Action, note: str) -> Reply:
     event = core.add_note(
         ctx.session, action=action, actor_id=ctx.actor_id, note=note, now=ctx.now()
     )
-    return Reply().say(_confirm(f"Added a note to {_label(view, action)}: {note}", event))
+    return _confirmed(ctx, view, action, f"Added a note to {_label(view, action)}: {note}", event)
 
 
 def _apply_new_due(ctx: Ctx, view: GroupView, action: Action, day: date, note: str | None) -> Reply:
@@ -937,12 +1012,13 @@ def _apply_new_due(ctx: Ctx, view: GroupView, action: Action, day: date, note: s
     warning = _working_day_warning(ctx, view, day)
     extra = [Context(warning)] if warning else []
     told = "" if view.can_manage else f" I've told {_chair_names(ctx, view)}."
-    reply = Reply().say(
-        _confirm(
-            f"Moved {_label(view, action)} from {format_day(old)} to {format_day(day)}.{told}",
-            event,
-            *extra,
-        )
+    reply = _confirmed(
+        ctx,
+        view,
+        action,
+        f"Moved {_label(view, action)} from {format_day(old)} to {format_day(day)}.{told}",
+        event,
+        *extra,
     )
     if view.can_manage:
         return reply.extend(
@@ -984,7 +1060,8 @@ def _status_now(ctx: Ctx, action: Action) -> str:
     assert action.id is not None
     events = core.history(ctx.session, action_id=action.id)
     names = core.names_of(ctx.session, [e.actor_id for e in events])
-    return core.status_phrase(action, events, names, ctx.locale.tz) + "."
+    family = takes_part_as_family(ctx.session, group_id=action.group_id, person_id=ctx.actor_id)
+    return core.status_phrase(action, events, names, ctx.locale.tz, family=family) + "."
 
 
 # --- the action card's buttons ------------------------------------------------------------------
@@ -1017,7 +1094,9 @@ def _pressable(ctx: Ctx, value: str) -> tuple[Action, GroupView]:
 
 def _in_place(ctx: Ctx, action: Action, reply: Reply) -> Reply:
     """The updated card replaces the one clicked, then the rest of the reply."""
-    return Reply().say(_card(ctx, action), to=InPlace()).extend(reply)
+    view = group_by_id(ctx, action.group_id)
+    card = _card(ctx, action, family=_here_is_family(ctx, view))
+    return Reply().say(card, to=InPlace()).extend(reply)
 
 
 def click_done(ctx: Ctx, value: str, text: str | None) -> Reply:
@@ -1205,7 +1284,10 @@ def click_undo(ctx: Ctx, value: str, text: str | None) -> Reply:
     core.undo(ctx.session, event=event, actor_id=ctx.actor_id, now=ctx.now())
     status = core.STATUS_LABELS[ActionStatus(action.status)].lower()
     reply = Reply().say(
-        _with_intro(_card(ctx, action), f"Undone: {_label(view, action)} is {status} again."),
+        _with_intro(
+            _card(ctx, action, family=_here_is_family(ctx, view)),
+            f"Undone: {_label(view, action)} is {status} again.",
+        ),
         to=InPlace(),
     )
     if (was_declined or moved) and not view.can_manage:
@@ -1220,11 +1302,32 @@ def click_undo(ctx: Ctx, value: str, text: str | None) -> Reply:
 # --- replies in words ---------------------------------------------------------------------------
 
 
-def on_direct_message(ctx: Ctx, text: str, direct: bool) -> Reply | None:
-    """A direct message about one's action ("done — referral sent"); None if there's none."""
-    if not direct:
-        return None
-    target, choices = _reply_target(ctx)
+def reply_about_actions(ctx: Ctx, text: str, actions: list[Action] | None = None) -> Reply | None:
+    """A message about one's action ("done — referral sent"); None if it can't be about one.
+
+    `actions` are those of the reminder it answers; without them, the last reminder's (or the
+    person's only open action). Several: a short question asks which.
+    """
+    if actions is None:
+        target, choices = _reply_target(ctx)
+    else:
+        mine = [
+            a for a in actions if core.is_still_owner(ctx.session, action=a, person_id=ctx.actor_id)
+        ]
+        if not mine:
+            return Reply().say(
+                Message(
+                    text="That reminder's action isn't yours any more.",
+                    blocks=(
+                        Text(
+                            "That reminder was about an action that isn't yours any more (or "
+                            "its group has closed), so I haven't changed anything."
+                        ),
+                        Context(f"You typed: {text}"[:2900]),
+                    ),
+                )
+            )
+        target, choices = (mine[0], []) if len(mine) == 1 else (None, _by_due(mine))
     if target is None and not choices:
         return None
     intent = interpret(text, now=ctx.now(), tz=ctx.locale.tz)
@@ -1234,22 +1337,34 @@ def on_direct_message(ctx: Ctx, text: str, direct: bool) -> Reply | None:
     return _apply_reply(ctx, view, target, intent, text)
 
 
+def reminded_actions(ctx: Ctx) -> tuple[list[Action], datetime] | None:
+    """The actor's actions in the last reminder a reply in words may answer, and when it went."""
+    found = core.latest_action_reminder(
+        ctx.session, person_id=ctx.actor_id, since=ctx.now() - REPLY_WINDOW
+    )
+    if found is None:
+        return None
+    mine = [
+        a for a in found[0] if core.is_still_owner(ctx.session, action=a, person_id=ctx.actor_id)
+    ]
+    return (mine, found[1]) if mine else None
+
+
+def _by_due(actions: list[Action]) -> list[Action]:
+    return sorted(actions, key=lambda a: (a.due_on, a.group_id, a.number))
+
+
 def _reply_target(ctx: Ctx) -> tuple[Action | None, list[Action]]:
     """The action a reply is about: the last one reminded of, else the only open one.
 
     With no single answer, the candidates to ask about (empty: the reply is not about actions).
     """
-    reminded = [
-        a
-        for a in core.recently_reminded_actions(
-            ctx.session, person_id=ctx.actor_id, since=ctx.now() - REPLY_WINDOW
-        )
-        if core.is_still_owner(ctx.session, action=a, person_id=ctx.actor_id)
-    ]
+    found = reminded_actions(ctx)
+    reminded = found[0] if found else []
     if len(reminded) == 1:
         return reminded[0], []
     if reminded:
-        return None, sorted(reminded, key=lambda a: (a.due_on, a.group_id, a.number))
+        return None, _by_due(reminded)
     mine = core.owned_open_actions(ctx.session, person_id=ctx.actor_id)
     if len(mine) == 1:
         return mine[0], []

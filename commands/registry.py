@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 
 from bot.core.access import GroupView
 from bot.core.context import Ctx
+from bot.core.routing import Target
 from bot.messages import Reply
 from commands.parse import Args
 
 CommandHandler = Callable[[Ctx, GroupView | None, Args], Reply]
 ClickHandler = Callable[[Ctx, str, str | None], Reply]
-MessageHandler = Callable[[Ctx, str, bool], Reply | None]
+# (ctx, text, direct, what the message answers when it names the message it replies to)
+MessageHandler = Callable[[Ctx, str, bool, Target | None], Reply | None]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ the listener that carries each member's update conversation in their direct mess
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import col, select
 
 from bot.core import updates as core
@@ -19,7 +21,6 @@ from bot.core.access import (
 from bot.core.context import Ctx
 from bot.core.errors import BadInput, NotFound
 from bot.core.meetings import format_when, latest_started, next_meeting
-from bot.core.plan import recently_reminded_action
 from bot.messages import (
     Block,
     Bullets,
@@ -48,7 +49,6 @@ def register(registry: Registry) -> None:
     registry.click(core.ANSWER, answer_click)
     registry.click(core.CHANGE, change_click)
     registry.click(plain_words.ANSWER, plain_click)
-    registry.listen(listen)
 
 
 def _next(ctx: Ctx, view: GroupView) -> Meeting:
@@ -206,7 +206,7 @@ def answer_click(ctx: Ctx, value: str, _text: str | None) -> Reply:
     reply = Reply().say(core.answered(convo, key), to=InPlace())
     reply.say(step.message, to=ToPerson(ctx.actor_id))
     if step.complete:
-        _carry_on(ctx, reply)
+        carry_on(ctx, reply)
     return reply
 
 
@@ -224,19 +224,16 @@ def change_click(ctx: Ctx, value: str, _text: str | None) -> Reply:
 # --- the conversation ---------------------------------------------------------------------------
 
 
-def listen(ctx: Ctx, text: str, direct: bool) -> Reply | None:
-    """A direct message from someone part-way through an update is their next answer."""
-    if not direct:
-        return None
+def open_update(ctx: Ctx) -> MemberUpdate | None:
+    """The update conversation the actor is part-way through (the one asked most recently)."""
+    return core.active_update(ctx.session, person_id=ctx.actor_id, now=ctx.now())
+
+
+def answer_update(ctx: Ctx, update: MemberUpdate, text: str) -> Reply:
+    """The member's next answer in their update conversation."""
     now = ctx.now()
-    update = core.active_update(ctx.session, person_id=ctx.actor_id, now=now)
-    if update is None:
-        return None
-    # An action reminder sent after our last question is what they are most likely replying to.
-    if recently_reminded_action(ctx.session, person_id=ctx.actor_id, since=update.updated_at):
-        return None
     convo = core.Conversation.load(ctx.session, update=update, tz=ctx.locale.tz)
-    step = core.reply_to(convo, text, now=now)
+    step = core.reply_to(convo, text, now=now, signals=ctx.locale.signals)
     audit(ctx, group_id=convo.meeting.group_id, kind=AuditKind.CHANGE, what="update:answer")
     reply = Reply()
     hints = _plain_words(ctx, update)
@@ -247,7 +244,7 @@ def listen(ctx: Ctx, text: str, direct: bool) -> Reply | None:
         )
     reply.say(step.message, to=ToPerson(ctx.actor_id))
     if step.complete:
-        _carry_on(ctx, reply)
+        carry_on(ctx, reply)
     return reply
 
 
@@ -300,7 +297,47 @@ def plain_click(ctx: Ctx, value: str, _text: str | None) -> Reply:
     return Reply().say(Message(text="Your answer uses plain words", blocks=tuple(blocks)))
 
 
-def _carry_on(ctx: Ctx, reply: Reply) -> None:
+def answer_update_by_id(ctx: Ctx, update_id: int, text: str) -> Reply:
+    """A reply to one of the update's questions (in its thread, or `reply <n>`)."""
+    convo = _own(ctx, str(update_id), "update:reply")
+    core.require_open(convo, ctx.now())
+    if convo.update.state == UpdateState.COMPLETE:
+        return Reply().say(
+            Message(
+                text="Your update is already complete.",
+                blocks=(
+                    Text(
+                        f"Your update for the meeting on {convo.when} is already complete, so "
+                        "I haven't saved that as an answer."
+                    ),
+                    Context(
+                        f"`{core.MYUPDATE}` shows your answers with a button to change each. "
+                        f"You typed: {text}"[:2900]
+                    ),
+                ),
+            )
+        )
+    return answer_update(ctx, convo.update, text)
+
+
+def resume_after_concern(ctx: Ctx, meeting_id: int, since: datetime) -> Reply:
+    """Back to the update a question about a concern interrupted: its question, or the thanks."""
+    reply = Reply()
+    update = core.update_for(ctx.session, meeting_id=meeting_id, person_id=ctx.actor_id)
+    if update is None or update.state == UpdateState.NOT_STARTED:
+        return reply
+    convo = core.Conversation.load(ctx.session, update=update, tz=ctx.locale.tz)
+    if convo.locked(ctx.now()):
+        return reply
+    message = core.resume(convo, since=since)
+    if message is not None:
+        reply.say(message, to=ToPerson(ctx.actor_id))
+        if update.state == UpdateState.COMPLETE:
+            carry_on(ctx, reply)
+    return reply
+
+
+def carry_on(ctx: Ctx, reply: Reply) -> None:
     """After one update is finished, go on to another group's, if one is waiting."""
     update = core.active_update(ctx.session, person_id=ctx.actor_id, now=ctx.now())
     meeting = ctx.session.get(Meeting, update.meeting_id) if update is not None else None

@@ -128,6 +128,20 @@ class UpdateState(StrEnum):
     COMPLETE = "complete"
 
 
+class ConcernState(StrEnum):
+    """What the author of text that reads like a new concern said when asked."""
+
+    ASKED = "asked"  # waiting for yes or no
+    LATER = "later"  # put aside: the chair is still told by the end of the working day
+    YES = "yes"
+    NO = "no"
+
+    @property
+    def answered(self) -> bool:
+        """Whether the author said yes or no."""
+        return self in (ConcernState.YES, ConcernState.NO)
+
+
 class MinutesStatus(StrEnum):
     DRAFT = "draft"
     APPROVED = "approved"

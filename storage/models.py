@@ -17,6 +17,7 @@ from storage.enums import (
     ActionStatus,
     AttendanceStatus,
     AuditKind,
+    ConcernState,
     CopyKind,
     DeliveryMethod,
     DeliveryStatus,
@@ -206,6 +207,8 @@ class ActionEvent(SQLModel, table=True):
     old_value: str | None = _text(default=None)
     new_value: str | None = _text(default=None)
     note: str | None = _text(default=None)
+    # A professional's note reaches the family only once its author or the chair shares it.
+    shared_with_family: bool = False
 
 
 class Meeting(SQLModel, table=True):
@@ -266,6 +269,8 @@ class UpdateAnswer(SQLModel, table=True):
     answer: str = _text(default="")
     skipped: bool = False
     answered_at: datetime = _utc()
+    # A professional's answer reaches the family only once its author or the chair shares it.
+    shared_with_family: bool = False
 
 
 class Minutes(SQLModel, table=True):
@@ -347,6 +352,49 @@ class Disagreement(SQLModel, table=True):
     detail: str = _text()
     escalated_to: str = _text(default="")
     raised_at: datetime = _utc()
+
+
+class Concern(SQLModel, table=True):
+    """Free text that reads like a new concern or a disclosure, and what its author said of it.
+
+    The text is kept here as it was given (the answer it came from may be changed later), so an
+    unanswered question never loses it; `state` is asked, later (put aside), yes or no.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="coregroup.id", index=True)
+    author_id: int = Field(foreign_key="person.id", index=True)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+    action_event_id: int | None = Field(default=None, foreign_key="actionevent.id")
+    update_answer_id: int | None = Field(default=None, foreign_key="updateanswer.id")
+    text: str = _text()
+    about: str = Field(default="", max_length=200)  # where it was written: "a note on action 2"
+    signals: str = Field(default="", max_length=400)
+    state: ConcernState = _enum(ConcernState.ASKED, index=True)
+    raised_at: datetime = _utc()
+    answered_at: datetime | None = _utc(default=None)
+
+
+class Prompt(SQLModel, table=True):
+    """A sent message that takes a reply, by the platform's id for it: what a reply answers."""
+
+    __table_args__ = (UniqueConstraint("platform", "message_ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: Platform = _enum()
+    message_ref: str = Field(max_length=200)
+    expects: str = Field(max_length=200)
+    sent_at: datetime = _utc()
+
+
+class HeldReply(SQLModel, table=True):
+    """A message that could answer two things, kept while its author says which."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    text: str = _text()
+    held_at: datetime = _utc()
+    used_at: datetime | None = _utc(default=None)
 
 
 class Reminder(SQLModel, table=True):
@@ -438,9 +486,11 @@ __all__ = [
     "AuditEntry",
     "Case",
     "ChatIdentity",
+    "Concern",
     "CoreGroup",
     "Disagreement",
     "Distribution",
+    "HeldReply",
     "Meeting",
     "MemberUpdate",
     "Membership",
@@ -451,6 +501,7 @@ __all__ = [
     "OutcomeEvent",
     "Person",
     "ProcessedEvent",
+    "Prompt",
     "Reminder",
     "ReminderPlanState",
     "ReviewConference",

@@ -1,9 +1,11 @@
 """The built-in local chat: lines in, a plain-text transcript out; no account needed.
 
 Syntax (one per line): `as <name>` to become someone, `in #<space>` / `in dm` to choose where you
-type, `/coregroup …` to run a command, `click <n>` to press button n, `clock +3d` / `clock +2h` /
+type, `/coregroup …` to run a command, `click <n>` to press button n, `reply <n> <words>` to answer
+message n (the messages that take a reply are numbered), `clock +3d` / `clock +2h` /
 `clock 2027-01-15 09:00` to move the simulated clock (due reminders then fire), `whoami`, `help`,
-`quit`. Anything else is an ordinary message (answers to prompts, replies to reminders).
+`quit`. Anything else is an ordinary message (answers to prompts, replies to reminders). These
+stay commands even while a button's question waits for its answer.
 """
 
 from __future__ import annotations
@@ -44,12 +46,14 @@ LOCAL_HELP = """Local chat commands:
   in #<space> | in dm   type in a group's space, or in your direct messages with the bot
   /coregroup <command>  run a command (`/coregroup help` lists them)
   click <n>             press button [n]
+  reply <n> <words>     answer message n (the messages that take a reply say their number)
   clock +3d | +2h | +30m | +1w | 2027-01-15 09:00   move the simulated clock
   whoami                who and where you are
   quit                  leave
 Anything else is sent as a message (answers to questions, replies to reminders)."""
 
 _STEP = re.compile(r"^\+(\d+)([mhdw])$")
+_REPLY = re.compile(r"^(\d+)\s+(.+)$", re.DOTALL)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -68,6 +72,30 @@ def _names_a_place(text: str) -> bool:
     """Whether `in …` moves somewhere; otherwise it is a message ("in progress, booked")."""
     place = text.strip().lower()
     return place in ("dm", "direct", "messages") or place.startswith("#")
+
+
+def _is_command(text: str) -> bool:
+    """Whether a line is one of the chat's own commands (even while a button's question waits):
+    `as <name>`, `in #space`, `clock …`, `/coregroup …`, `click <n>`, `reply <n> …`, `whoami`,
+    `help`, `quit`. "In progress, booked" or "as agreed with mum" stay answers."""
+    word, _, rest = text.strip().partition(" ")
+    word, rest = word.lower(), rest.strip()
+    if text.lower().startswith("/coregroup"):
+        return True
+    if word in ("whoami", "help", "quit", "exit"):
+        return not rest
+    match word:
+        case "as":
+            return bool(rest) and " " not in rest
+        case "in":
+            return _names_a_place(rest)
+        case "clock":
+            return bool(_STEP.match(rest)) or bool(re.match(r"^\d{4}-\d{2}-\d{2}", rest))
+        case "click":
+            return rest.isdigit()
+        case "reply":
+            return bool(_REPLY.match(rest))
+    return False
 
 
 @dataclass
@@ -104,6 +132,8 @@ class LocalChat:
         self._sent: dict[str, str] = {}
         self._count = 0
         self._refs = itertools.count(1)
+        self._replies = itertools.count(1)  # numbers of the messages that take a reply
+        self._replyable: set[int] = set()
         self._sending = threading.Lock()
 
     # Input --------------------------------------------------------------------------------
@@ -122,8 +152,11 @@ class LocalChat:
         if self.echo:
             self._print(f"> {text}")
         if self._asking is not None:
-            self._answer(text)
-            return True
+            if not _is_command(text):
+                self._answer(text)
+                return True
+            self._print("(the button's question was left unanswered; nothing was changed)")
+            self._asking = None
         word, _, rest = text.partition(" ")
         match word.lower():
             case "quit" | "exit":
@@ -138,6 +171,8 @@ class LocalChat:
                 self._whoami()
             case "click":
                 self._click(rest.strip())
+            case "reply" if _REPLY.match(rest.strip()):
+                self._reply(rest.strip())
             case "clock":
                 self._clock(rest.strip())
             case _:
@@ -188,6 +223,27 @@ class LocalChat:
                 user, text, channel_id=self.where, direct=self.where is None
             )
             self._deliver(reply)
+
+    def _reply(self, arg: str) -> None:
+        user = self._require_user()
+        found = _REPLY.match(arg)
+        if user is None or found is None:
+            return
+        number, text = int(found.group(1)), found.group(2).strip()
+        if number not in self._replyable:
+            self._print(
+                "(Say which message by its number, e.g. `reply 2 done`; the messages that take "
+                "a reply show theirs.)"
+            )
+            return
+        reply = self.dispatcher.message(
+            user,
+            text,
+            channel_id=self.where,
+            direct=self.where is None,
+            answering=f"local-reply-{number}",
+        )
+        self._deliver(reply)
 
     def _click(self, arg: str) -> None:
         user = self._require_user()
@@ -282,6 +338,11 @@ class LocalChat:
         self._print(self._render(outbound.message, channel))
         if outbound.message.attachment is not None:
             self._print(self._save(outbound.message.attachment, header))
+        if outbound.message.expects:
+            number = next(self._replies)
+            self._replyable.add(number)
+            self.dispatcher.remember_prompt(f"local-reply-{number}", outbound.message)
+            self._print(f"    (reply {number} <your words> answers this message)")
 
     def _render(self, message: Message, channel: str | None) -> str:
         def number(button: Button) -> int:

@@ -305,7 +305,11 @@ class SlackHandlers:
         )
         who = self._who(origin.user_id)
         text = inbound_text(event.get("text") or "")
-        reply = self.dispatcher.message(who, text, channel_id=origin.channel_id, direct=True)
+        # A reply in a message's thread answers that message (see SlackOutbox.post).
+        answering = f"{event['channel']}:{origin.thread_ts}" if origin.thread_ts else None
+        reply = self.dispatcher.message(
+            who, text, channel_id=origin.channel_id, direct=True, answering=answering
+        )
         self.deliver(reply, origin, bot_user_id)
 
     def on_home_opened(self, body: dict[str, Any], bot_user_id: str | None) -> None:

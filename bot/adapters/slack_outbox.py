@@ -192,6 +192,7 @@ class SlackOutbox:
             self.pacer.wait_turn(channel)
             response = self.client.chat_postMessage(**args)
             ref = f"{response['channel']}:{response['ts']}"
+        self.dispatcher.remember_prompt(ref, message)  # a reply in its thread answers it
         if message.card:
             posted, _, ts = ref.partition(":")
             self.dispatcher.remember_copy(message.card, posted, ts)

@@ -49,6 +49,7 @@ from bot.adapters.teams_outbox import (
     IoLoop,
     Place,
     TeamsOutbox,
+    message_ref,
 )
 from bot.adapters.web import WebServer, build_web_app
 from bot.clock import Clock
@@ -182,6 +183,12 @@ def listen_host(teams: TeamsSettings, *, anonymous: bool) -> str:
 # --- inbound text -------------------------------------------------------------------------------
 
 _BREAK = re.compile(r"<br\s*/?>|</p>|</div>", re.IGNORECASE)
+# Teams' "Reply" to one message quotes it: the quote names the message, and is not part of the
+# reply's own words.
+_QUOTE = re.compile(
+    r"<blockquote[^>]*schema\.skype\.com/Reply[^>]*>.*?</blockquote>", re.IGNORECASE | re.DOTALL
+)
+_QUOTED_ID = re.compile(r'itemid="([^"]+)"', re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _NOT_PEOPLE = frozenset({"tag", "channel", "team"})
 _THREAD = "19:"
@@ -191,7 +198,7 @@ _REPEATED_MENTION = re.compile(r"(<@[^>\s]+>)(?: \1)+")
 def inbound_text(activity: Activity) -> str:
     """The activity's text as the core's literal text: the bot's mention dropped, people's
     mentions as `<@id>` tokens, HTML markup and entities turned back into plain characters."""
-    text = (activity.text or "").replace("\x00", "")
+    text = _QUOTE.sub("", (activity.text or "").replace("\x00", ""))
     tokens: dict[str, str] = {}
     bot_id = activity.recipient.id if activity.recipient else None
     for number, mention in enumerate(activity.get_mentions()):
@@ -226,6 +233,13 @@ def is_person(account: ChannelAccount) -> bool:
     if kind in _NOT_PEOPLE or (account.id or "").startswith(_THREAD):
         return False
     return bool(account.id)
+
+
+def answered_id(activity: Activity) -> str | None:
+    """The id of the message this one answers: the one it quotes, or its reply-chain parent."""
+    quote = _QUOTE.search(activity.text or "")
+    found = _QUOTED_ID.search(quote.group(0)) if quote else None
+    return found.group(1) if found else activity.reply_to_id
 
 
 def command_text(text: str, *, personal: bool, known: set[str]) -> str | None:
@@ -433,7 +447,14 @@ class TeamsBot:
             command = None  # part-way through an update, "team work is good" is an answer
         if command is not None:
             return self.dispatcher.command(who, command, channel_id=turn.space_id)
-        return self.dispatcher.message(who, text, channel_id=turn.space_id, direct=True)
+        answered = answered_id(activity)
+        return self.dispatcher.message(
+            who,
+            text,
+            channel_id=turn.space_id,
+            direct=True,
+            answering=message_ref(turn.conversation_id, answered) if answered else None,
+        )
 
     def _answering(self, turn: Turn) -> bool:
         """Whether the sender is part-way through answering their update questions."""

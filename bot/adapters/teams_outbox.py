@@ -415,6 +415,10 @@ class TeamsOutbox:
             self.dispatcher.remember_copy(
                 message.card, place.conversation_id, activity_id, place.service_url
             )
+        if activity_id:  # a reply to it answers what it asked
+            self.dispatcher.remember_prompt(
+                message_ref(place.conversation_id, activity_id), message
+            )
         return activity_id
 
     def update(self, place: Place, activity_id: str, message: Message) -> None:

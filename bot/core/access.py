@@ -217,6 +217,22 @@ def members_of(session: Session, *, group_id: int) -> list[tuple[Membership, Per
     return [(m, p) for m, p in rows]
 
 
+def takes_part_as_family(session: Session, *, group_id: int, person_id: int) -> bool:
+    """Whether someone is in the group as family (their role there, else their own record)."""
+    membership = session.exec(
+        select(Membership).where(Membership.group_id == group_id, Membership.person_id == person_id)
+    ).first()
+    if membership is not None:
+        return Role(membership.role).is_family
+    person = session.get(Person, person_id)
+    return bool(person and person.is_family)
+
+
+def has_family(session: Session, *, group_id: int) -> bool:
+    """Whether any current member takes part as family (they can see the group's space)."""
+    return any(Role(m.role).is_family for m, _ in members_of(session, group_id=group_id))
+
+
 def active_members(ctx: Ctx, group_id: int) -> list[tuple[Membership, Person]]:
     """The group's current members with their people, chairs first."""
     return members_of(ctx.session, group_id=group_id)

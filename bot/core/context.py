@@ -15,19 +15,22 @@ from bot.core.documents.model import DocumentOptions
 from bot.core.people import Directory
 from bot.core.plain_english import Glossary, GlossaryError, bundled
 from bot.core.policy import Policy
+from bot.core.signals import ConcernSignals, SignalsError, built_in_signals
 from storage.enums import Platform
 from storage.models import Case, Person
 
 
 @dataclass(frozen=True)
 class Locale:
-    """Local-authority settings the core needs: display timezone, closure days, policy tweaks."""
+    """Local-authority settings the core needs: display timezone, closure days, policy tweaks,
+    and the words that may mean a new concern."""
 
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
     closure_days: tuple[date, ...] = ()
     policy_overrides: tuple[tuple[str, int], ...] = ()
     documents: DocumentOptions = field(default_factory=DocumentOptions)
     glossary: Glossary = field(default_factory=bundled)
+    signals: ConcernSignals = field(default_factory=built_in_signals)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Locale:
@@ -39,8 +42,15 @@ class Locale:
                 f"Invalid configuration — GLOSSARY_FILE: {exc}. Fix the file, or unset "
                 "GLOSSARY_FILE to use the bot's own glossary."
             ) from None
+        signals = built_in_signals()
+        if settings.concern_signals_file is not None:
+            try:
+                signals = ConcernSignals.load(settings.concern_signals_file)
+            except SignalsError as exc:
+                raise ConfigError(f"Invalid configuration — CONCERN_SIGNALS_FILE: {exc}") from None
         return cls(
             glossary=glossary,
+            signals=signals,
             tz=settings.display_tz,
             closure_days=settings.closure_days,
             documents=DocumentOptions(

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.core import distribution
+from bot.core import concerns, distribution
 from bot.core.access import members_of
 from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import Conflict
@@ -46,7 +46,7 @@ from bot.core.policy import (
     next_meeting_deadline,
     record_deadline,
 )
-from bot.core.updates import updates_of
+from bot.core.updates import NOTHING_KEYS, says_nothing, updates_of
 from bot.messages import Block, Bullets, Button, Buttons, Context, Fields, Heading, Message, Text
 from storage.enums import (
     ActionStatus,
@@ -188,10 +188,15 @@ class _Facts:
         person = self.people.get(person_id)
         return person.display_name if person else "a former member"
 
-    def said(self, person_id: int, key: str) -> str | None:
-        """A member's answer to one question, None when skipped or not given."""
+    def said(self, person_id: int, key: str, *, family: bool = False) -> str | None:
+        """A member's answer to one question; None when skipped, not given, "nothing" where
+        that means nothing to record, or (for the family's copy) not shared with the family."""
         answer = self.answers.get(person_id, {}).get(key)
         if answer is None or answer.skipped or not answer.answer.strip():
+            return None
+        if key in NOTHING_KEYS and says_nothing(answer.answer):
+            return None
+        if family and not answer.shared_with_family:
             return None
         return answer.answer.strip()
 
@@ -270,7 +275,7 @@ def _section_1(f: _Facts, author_id: int) -> str:
     )
 
 
-def _section_2(f: _Facts) -> str:
+def _section_2(f: _Facts, *, family: bool = False) -> str:
     came, apologies, missing, unknown = [], [], [], []
     for person, row in attendance_of(f.session, meeting=f.meeting):
         assert person.id is not None
@@ -278,7 +283,9 @@ def _section_2(f: _Facts) -> str:
         if status in (AttendanceStatus.ATTENDED, AttendanceStatus.ATTENDING):
             came.append(f.who(person.id))
         elif status == AttendanceStatus.APOLOGIES:
-            apologies.append(f.who(person.id) + (f" ({row.note})" if row.note else ""))
+            # A professional's note with their apologies is their written update: theirs to share.
+            shown = row.note and (not family or f.is_family(person.id))
+            apologies.append(f.who(person.id) + (f" ({row.note})" if shown else ""))
         elif status == AttendanceStatus.ABSENT:
             missing.append(f.who(person.id))
         else:
@@ -316,13 +323,13 @@ def _section_3(f: _Facts) -> tuple[str, str]:
     return full, purpose
 
 
-def _section_4(f: _Facts) -> str:
+def _section_4(f: _Facts, *, family: bool = False) -> str:
     lines = []
     for pid in f.answers:
         seen, alone, says = (
-            f.said(pid, "child_seen"),
-            f.said(pid, "child_seen_alone"),
-            f.said(pid, "child_says"),
+            f.said(pid, "child_seen", family=family),
+            f.said(pid, "child_seen_alone", family=family),
+            f.said(pid, "child_says", family=family),
         )
         if not (seen or alone or says):
             continue
@@ -338,16 +345,20 @@ def _section_4(f: _Facts) -> str:
             lines.append(f"  Seen on their own: {alone}")
         if says:
             lines.append(f"  What the child says: {says}")
+    if family:
+        return "\n".join(lines) if lines else PROFESSIONALS_ONLY
     return "\n".join(lines) if lines else f"The child's voice: {NOT_RECORDED}"
 
 
 _STATUS_ANSWER = {"done": "done", "in-progress": "in progress", "stuck": "stuck"}
 
 
-def _action_answer(f: _Facts, pid: int, key: str, actions: dict[int, Action]) -> str | None:
+def _action_answer(
+    f: _Facts, pid: int, key: str, actions: dict[int, Action], *, family: bool
+) -> str | None:
     _, action_id, part = key.split(":")
     action = actions.get(int(action_id))
-    said = f.said(pid, key)
+    said = f.said(pid, key, family=family)
     if action is None or said is None:
         return None
     if part == "status":
@@ -364,20 +375,31 @@ _UPDATE_LABELS = (
 )
 
 
-def _section_5(f: _Facts, actions: dict[int, Action]) -> str:
+def _section_5(f: _Facts, actions: dict[int, Action], *, family: bool = False) -> str:
     order = sorted(f.answers, key=lambda pid: (not f.is_family(pid), pid))
-    blocks, silent = [], []
+    blocks, silent, withheld = [], [], False
     for pid in order:
         lines = [
             line
             for key in sorted(f.answers[pid], key=_action_key_order)
-            if key.startswith("action:") and (line := _action_answer(f, pid, key, actions))
+            if key.startswith("action:")
+            and (line := _action_answer(f, pid, key, actions, family=family))
         ]
         lines += [
-            f"  {label}: {said}" for key, label in _UPDATE_LABELS if (said := f.said(pid, key))
+            f"  {label}: {said}"
+            for key, label in _UPDATE_LABELS
+            if (said := f.said(pid, key, family=family))
         ]
+        withheld = withheld or any(
+            f.said(pid, k) and not f.said(pid, k, family=True) for k in f.answers[pid]
+        )
         if lines:
             blocks.append("\n".join([f"{f.who(pid)}:", *lines]))
+    if family:
+        # The family's own answers, and anything a professional shared; the rest is withheld.
+        if withheld:
+            blocks.append(PROFESSIONALS_ONLY)
+        return "\n".join(blocks) if blocks else PROFESSIONALS_ONLY
     for person, _ in attendance_of(f.session, meeting=f.meeting):
         assert person.id is not None
         if person.id not in f.answers or not any(
@@ -418,12 +440,13 @@ def _action_line(f: _Facts, action: Action, *, with_outcome: bool) -> str:
     return line
 
 
-def _latest_notes(f: _Facts, actions: list[Action]) -> dict[int, str]:
-    """Each action's latest note, with who wrote it and when."""
+def _latest_notes(f: _Facts, actions: list[Action], *, family: bool) -> dict[int, str]:
+    """Each action's latest note (for the family, the latest shared with them), with who
+    wrote it and when."""
     events = {}
     for action in actions:
         assert action.id is not None
-        event = latest_note(history(f.session, action_id=action.id))
+        event = latest_note(history(f.session, action_id=action.id), family=family)
         if event is not None:
             events[action.id] = event
     names = names_of(f.session, [e.actor_id for e in events.values()])
@@ -449,9 +472,9 @@ def _outcomes_in_view(f: _Facts, outcomes: list[Outcome]) -> list[Outcome]:
 
 def _section_6(f: _Facts, outcomes: list[Outcome], actions: list[Action]) -> tuple[str, str]:
     by_id = {o.id: o for o in outcomes if o.id is not None}
-    notes = _latest_notes(f, actions)
 
     def render(family: bool) -> str:
+        notes = _latest_notes(f, actions, family=family)
         parts = []
         for outcome in _outcomes_in_view(f, outcomes):
             if family and not outcome.shared_with_family:
@@ -479,16 +502,21 @@ def _section_6(f: _Facts, outcomes: list[Outcome], actions: list[Action]) -> tup
     return render(False), render(True)
 
 
-def _section_7(f: _Facts) -> str:
+def _section_7(f: _Facts, *, family: bool = False) -> str:
     def gathered(key: str) -> list[str]:
-        return [f"- {said} ({f.name(pid)})" for pid in f.answers if (said := f.said(pid, key))]
+        return [
+            f"- {said} ({f.name(pid)})"
+            for pid in f.answers
+            if (said := f.said(pid, key, family=family))
+        ]
 
     decisions = [f"- {line.strip()}" for line in f.meeting.decisions.splitlines() if line.strip()]
+    empty = "- The key worker will talk this through with you." if family else f"- {NOT_RECORDED}"
     return _lines(
         "What is working well:",
-        "\n".join(gathered("going_well")) or f"- {NOT_RECORDED}",
+        "\n".join(gathered("going_well")) or empty,
         "What we are worried about:",
-        "\n".join(gathered("worries")) or f"- {NOT_RECORDED}",
+        "\n".join(gathered("worries")) or empty,
         "What needs to happen:",
         "\n".join(decisions) or "- See the actions in section 8.",
     )
@@ -526,15 +554,42 @@ def _section_8(f: _Facts, outcomes: list[Outcome], actions: list[Action]) -> tup
     return render(False), render(True)
 
 
-def _section_9(f: _Facts) -> str:
+def _section_9(f: _Facts, *, family: bool = False) -> str:
+    """The contingency plan and new concerns: from the updates' "must know" answers and from
+    anything a professional wrote that reads like a new concern (see concerns.py).
+
+    The family's copy has the contingency plan and what the family themselves said; the
+    concerns professionals raised stay with the professionals.
+    """
     contingency = [line.strip() for line in f.meeting.contingency.splitlines() if line.strip()]
-    concerns = [
-        f"- {said} ({f.name(pid)})" for pid in f.answers if (said := f.said(pid, "must_know"))
+    plan = "Contingency plan: " + ("; ".join(contingency) if contingency else NOT_RECORDED)
+    must_know = {
+        answer.id: pid
+        for pid, answers in f.answers.items()
+        if (answer := answers.get("must_know")) is not None and answer.id is not None
+    }
+    if family:
+        said = [
+            f"- {text} ({f.name(pid)})"
+            for pid in must_know.values()
+            if (text := f.said(pid, "must_know", family=True))
+        ]
+        return _lines(plan, *(["What you told the group:", *said] if said else []))
+    found = concerns.listed(f.session, meeting=f.meeting, tz=f.tz, must_know=frozenset(must_know))
+    lines = [
+        f"- {text} ({f.name(pid)}){found.marks.get(answer_id, '')}"
+        for answer_id, pid in must_know.items()
+        if (text := f.said(pid, "must_know"))
     ]
+    lines += [f"- {line}" for line in found.concerns]
+    if not lines:
+        lines = ["- None raised in the updates."] if not found.not_new else ["- None confirmed."]
+    also = [f"- {line}" for line in found.not_new]
     return _lines(
-        "Contingency plan: " + ("; ".join(contingency) if contingency else NOT_RECORDED),
+        plan,
         "New concerns:",
-        "\n".join(concerns) or "- None raised in the updates.",
+        "\n".join(lines),
+        *(["Also written, though its author says it is not a new concern:", *also] if also else []),
     )
 
 
@@ -613,7 +668,7 @@ def _section_11(f: _Facts, *, calendar: WorkingCalendar, policy: Policy) -> str:
     return _lines(next_line, f"Copies of these minutes go to: {_listed(members)}")
 
 
-FAMILY_WITHHELD = (4, 5, 7, 9, 10)
+FAMILY_WITHHELD = (10,)
 PROFESSIONALS_ONLY = (
     "Shared with professionals only for now. The key worker will talk this part through with you."
 )
@@ -635,12 +690,13 @@ def assemble(
     s3, s3_family = _section_3(f)
     s6, s6_family = _section_6(f, outcomes, actions)
     s8, s8_family = _section_8(f, outcomes, actions)
+    by_id = {a.id: a for a in actions if a.id is not None}
     sections = {
         1: _section_1(f, author_id),
         2: _section_2(f),
         3: s3,
         4: _section_4(f),
-        5: _section_5(f, {a.id: a for a in actions if a.id is not None}),
+        5: _section_5(f, by_id),
         6: s6,
         7: _section_7(f),
         8: s8,
@@ -648,9 +704,19 @@ def assemble(
         10: _section_10(f),
         11: _section_11(f, calendar=calendar, policy=policy),
     }
-    # Professionals-only unless marked: sections built from professionals' answers reach the
-    # family only if the chair words a family copy (`amend <n> family "…"`).
-    family = {3: s3_family, 6: s6_family, 8: s8_family}
+    # Professionals-only unless marked: the family's copy has the family's own answers, the
+    # contingency plan, and only what a professional shared with them (or the chair words for
+    # them with `amend <n> family "…"`).
+    family = {
+        2: _section_2(f, family=True),
+        3: s3_family,
+        4: _section_4(f, family=True),
+        5: _section_5(f, by_id, family=True),
+        6: s6_family,
+        7: _section_7(f, family=True),
+        8: s8_family,
+        9: _section_9(f, family=True),
+    }
     family |= {n: PROFESSIONALS_ONLY for n in FAMILY_WITHHELD}
     return MinutesBody(sections, family)
 

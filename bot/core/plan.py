@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
+from bot.core.access import takes_part_as_family
 from bot.core.calendar import format_day
 from bot.core.errors import Conflict
 from bot.core.meetings import case_of_group, format_when
@@ -172,11 +173,11 @@ def is_still_owner(session: Session, *, action: Action, person_id: int) -> bool:
     return group is not None and group.status == GroupStatus.ACTIVE and member is not None
 
 
-def recently_reminded_actions(session: Session, *, person_id: int, since: datetime) -> list[Action]:
-    """The actions of the latest action reminder sent to this person since `since`.
-
-    Several when that message merged reminders about more than one action.
-    """
+def latest_action_reminder(
+    session: Session, *, person_id: int, since: datetime
+) -> tuple[list[Action], datetime] | None:
+    """The actions of the latest action reminder sent to this person since `since`, and when
+    it was sent (None if there was none)."""
     rows = session.exec(
         select(Reminder)
         .where(
@@ -188,18 +189,12 @@ def recently_reminded_actions(session: Session, *, person_id: int, since: dateti
         )
         .order_by(col(Reminder.sent_at).desc(), col(Reminder.id).desc())
     ).all()
-    if not rows:
-        return []
+    if not rows or rows[0].sent_at is None:
+        return None
     latest = [r for r in rows if r.sent_at == rows[0].sent_at]
     ids = list(dict.fromkeys(r.subject_id for r in latest if r.subject_id is not None))
     found = {a.id: a for a in session.exec(select(Action).where(col(Action.id).in_(ids))).all()}
-    return [found[i] for i in ids if i in found]
-
-
-def recently_reminded_action(session: Session, *, person_id: int, since: datetime) -> Action | None:
-    """The action of the most recent action reminder sent to this person since `since`."""
-    found = recently_reminded_actions(session, person_id=person_id, since=since)
-    return found[0] if found else None
+    return [found[i] for i in ids if i in found], rows[0].sent_at
 
 
 def history(session: Session, *, action_id: int) -> list[ActionEvent]:
@@ -367,7 +362,11 @@ def _record(
     note: str | None,
     now: datetime,
 ) -> ActionEvent:
-    """Write one history event, and mark the action and its outcome as active now."""
+    """Write one history event, and mark the action and its outcome as active now.
+
+    A note is for professionals only unless its author takes part as family (their own words):
+    a professional's note reaches the family only when its author or the chair shares it.
+    """
     assert action.id is not None
     event = ActionEvent(
         action_id=action.id,
@@ -377,6 +376,8 @@ def _record(
         old_value=old,
         new_value=new,
         note=note or None,
+        shared_with_family=bool(note)
+        and takes_part_as_family(session, group_id=action.group_id, person_id=actor_id),
     )
     action.updated_at = now
     session.add_all([action, event])
@@ -675,22 +676,38 @@ def _status_event(events: Sequence[ActionEvent], status: ActionStatus) -> Action
     return None
 
 
-def latest_note(events: Sequence[ActionEvent]) -> ActionEvent | None:
-    """The latest note that is not part of an undone change (an undo follows what it undoes)."""
+def is_note(event: ActionEvent) -> bool:
+    """Whether an event carries words someone wrote (not the action's own wording or an undo)."""
+    return bool(event.note) and event.note != UNDO_NOTE and event.kind != ActionEventKind.CREATED
+
+
+def notes_of(events: Sequence[ActionEvent]) -> list[ActionEvent]:
+    """The events with a note, oldest first: `note 1`, `note 2`… of an action."""
+    return [e for e in events if is_note(e)]
+
+
+def note_visible(event: ActionEvent, *, family: bool) -> bool:
+    """Whether a note may be shown: to professionals always, to the family once shared."""
+    return not family or event.shared_with_family
+
+
+def latest_note(events: Sequence[ActionEvent], *, family: bool = False) -> ActionEvent | None:
+    """The latest note that is not part of an undone change (an undo follows what it undoes);
+    for the family, the latest one shared with them."""
     undone = {events[i - 1].id for i in range(1, len(events)) if events[i].note == UNDO_NOTE}
     for event in reversed(events):
-        if (
-            event.note
-            and event.note != UNDO_NOTE
-            and event.kind != ActionEventKind.CREATED
-            and event.id not in undone
-        ):
+        if is_note(event) and event.id not in undone and note_visible(event, family=family):
             return event
     return None
 
 
 def status_phrase(
-    action: Action, events: Sequence[ActionEvent], names: dict[int, str], tz: ZoneInfo
+    action: Action,
+    events: Sequence[ActionEvent],
+    names: dict[int, str],
+    tz: ZoneInfo,
+    *,
+    family: bool = False,
 ) -> str:
     """The status as shown on the card: "Done — by Sam, Tue 24 Nov 2026, 10:02"."""
     status = ActionStatus(action.status)
@@ -702,13 +719,23 @@ def status_phrase(
         return label
     who = names.get(event.actor_id, "someone")
     text = f"{label} — by {who}, {format_when(event.at, tz)}"
-    if status in (ActionStatus.DECLINED, ActionStatus.CANCELLED) and event.note:
+    if (
+        status in (ActionStatus.DECLINED, ActionStatus.CANCELLED)
+        and event.note
+        and note_visible(event, family=family)
+    ):
         text += f". Reason: {event.note}"
     return text
 
 
-def action_message(session: Session, *, action: Action, tz: ZoneInfo, now: datetime) -> Message:
-    """The action card: outcome, owner, what, due date, status, and buttons while it is open."""
+def action_message(
+    session: Session, *, action: Action, tz: ZoneInfo, now: datetime, family: bool = False
+) -> Message:
+    """The action card: outcome, owner, what, due date, status, and buttons while it is open.
+
+    `family` is for a card the family can see (theirs, or in a space they are in): it shows only
+    the notes shared with the family.
+    """
     assert action.id is not None
     reference = case_of_group(session, group_id=action.group_id).reference
     events = history(session, action_id=action.id)
@@ -729,14 +756,17 @@ def action_message(session: Session, *, action: Action, tz: ZoneInfo, now: datet
     pairs += [
         ("Who", owner_name),
         ("Due", due_phrase(action, today)),
-        ("Status", status_phrase(action, events, names, tz)),
+        ("Status", status_phrase(action, events, names, tz, family=family)),
     ]
     blocks: list = [Heading(f"Action {action.number} · {reference}"), Text(action.description)]
     blocks.append(Fields(tuple(pairs)))
-    note = latest_note(events)
+    note = latest_note(events, family=family)
     if note is not None and note.note:
         who = names.get(note.actor_id, "someone")
-        blocks.append(Context(f"Latest note from {who}, {format_when(note.at, tz)}: {note.note}"))
+        private = "" if note.shared_with_family else " (professionals only)"
+        blocks.append(
+            Context(f"Latest note from {who}, {format_when(note.at, tz)}: {note.note}{private}")
+        )
     if not action.shared_with_family:
         blocks.append(Context("Professionals only: not shared with the family."))
     if action.status in (*OPEN_STATUSES, ActionStatus.DECLINED):
@@ -763,15 +793,29 @@ def action_card_id(action: Action) -> str:
     return f"action:{action.id}"
 
 
-def describe_event(event: ActionEvent, names: dict[int, str], tz: ZoneInfo) -> str:
-    """One line of an action's history: when, who, what changed (old → new), and the note."""
+def describe_event(
+    event: ActionEvent,
+    names: dict[int, str],
+    tz: ZoneInfo,
+    *,
+    number: int | None = None,
+    family: bool = False,
+) -> str:
+    """One line of an action's history: when, who, what changed (old → new), and the note.
+
+    A note carries its `number` (for `/coregroup share action 2 note 1`) and who may see it;
+    in the family's view a note not shared with them is left out.
+    """
     who = names.get(event.actor_id, "someone")
     what = _event_text(event, names)
     line = f"{format_when(event.at, tz)} — {who} {what}"
     if event.note == UNDO_NOTE:
         line += "" if event.new_value == WITHDRAWN else ", undoing the change above"
-    elif event.note and event.kind != ActionEventKind.CREATED:
+    elif is_note(event) and note_visible(event, family=family):
         line += f". Note: {event.note}"
+        if not family:
+            seen_by = "shared with the family" if event.shared_with_family else "professionals only"
+            line += f" (note {number}, {seen_by})" if number else f" ({seen_by})"
     return line
 
 
@@ -811,8 +855,11 @@ def _person_text(value: str | None, names: dict[int, str]) -> str:
     return names.get(int(value), "someone") if value and value.isdigit() else "someone"
 
 
-def history_lines(session: Session, *, action: Action, tz: ZoneInfo) -> list[str]:
-    """The action's full history, oldest first, one line per change."""
+def history_lines(
+    session: Session, *, action: Action, tz: ZoneInfo, family: bool = False
+) -> list[str]:
+    """The action's full history, oldest first, one line per change (for the family, without
+    the notes that are not shared with them)."""
     assert action.id is not None
     events = history(session, action_id=action.id)
     ids = {e.actor_id for e in events}
@@ -824,4 +871,10 @@ def history_lines(session: Session, *, action: Action, tz: ZoneInfo) -> list[str
         if v and v.isdigit()
     }
     names = names_of(session, ids)
-    return [describe_event(e, names, tz) for e in events]
+    numbers = {e.id: n for n, e in enumerate(notes_of(events), 1)}
+    return [
+        describe_event(e, names, tz, number=numbers.get(e.id), family=family)
+        for e in events
+        # A note on its own says nothing to the family once its words are left out.
+        if not (family and e.kind == ActionEventKind.NOTE and not note_visible(e, family=True))
+    ]

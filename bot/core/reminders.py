@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
+from itertools import zip_longest
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
 from bot.core.calendar import Nation, WorkingCalendar, format_day
+from bot.core.concerns import chair_message, escalates_at
 from bot.core.context import Locale
 from bot.core.errors import Conflict, NotFound
 from bot.core.groups import chairs, open_deadlines
@@ -74,6 +76,7 @@ from bot.messages import (
 )
 from storage.enums import (
     ActionStatus,
+    ConcernState,
     GroupStatus,
     MeetingStatus,
     OutcomeStatus,
@@ -84,6 +87,7 @@ from storage.enums import (
 from storage.models import (
     Action,
     Case,
+    Concern,
     CoreGroup,
     Meeting,
     Membership,
@@ -159,11 +163,19 @@ class Kind(StrEnum):
     DRIFT_OUTCOME = "drift-outcome"
     DIGEST = "digest"
     DELIVERY_FAILED = "delivery-failed"
+    CONCERN = "concern-unanswered"
 
 
 # Conversations and the last-minute meeting notice make no sense to snooze until tomorrow.
 NOT_SNOOZABLE = frozenset(
-    {Kind.MEETING_SOON, Kind.UPDATE_OPEN, Kind.UPDATE_NUDGE, Kind.BRIEF, Kind.DELIVERY_FAILED}
+    {
+        Kind.MEETING_SOON,
+        Kind.UPDATE_OPEN,
+        Kind.UPDATE_NUDGE,
+        Kind.BRIEF,
+        Kind.DELIVERY_FAILED,
+        Kind.CONCERN,
+    }
 )
 # Rows the planner did not derive (so never withdraws): snoozed copies and failure notices.
 UNPLANNED_PREFIXES = ("snooze:", "failed:")
@@ -200,6 +212,7 @@ class GroupState:
     reviews: list[ReviewConference]
     managers: list[Person]  # the team's managers
     touched: dict[int, datetime] = field(default_factory=dict)  # outcome: latest action change
+    concerns: list[Concern] = field(default_factory=list)  # not answered yes or no
 
     # Derivation asks these many times per group: worked out once (after loading).
     @cached_property
@@ -236,6 +249,10 @@ class GroupState:
     def outcome(self, outcome_id: int | None) -> Outcome | None:
         """One of the group's active outcomes."""
         return next((o for o in self.outcomes if o.id == outcome_id), None)
+
+    def concern(self, concern_id: int | None) -> Concern | None:
+        """One of the group's questions about a concern still waiting for yes or no."""
+        return next((c for c in self.concerns if c.id == concern_id), None)
 
     @cached_property
     def chairs(self) -> list[Person]:
@@ -305,6 +322,15 @@ def load_states(session: Session, group_ids: Iterable[int]) -> dict[int, GroupSt
         .where(col(Meeting.group_id).in_(ids))
     ).all():
         states[group_id].minutes[minutes.meeting_id] = minutes
+    for concern in session.exec(
+        select(Concern)
+        .where(
+            col(Concern.group_id).in_(ids),
+            col(Concern.state).in_([ConcernState.ASKED, ConcernState.LATER]),
+        )
+        .order_by(col(Concern.id))
+    ).all():
+        states[concern.group_id].concerns.append(concern)
     by_case = {s.case.id: s for s in states.values()}
     for review in session.exec(
         select(ReviewConference)
@@ -402,7 +428,27 @@ class Planner:
         self._deadlines(state, found)
         self._review_updates(state, found)
         self._drift(state, found)
+        self._concerns(state, found)
         return found.items
+
+    def _concerns(self, st: GroupState, found: _Found) -> None:
+        """An unanswered question about a possible new concern goes to the chairs."""
+        for concern in st.concerns:
+            due = escalates_at(concern)
+            for chair in st.chairs:
+                if chair.id == concern.author_id:
+                    continue
+                found.add(
+                    Occurrence(
+                        f"concern:{concern.id}:{chair.id}",
+                        Kind.CONCERN,
+                        st.id,
+                        chair.id,
+                        concern.id,
+                        due,
+                    ),
+                    since=concern.raised_at,
+                )
 
     # Meetings: notices, update conversations and the brief -----------------------------------
 
@@ -756,7 +802,7 @@ class Planner:
 
 # --- change tracking: which groups need planning --------------------------------------------------
 
-_GROUP_ROWS = (Meeting, Action, Membership, Outcome)
+_GROUP_ROWS = (Meeting, Action, Membership, Outcome, Concern)
 _HOURS_FIELDS = ("timezone", "contact_start_hour", "contact_end_hour")
 
 
@@ -1207,7 +1253,8 @@ class Part:
     summary: str
     blocks: tuple[Block, ...]
     reference: str | None
-    conversation: bool = False  # a question the next reply answers: always last
+    conversation: bool = False  # a question the next reply answers: always a message of its own
+    expects: str | None = None  # what a reply to it answers ("update:12", "action:7")
 
 
 @dataclass
@@ -1382,18 +1429,21 @@ def prepare(
             continue
         state = triage.states.get(row.group_id or 0)
         by_recipient[recipient_of(row, state.group if state else None)].append(row)
+    messages = []
     for recipient, mine in by_recipient.items():
         outgoing = _outgoing(session, recipient, mine, triage=triage, now=now)
-        result.dropped += len(mine) - (len(outgoing.rows) if outgoing else 0)
-        if outgoing is not None:
-            result.outgoing.append(outgoing)
+        result.dropped += len(mine) - sum(len(o.rows) for o in outgoing)
+        messages.append(outgoing)
+    # Everyone's first message, then anyone's second: a platform paces each channel (Slack about
+    # one message a second), so a person's two messages are best sent apart.
+    result.outgoing = [o for turn in zip_longest(*messages) for o in turn if o is not None]
     session.flush()
     return result
 
 
 def _outgoing(
     session: Session, recipient: Recipient, rows: list[Reminder], *, triage: Triage, now: datetime
-) -> Outgoing | None:
+) -> list[Outgoing]:
     parts: list[Part] = []
     sending: list[Reminder] = []
     for row in rows:
@@ -1414,15 +1464,25 @@ def _outgoing(
         parts.append(part)
         sending.append(row)
     if not sending:
-        return None
-    key = batch_key(sending)
-    snooze = None
-    if isinstance(recipient.to, ToPerson):
-        snooze = next((r.id for r in sending if r.kind not in NOT_SNOOZABLE), None)
-    for row in sending:
-        row.batch_key = key
-        session.add(row)
-    return Outgoing(recipient, sending, compose(parts, key=key, snooze=snooze))
+        return []
+    # A question the next reply answers (an update) goes alone: nothing merged into it can
+    # catch the answers meant for it. The rest share one message.
+    news = [(p, r) for p, r in zip(parts, sending, strict=True) if not p.conversation]
+    batches = [news] if news else []
+    batches += [[(p, r)] for p, r in zip(parts, sending, strict=True) if p.conversation]
+    result = []
+    for batch in batches:
+        rows = [r for _, r in batch]
+        key = batch_key(rows)
+        snooze = None
+        if isinstance(recipient.to, ToPerson):
+            snooze = next((r.id for r in rows if r.kind not in NOT_SNOOZABLE), None)
+        for row in rows:
+            row.batch_key = key
+            session.add(row)
+        message = compose([p for p, _ in batch], key=key, snooze=snooze)
+        result.append(Outgoing(recipient, rows, message))
+    return result
 
 
 def batch_key(rows: Sequence[Reminder]) -> str:
@@ -1450,7 +1510,18 @@ def compose(parts: Sequence[Part], *, key: str, snooze: int | None) -> Message:
     else:
         refs = sorted({p.reference for p in parts if p.reference})
         text = f"{len(parts)} reminders" + (f" for {', '.join(refs)}" if refs else "")
-    return Message(text=text, blocks=tuple(blocks), key=key)
+    return Message(text=text, blocks=tuple(blocks), key=key, expects=_expects(parts))
+
+
+def _expects(parts: Sequence[Part]) -> str | None:
+    """What a reply to the message answers: its question, or the actions it reminds about."""
+    questions = [p.expects for p in parts if p.conversation and p.expects]
+    if questions:
+        return questions[0]
+    actions = [
+        p.expects.partition(":")[2] for p in parts if p.expects and p.expects.startswith("action:")
+    ]
+    return f"action:{','.join(actions)}" if actions else None
 
 
 # --- what each reminder says --------------------------------------------------------------------
@@ -1534,7 +1605,7 @@ def _update_open(a: _About) -> Part | None:
     question = open_update(a.session, meeting=m, person=a.person, now=a.now, tz=a.tz)
     if question is None:
         return None
-    return Part(question.text, question.blocks, a.ref, conversation=True)
+    return Part(question.text, question.blocks, a.ref, conversation=True, expects=question.expects)
 
 
 def _update_nudge(a: _About) -> Part | None:
@@ -1543,8 +1614,8 @@ def _update_nudge(a: _About) -> Part | None:
         return None
     if a.person.id not in {p.id for p in pending_updates(a.session, meeting=m)}:
         return None
-    nudge = nudge_message(a.session, meeting=m, person=a.person, tz=a.tz)
-    return Part(nudge.text, nudge.blocks, a.ref, conversation=True)
+    nudge = nudge_message(a.session, meeting=m, person=a.person, tz=a.tz, now=a.now)
+    return Part(nudge.text, nudge.blocks, a.ref, conversation=True, expects=nudge.expects)
 
 
 def _brief(a: _About) -> Part | None:
@@ -1571,7 +1642,9 @@ def _action(a: _About) -> Part | None:
     action = _open_action(a)
     if action is None:
         return None
-    card = action_message(a.session, action=action, tz=a.tz, now=a.now)
+    owner = a.state.member(action.owner_id)
+    family = owner is not None and Role(owner[0].role).is_family
+    card = action_message(a.session, action=action, tz=a.tz, now=a.now, family=family)
     due, n = format_day(action.due_on), action.number
     kind = Kind(a.row.kind)
     if kind is Kind.ACTION_SOON:
@@ -1587,7 +1660,11 @@ def _action(a: _About) -> Part | None:
         if int(a.occurrence.detail.get("n", 1)) >= a.planner.settings.escalate_after_overdue:
             intro += " The chair has been told too, so the group can help."
         summary = f"{a.ref}: action {n} is overdue (due {due})"
-    return Part(summary, (Text(intro), *card.blocks), a.ref)
+    how = Context(
+        f"Reply to this message in words to update action {n}, e.g. \u201cdone \u2014 referral "
+        "sent\u201d or \u201cneed until next Friday\u201d."
+    )
+    return Part(summary, (Text(intro), *card.blocks, how), a.ref, expects=f"action:{action.id}")
 
 
 def _escalate(a: _About) -> Part | None:
@@ -1711,6 +1788,15 @@ def _review_update(a: _About) -> Part | None:
     return Part(f"{a.ref}: written update needed for the review ({review})", tuple(blocks), a.ref)
 
 
+def _concern(a: _About) -> Part | None:
+    """The chair hears of a possible new concern its author has not answered about in time."""
+    concern = a.state.concern(a.row.subject_id)
+    if concern is None:
+        return None
+    message = chair_message(a.session, concern=concern, reference=a.ref, tz=a.tz, confirmed=False)
+    return Part(message.text, message.blocks, a.ref)
+
+
 def _drift_meeting(a: _About) -> Part | None:
     since, span = a.day("since"), _span(a.policy.meeting_interval_days)
     if a.occurrence.detail["since"] == a.state.case.icpc_date.isoformat():
@@ -1765,6 +1851,7 @@ _WHAT = {
     Kind.DRIFT_OUTCOME: "a note about a quiet outcome",
     Kind.DIGEST: "the weekly digest",
     Kind.DELIVERY_FAILED: "a delivery notice",
+    Kind.CONCERN: "a note about a possible new concern",
 }
 
 
@@ -1941,6 +2028,7 @@ _BUILDERS = {
     Kind.REVIEW_UPDATE: _review_update,
     Kind.DRIFT_MEETING: _drift_meeting,
     Kind.DRIFT_OUTCOME: _drift_outcome,
+    Kind.CONCERN: _concern,
 }
 
 

@@ -15,6 +15,7 @@ said) and `child_says`. A skipped question has `skipped` set and an empty answer
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -22,7 +23,8 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import process
 from sqlmodel import Session, col, select
 
-from bot.core.access import members_of
+from bot.core import concerns
+from bot.core.access import has_family, members_of
 from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import BadInput, Conflict
 from bot.core.meetings import (
@@ -36,7 +38,9 @@ from bot.core.meetings import (
 )
 from bot.core.plan import STATUS_LABELS, add_note, change_status, is_overdue, open_actions_for
 from bot.core.policy import Policy, next_meeting_deadline
-from bot.core.replies import interpret
+from bot.core.replies import interpret, is_small_talk
+from bot.core.sharing import SHARE
+from bot.core.signals import ConcernSignals, built_in_signals
 from bot.messages import (
     Block,
     Bullets,
@@ -61,6 +65,7 @@ from storage.enums import (
 from storage.models import (
     Action,
     Attendance,
+    Concern,
     CoreGroup,
     Meeting,
     Membership,
@@ -82,6 +87,21 @@ HELP_WORDS = frozenset({"help", "?", "what"})
 # A bare "yes" to an open question ("anything the group must know?") needs the detail.
 YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "yup"})
 _SEPARATORS = " \t,;:.!-\u2013\u2014"
+# "No", "Nothing new", "none at the moment": an answer, but nothing to list as a worry or concern.
+_NOTHING = re.compile(
+    r"^(?:no|nope|none|nothing|not really|no,? nothing|all (?:fine|good))"
+    r"(?:\s+(?:new|else|more|further|really|to (?:add|report|say|share)|at (?:the moment|"
+    r"present|all|this time)|right now|for now|this time|changes?|new concerns?|concerns?|"
+    r"worries|thanks|thank you))*$"
+)
+# Answers that are free text, read for "nothing" before they are listed for the group.
+NOTHING_KEYS = ("worries", "must_know", "written_update")
+
+
+def says_nothing(text: str) -> bool:
+    """Whether an answer says there is nothing to tell ("No", "Nothing new", "none for now")."""
+    folded = " ".join(text.lower().replace("\u2019", "'").split()).strip(" .!,")
+    return not folded or bool(_NOTHING.match(folded))
 
 
 # --- the questions ------------------------------------------------------------------------------
@@ -481,6 +501,7 @@ class Conversation:
             text=f"{self.reference}: question {position} of {len(questions)} for your update "
             f"before the meeting on {day}",
             blocks=tuple(blocks),
+            expects=f"update:{self.id}",
         )
 
     def _value(self, question: Question, choice: str) -> str:
@@ -526,6 +547,8 @@ class Conversation:
         row = answers.get(question.key) or UpdateAnswer(update_id=self.id, question=question.key)
         previous = _value(answers.get(question.key))
         row.answer, row.skipped, row.answered_at = stored, skipped, now
+        # A professional's answer is for professionals until they (or the chair) share it.
+        row.shared_with_family = self.family
         self.session.add(row)
         self.session.flush()
         self._apply(question, row, previous, extra, now)
@@ -550,6 +573,11 @@ class Conversation:
             raise BadInput(
                 "Thanks, I've kept that as your note. And is it done, in progress or stuck?"
             ) from None
+        if question.key == "attend" and value == "yes":
+            # "Yes, I'll be there" is one answer, not a written update; other words stay with it.
+            if rest and (is_small_talk(rest) or _match_option(question.options[:1], rest)):
+                rest = None
+            return (f"{value} — {rest}" if rest else value), None
         if question.follow_up or question.key == "attend":
             return value, rest  # the note answers the follow-up question
         return (f"{value} — {rest}" if rest else value), None
@@ -588,6 +616,7 @@ class Conversation:
     def _note_answer(self, key: str, text: str, now: datetime) -> None:
         row = self.answers().get(key) or UpdateAnswer(update_id=self.id, question=key)
         row.answer, row.skipped, row.answered_at = text, False, now
+        row.shared_with_family = self.family
         self.session.add(row)
         self.session.flush()
 
@@ -691,6 +720,12 @@ class Step:
     complete: bool = False
 
 
+def answers_of(session: Session, *, update: MemberUpdate) -> dict[str, UpdateAnswer]:
+    """An update's answers, by question."""
+    rows = session.exec(select(UpdateAnswer).where(UpdateAnswer.update_id == update.id)).all()
+    return {row.question: row for row in rows}
+
+
 def update_for(session: Session, *, meeting_id: int, person_id: int) -> MemberUpdate | None:
     """A member's update for a meeting, if the conversation was ever opened."""
     return session.exec(
@@ -765,8 +800,13 @@ def active_update(session: Session, *, person_id: int, now: datetime) -> MemberU
     ).first()
 
 
-def reply_to(convo: Conversation, text: str, *, now: datetime) -> Step:
-    """Handle what the member typed: an answer, or back / later / help."""
+def reply_to(
+    convo: Conversation, text: str, *, now: datetime, signals: ConcernSignals | None = None
+) -> Step:
+    """Handle what the member typed: an answer, or back / later / help.
+
+    An answer that reads like a new concern is saved, then asked about before going on.
+    """
     word = " ".join(text.lower().split()).strip(" .!")
     answers = convo.answers()
     current = _current(convo, answers)
@@ -789,13 +829,111 @@ def reply_to(convo: Conversation, text: str, *, now: datetime) -> Step:
         )
     if word in KEEP_WORDS and current.key in answers:
         return _advance(convo, now, before=(Context("Kept your answer."),))
+    given = {key: row.answer for key, row in answers.items()}
     try:
         convo.save(current, text, now)
     except BadInput as err:
+        concern = _raise_concern(convo, given, now, signals or built_in_signals())
+        if concern is not None:  # news without a status: kept as the note, then asked about
+            action = convo.session.get(Action, current.action_id or 0)
+            on = f"action {action.number}" if action is not None else "the action"
+            kept = Context(f"Thanks, I've kept that as your note on {on}.")
+            return Step(_concern_question(convo, concern, before=(kept,)))
         # Nothing typed is lost: it is shown back with the question.
         retry = (Text(err.message), Context(f"You typed: {text}"[:2900]))
         return Step(convo.ask(current, answers, before=retry))
-    return _advance(convo, now, before=(Context(f"Saved: {current.label}."),))
+    concern = _raise_concern(convo, given, now, signals or built_in_signals())
+    if concern is not None:
+        _move_on(convo, now)
+        saved = Context(f"Saved: {current.label}.")
+        return Step(_concern_question(convo, concern, before=(saved,)))
+    return _advance(
+        convo, now, before=(Context(f"Saved: {current.label}."), *_share_offer(convo, current))
+    )
+
+
+def _raise_concern(
+    convo: Conversation, given: dict[str, str], now: datetime, signals: ConcernSignals
+) -> Concern | None:
+    """A question about the answer just written, when a professional's words read like a new
+    concern (the answers before it, `given`, tell which one is new)."""
+    labels = {q.key: q.label for q in convo.questions()}
+    day = format_day(convo.meeting.starts_at.astimezone(convo.tz).date())
+    raised = None
+    for key, row in convo.answers().items():
+        if row.skipped or given.get(key) == row.answer:
+            continue
+        found = concerns.check(
+            convo.session,
+            signals=signals,
+            group_id=convo.meeting.group_id,
+            author=convo.person,
+            text=row.answer,
+            about=f"the update for the meeting on {day} ({labels.get(key, key)})",
+            now=now,
+            meeting_id=convo.meeting.id,
+            update_answer_id=row.id,
+        )
+        raised = found or raised
+    return raised
+
+
+def _concern_question(
+    convo: Conversation, concern: Concern, *, before: tuple[Block, ...]
+) -> Message:
+    question = concerns.question_message(concern, reference=convo.reference, tz=convo.tz)
+    return Message(text=question.text, blocks=(*before, *question.blocks), expects=question.expects)
+
+
+def _move_on(convo: Conversation, now: datetime) -> None:
+    """Go on to the next question (or finish) without asking it yet."""
+    answers = convo.answers()
+    question = convo.next_question(answers)
+    if question is None:
+        _complete(convo, now)
+    else:
+        _at(convo, question.key, now)
+
+
+def _share_offer(convo: Conversation, question: Question) -> tuple[Block, ...]:
+    """A "Share with the family" button under a professional's written answer."""
+    row = convo.answers().get(question.key)
+    if convo.family or question.options or row is None or row.skipped:
+        return ()
+    if says_nothing(row.answer) or not has_family(convo.session, group_id=convo.meeting.group_id):
+        return ()
+    return (
+        Buttons((Button("Share with the family", SHARE, f"answer:{row.id}"),)),
+        Context("That answer is for professionals only unless you share it."),
+    )
+
+
+def current_question(convo: Conversation) -> Question | None:
+    """The question the member's next answer answers (None when there is none left)."""
+    return _current(convo, convo.answers())
+
+
+def ask_again(
+    convo: Conversation, *, now: datetime, before: tuple[Block, ...] = ()
+) -> Message | None:
+    """The current question asked again, now (so the member's next message answers it)."""
+    answers = convo.answers()
+    question = _current(convo, answers)
+    if question is None or convo.update.state != UpdateState.IN_PROGRESS:
+        return None
+    _at(convo, question.key, now)
+    return convo.ask(question, answers, before=before)
+
+
+def resume(convo: Conversation, *, since: datetime) -> Message | None:
+    """Where the update stands after a question about a concern: the question it had got to,
+    or the thanks if it was finished since `since`."""
+    answers = convo.answers()
+    if convo.update.state == UpdateState.COMPLETE:
+        done = convo.update.completed_at
+        return completed_message(convo, answers) if done and done >= since else None
+    question = _current(convo, answers)
+    return convo.ask(question, answers) if question is not None else None
 
 
 _HELP = (
@@ -945,8 +1083,16 @@ def pending_updates(session: Session, *, meeting: Meeting) -> list[Person]:
     return [p for _, p in members_of(session, group_id=meeting.group_id) if p.id not in done]
 
 
-def nudge_message(session: Session, *, meeting: Meeting, person: Person, tz: ZoneInfo) -> Message:
-    """A gentle reminder to someone who has not finished their update, with the next question."""
+def nudge_message(
+    session: Session,
+    *,
+    meeting: Meeting,
+    person: Person,
+    tz: ZoneInfo,
+    now: datetime | None = None,
+) -> Message:
+    """A gentle reminder to someone who has not finished their update, with the next question
+    (asked again `now`, when given, so their next message answers it)."""
     assert meeting.id is not None and person.id is not None
     reference = case_of_group(session, group_id=meeting.group_id).reference
     when = format_when(meeting.starts_at, tz)
@@ -968,7 +1114,10 @@ def nudge_message(session: Session, *, meeting: Meeting, person: Person, tz: Zon
         answers = convo.answers()
         question = _current(convo, answers)
         if question is not None:
-            return Message(text=text, blocks=convo.ask(question, answers, before=(opening,)).blocks)
+            if now is not None:
+                _at(convo, question.key, now)
+            asked = convo.ask(question, answers, before=(opening,))
+            return Message(text=text, blocks=asked.blocks, expects=asked.expects)
     return Message(text=text, blocks=(opening, Context(f"Type `{MYUPDATE}` to start.")))
 
 
@@ -996,9 +1145,14 @@ class _Member:
     def status(self) -> AttendanceStatus | None:
         return AttendanceStatus(self.attendance.status) if self.attendance else None
 
-    def said(self, key: str) -> str | None:
+    def said(self, key: str, *, family_view: bool = False) -> str | None:
+        """Their answer to one question; None if skipped, "nothing", or not for this view."""
         answer = self.answers.get(key)
         if answer is None or answer.skipped or not answer.answer.strip():
+            return None
+        if key in NOTHING_KEYS and says_nothing(answer.answer):
+            return None
+        if family_view and not answer.shared_with_family:
             return None
         return answer.answer
 
@@ -1118,6 +1272,8 @@ class _Brief:
             if m.status() == AttendanceStatus.APOLOGIES
         ]
         coming = [m.who for m in self.members if m.status() == AttendanceStatus.ATTENDING]
+        # Nobody drops out of every list: who hasn't said (or skipped the question) is listed.
+        unknown = [m.who for m in self.members if m.status() in (None, AttendanceStatus.INVITED)]
         waiting = [m for m in self.members if m.state != UpdateState.COMPLETE]
         missing = [m.who for m in waiting if not m.answers]
         partway = [m.who for m in waiting if m.answers]
@@ -1129,6 +1285,8 @@ class _Brief:
         blocks: list[Block] = [Heading("Apologies"), Text("; ".join(apologies) or "None so far.")]
         if coming:
             blocks.append(Context("Coming: " + "; ".join(coming)))
+        if unknown:
+            blocks.append(Context("Attendance not known: " + "; ".join(unknown)))
         return [
             *blocks,
             Heading("Not replied yet"),
@@ -1202,8 +1360,8 @@ class _Brief:
             return line
         # The status they gave is already the action's status unless it has changed since.
         parts = [] if STATUS_EFFECT[option.value] == action.status else [option.label.lower()]
-        note = owner.said(f"action:{action.id}:note")
-        if note and not self.family_view:
+        note = owner.said(f"action:{action.id}:note", family_view=self.family_view)
+        if note:
             parts.append(note)
         return line + (f". Update from {name}: " + " — ".join(parts) if parts else "")
 
@@ -1234,11 +1392,31 @@ class _Brief:
 
     def answers(self) -> list[Block]:
         """New concerns, the child's voice and each member's written update."""
-        concerns = [f"{m.who}: {text}" for m in self.members if (text := m.said("must_know"))]
-        blocks: list[Block] = [
-            Heading("New concerns: what the group must know"),
-            Bullets(tuple(concerns)) if concerns else Text("None raised in the updates."),
+        must_know = {
+            row.id: (m, row)
+            for m in self.members
+            if (row := m.answers.get("must_know")) is not None and row.id is not None
+        }
+        found = concerns.listed(
+            self.session, meeting=self.meeting, tz=self.tz, must_know=frozenset(must_know)
+        )
+        lines = [
+            f"{m.who}: {text}{found.marks.get(answer_id, '')}"
+            for answer_id, (m, _) in must_know.items()
+            if (text := m.said("must_know"))
         ]
+        lines += found.concerns
+        blocks: list[Block] = [Heading("New concerns: what the group must know")]
+        if lines:
+            blocks.append(Bullets(tuple(lines)))
+        elif not found.not_new:
+            blocks.append(Text("None raised in the updates."))
+        if found.not_new:
+            # Never "none raised" while words that read like a concern are on record.
+            blocks += [
+                Text("Also written, though its author says it is not a new concern:"),
+                Bullets(tuple(found.not_new)),
+            ]
         voice = []
         for m in self.members:
             seen, alone, says = (

@@ -1021,6 +1021,8 @@ booked for 5 Jan at the clinic
 Mum is keeping appointments
 damp in the back bedroom
 Dad has moved back in
+# "moved back in" reads like a new concern: yes, the chair should know now; then attendance.
+yes
 yes
 as jo
 The heating is fixed

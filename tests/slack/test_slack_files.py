@@ -38,14 +38,17 @@ def test_publishing_on_slack_uploads_each_members_copy_to_their_dm_and_export_se
     for key, user in USERS.items():
         fake.add_user(user, key.capitalize())
     build_long_group(engine, clock, platform=Platform.SLACK, user_ids=USERS)
-    for user, command in (("ffion", "draft"), ("zoe", "approve"), ("sian", "publish")):
-        seen = len(fake.responses)
-        slack.slash_command(f"{REF} {command}", user_id=USERS[user])
-        fake.wait_responses(seen + 1, timeout=60)  # one at a time: each needs the one before
-    fake.wait_for(
-        lambda: any("Published version 1." in str(r.args.get("blocks")) for r in fake.responses),
-        timeout=60,
+    steps = (
+        ("ffion", "draft", "Version 1 of the minutes"),
+        ("zoe", "approve", "You approved version 1"),
+        ("sian", "publish", "Published version 1."),
     )
+    for user, command, answer in steps:  # one at a time: each needs the one before
+        slack.slash_command(f"{REF} {command}", user_id=USERS[user])
+        fake.wait_for(
+            lambda answer=answer: any(answer in str(r.args.get("blocks")) for r in fake.responses),
+            timeout=60,
+        )
     sender = Distributor(
         engine=engine,
         clock=clock,
