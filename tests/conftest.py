@@ -13,6 +13,7 @@ that died before cleaning up.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
 import uuid
@@ -234,3 +235,18 @@ def session(engine: Engine) -> Iterator[Session]:
 def clock() -> FakeClock:
     """A fake clock at Mon 23 Nov 2026 09:00 Europe/London."""
     return FakeClock(CLOCK_START)
+
+
+# --- logging ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Undo any logging set-up a test ran (`coregroup run` configures the root logger on the
+    stderr of that moment, which pytest closes after the test), so later tests log nowhere odd."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.captureWarnings(False)
