@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from bot import __version__
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from bot.core.calendar import Nation
+    from bot.core.policy_book import PolicyBook
     from storage.models import Minutes
 
 PROG = "coregroup"
@@ -106,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_version(subparsers)
     _add_db(subparsers)
     _add_timescales(subparsers)
+    _add_policy(subparsers)
     _add_run(subparsers)
     _add_demo(subparsers)
     _add_team(subparsers)
@@ -194,6 +198,37 @@ def _add_timescales(subparsers: Subparsers) -> None:
         help="date of a review conference; repeat for each",
     )
     sub.add_argument("--json", action="store_true", help="print JSON with ISO dates")
+    _policy_file_option(sub)
+
+
+def _policy_file_option(sub: _Parser) -> None:
+    sub.add_argument(
+        "--policy-file",
+        type=Path,
+        metavar="PATH",
+        help="the council's timescales (TOML or YAML), instead of POLICY_FILE",
+    )
+
+
+def _add_policy(subparsers: Subparsers) -> None:
+    policy = _add_command(
+        subparsers, "policy", None, summary="Show the timescales in force and where each came from."
+    )
+    actions = policy.add_subparsers(title="policy commands", metavar="POLICY_COMMAND")
+    show = _add_command(
+        actions,
+        "show",
+        _cmd_policy_show,
+        summary="Print every timescale for each nation, with its source.",
+        epilog="Example: coregroup policy show --nation wales --policy-file policy.toml",
+    )
+    show.add_argument(
+        "--nation",
+        type=_nation,
+        metavar="{england,wales,scotland,northern-ireland}",
+        help="only this nation",
+    )
+    _policy_file_option(show)
 
 
 def _add_run(subparsers: Subparsers) -> None:
@@ -336,12 +371,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _check_council_files(settings: Settings) -> None:
-    """Refuse to start with a council glossary (GLOSSARY_FILE) or Word template
-    (DOCUMENTS_TEMPLATE) that cannot be used."""
+    """Refuse to start with a council glossary (GLOSSARY_FILE), timescale policy (POLICY_FILE,
+    POLICY_*) or Word template (DOCUMENTS_TEMPLATE) that cannot be used; warn of any timescale
+    looser than the statutory default."""
     from bot.core.context import Locale
     from bot.core.documents.render_docx import TemplateError, open_template
 
-    Locale.from_settings(settings)  # reads GLOSSARY_FILE; ConfigError says what is wrong
+    locale = Locale.from_settings(settings)  # reads GLOSSARY_FILE, POLICY_FILE; ConfigError
+    for looser in locale.policies.looser():  # only there when POLICY_ALLOW_LOOSER=true
+        logging.getLogger(__name__).warning(
+            "POLICY_ALLOW_LOOSER: %s; the bot follows the council's value", looser
+        )
     if settings.documents_template is None:
         return
     try:
@@ -567,7 +607,7 @@ def _cmd_db_current(args: argparse.Namespace) -> int:
 def _cmd_timescales(args: argparse.Namespace) -> int:
     """Print every statutory deadline for a case, with the rule behind each."""
     from bot.core.calendar import WorkingCalendar, format_day
-    from bot.core.policy import Policy, timescales
+    from bot.core.policy import timescales
 
     icpc: date = args.icpc
     nation: Nation = args.nation
@@ -586,12 +626,13 @@ def _cmd_timescales(args: argparse.Namespace) -> int:
                 )
     settings = load_settings()
     calendar = WorkingCalendar(nation, settings.closure_days)
+    book = _policy_book(settings, args.policy_file)
     deadlines = timescales(
         icpc=icpc,
         meetings=args.meeting,
         reviews=args.review,
         calendar=calendar,
-        policy=Policy.for_nation(nation),
+        policy=book.for_nation(nation),
     )
     if args.json:
         payload = {
@@ -602,6 +643,7 @@ def _cmd_timescales(args: argparse.Namespace) -> int:
         _out(json.dumps(payload, indent=2))
         return 0
     _out(f"Timescales for a case with its ICPC on {format_day(icpc)} ({nation.label})")
+    _out(f"Policy: {_policy_origin(book)}")
     if settings.closure_days:
         days = ", ".join(format_day(day) for day in sorted(settings.closure_days))
         _out(f"Local closure days: {days}")
@@ -611,7 +653,52 @@ def _cmd_timescales(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_policy_show(args: argparse.Namespace) -> int:
+    """Print the timescales in force, nation by nation, with where each value came from."""
+    book = _policy_book(load_settings(), args.policy_file)
+    _out(f"Policy: {_policy_origin(book)}")
+    for warning in book.looser():
+        _out(f"Looser than the default (POLICY_ALLOW_LOOSER=true): {warning}.")
+    shown = None
+    for line in book.lines():
+        if args.nation is not None and line.nation is not args.nation:
+            continue
+        if line.nation is not shown:
+            _out(f"\n{line.nation.label}")
+            shown = line.nation
+        _out(f"  {line.name:<34} {line.value:<17} {line.source}")
+    return 0
+
+
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _policy_book(settings: Settings, policy_file: Path | None) -> PolicyBook:
+    """The timescales from `policy_file` (or POLICY_FILE) and POLICY_* settings, checked."""
+    from bot.config import policy_environment
+    from bot.core.policy_book import PolicyError, load_policy_book
+
+    path = policy_file if policy_file is not None else settings.policy_file
+    if path is not None and not path.is_file():
+        raise ConfigError(f"Invalid configuration — POLICY_FILE: no such file: {path}")
+    try:
+        return load_policy_book(
+            path=path,
+            env=policy_environment(),
+            name=settings.policy_name,
+            allow_looser=settings.policy_allow_looser,
+        )
+    except PolicyError as exc:
+        raise ConfigError(f"Invalid configuration — {exc}") from None
+
+
+def _policy_origin(book: PolicyBook) -> str:
+    """Where the policy in force came from, in words."""
+    if not (book.default or book.nations or book.env):
+        return "the statutory guidance defaults (no POLICY_FILE or POLICY_* settings)"
+    where = f" from {book.origin}" if book.origin else ""
+    env = " and POLICY_* settings" if book.env else ""
+    return f"{book.name}{where}{env}, over the statutory guidance defaults"
 
 
 def masked_url(url: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from email_validator import EmailNotValidError, validate_email
 from platformdirs import user_data_dir
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
     closure_days: Annotated[tuple[date, ...], NoDecode] = ()
     log_level: str = "INFO"
     concern_signals_file: Path | None = None
+    policy_file: Path | None = None
+    policy_name: str | None = None
+    policy_allow_looser: bool = False
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -98,7 +103,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an https:// address (http:// only for localhost)")
         return value.rstrip("/")
 
-    @field_validator("smtp_ca_file", "documents_template", "glossary_file")
+    @field_validator("smtp_ca_file", "documents_template", "glossary_file", "policy_file")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
@@ -181,6 +186,18 @@ class Settings(BaseSettings):
         if self.microsoft_app_id and self.microsoft_app_password:
             return "teams"
         return "local"
+
+
+def policy_environment() -> dict[str, str]:
+    """The POLICY_* settings from a .env file in the working directory and the environment
+    (which wins), for the timescale policy to read and check by name."""
+    found = {
+        key.upper(): value
+        for key, value in dotenv_values(".env").items()
+        if value is not None and key.upper().startswith("POLICY_")
+    }
+    found.update((k.upper(), v) for k, v in os.environ.items() if k.upper().startswith("POLICY_"))
+    return found
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 
 from bot.clock import Clock
 from bot.core.context import Locale
+from bot.core.planning_basis import replan_changed_rules
 from bot.core.ports import DeliveryError, Outbox
 from bot.core.reminders import (
     Occurrence,
@@ -191,6 +192,15 @@ class ReminderEngine:
     def plan(self, now: datetime, report: TickReport | None = None) -> TickReport:
         """Plan the groups that are due for it, batch by batch, within the time budget."""
         report = report or TickReport()
+        if self._next_backfill is None:
+            with session_scope(self.engine) as session:
+                changed = replan_changed_rules(session, locale=self.locale, now=now)
+            if changed:
+                log.info(
+                    "Timescales, closure days or time zone changed for %s: re-planning their "
+                    "groups' reminders",
+                    ", ".join(nation.label for nation in changed),
+                )
         if self._next_backfill is None or now >= self._next_backfill:
             with session_scope(self.engine) as session:
                 ensure_plan_states(session)

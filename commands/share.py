@@ -215,7 +215,7 @@ def _listing(ctx: Ctx, view: GroupView) -> Reply:
         blocks.append(Text("No notes on actions are waiting to be shared."))
     for item in items:
         blocks += [
-            Text(f"{item.label.capitalize()}: \u201c{item.text}\u201d"[:2900]),
+            Text(f"{_sentence(item.label)}: \u201c{item.text}\u201d"[:2900]),
             Buttons((Button("Share with the family", core.SHARE, item.value),)),
         ]
     blocks.append(
@@ -243,7 +243,7 @@ def _may_share(ctx: Ctx, view: GroupView, item: core.Shareable) -> None:
         )
     if not view.can_manage and core.flagged(ctx.session, item):
         raise NotAllowed(
-            f"{item.label.capitalize()} was asked about as a possible new concern, so only the "
+            f"{_sentence(item.label)} was asked about as a possible new concern, so only the "
             "chair can share it with the family.",
             hint="Ask the chair if the family should see it.",
         )
@@ -259,7 +259,7 @@ def _set(ctx: Ctx, view: GroupView, item: core.Shareable, *, shared: bool) -> Re
     )
     if item.shared == shared:
         state = "already shared with the family" if shared else "already for professionals only"
-        return Reply().say(f"{label.capitalize()} is {state}; nothing changed.")
+        return Reply().say(f"{_sentence(label)} is {state}; nothing changed.")
     core.set_shared(ctx.session, item, shared=shared)
     audit(
         ctx,
@@ -275,7 +275,7 @@ def _set(ctx: Ctx, view: GroupView, item: core.Shareable, *, shared: bool) -> Re
         )
         button = Button("Undo", core.UNSHARE, item.value)
     else:
-        text = f"{label.capitalize()} is for professionals only again."
+        text = f"{_sentence(label)} is for professionals only again."
         button = Button("Share with the family", core.SHARE, item.value)
     return Reply().say(Message(text=text[:3000], blocks=(Text(text[:2900]), Buttons((button,)))))
 
@@ -335,3 +335,8 @@ COMMANDS = (
         topic="Plan",
     ),
 )
+
+
+def _sentence(text: str) -> str:
+    """`text` with its first letter upper-cased and the rest as written (a question, a name)."""
+    return text[:1].upper() + text[1:]

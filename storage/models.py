@@ -434,6 +434,15 @@ class ReminderPlanState(SQLModel, table=True):
     planned_until: datetime | None = _utc(default=None)
 
 
+class PlanningBasis(SQLModel, table=True):
+    """The rules reminders were last planned under, per nation (timescales, closure days, time
+    zone, as a hash), so a change of settings re-plans that nation's groups once."""
+
+    key: str = Field(primary_key=True, max_length=40)
+    fingerprint: str = Field(max_length=64)
+    changed_at: datetime = _utc()
+
+
 class ProcessedEvent(SQLModel, table=True):
     """Inbound platform events already handled, so a retried delivery has one effect."""
 

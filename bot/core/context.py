@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.clock import Clock
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, policy_environment
 from bot.core.calendar import Nation, WorkingCalendar, shared_calendar
 from bot.core.documents.model import DocumentOptions
 from bot.core.people import Directory
 from bot.core.plain_english import Glossary, GlossaryError, bundled
 from bot.core.policy import Policy
+from bot.core.policy_book import PolicyBook, PolicyError, load_policy_book
 from bot.core.signals import ConcernSignals, SignalsError, built_in_signals
 from storage.enums import Platform
 from storage.models import Case, Person
@@ -22,12 +23,12 @@ from storage.models import Case, Person
 
 @dataclass(frozen=True)
 class Locale:
-    """Local-authority settings the core needs: display timezone, closure days, policy tweaks,
+    """Local-authority settings the core needs: display timezone, closure days, timescales,
     and the words that may mean a new concern."""
 
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
     closure_days: tuple[date, ...] = ()
-    policy_overrides: tuple[tuple[str, int], ...] = ()
+    policies: PolicyBook = field(default_factory=PolicyBook)
     documents: DocumentOptions = field(default_factory=DocumentOptions)
     glossary: Glossary = field(default_factory=bundled)
     signals: ConcernSignals = field(default_factory=built_in_signals)
@@ -48,7 +49,17 @@ class Locale:
                 signals = ConcernSignals.load(settings.concern_signals_file)
             except SignalsError as exc:
                 raise ConfigError(f"Invalid configuration — CONCERN_SIGNALS_FILE: {exc}") from None
+        try:
+            policies = load_policy_book(
+                path=settings.policy_file,
+                env=policy_environment(),
+                name=settings.policy_name,
+                allow_looser=settings.policy_allow_looser,
+            )
+        except PolicyError as exc:
+            raise ConfigError(f"Invalid configuration — {exc}") from None
         return cls(
+            policies=policies,
             glossary=glossary,
             signals=signals,
             tz=settings.display_tz,
@@ -65,11 +76,8 @@ class Locale:
         return shared_calendar(Nation(case.nation), frozenset(self.closure_days))
 
     def policy(self, case: Case) -> Policy:
-        """The timescale policy for a case's nation with local overrides."""
-        policy = Policy.for_nation(Nation(case.nation))
-        if self.policy_overrides:
-            policy = policy.with_overrides(**dict(self.policy_overrides))
-        return policy
+        """The timescale policy for a case's nation, with the council's own values."""
+        return self.policies.for_nation(Nation(case.nation))
 
 
 @dataclass

@@ -99,6 +99,7 @@ class Glance:
     overdue: list[Action]
     minutes: list[MinutesDue]
     interval_days: int
+    interval: str  # the same in words: "6 weeks", "1 month"
 
     @property
     def reference(self) -> str:
@@ -158,6 +159,7 @@ def glance(
         policy=policy,
     )
     active = group.status == GroupStatus.ACTIVE
+    basis = held[-1] if held else case.icpc_date
     return Glance(
         group=group,
         case=case,
@@ -169,7 +171,8 @@ def glance(
         minutes=_minutes_due(session, group_id=group.id, case=case, now=now, locale=locale)
         if active
         else [],
-        interval_days=policy.meeting_interval_days,
+        interval_days=(policy.meeting_gap_end(basis) - basis).days,
+        interval=policy.meeting_interval,
     )
 
 
@@ -298,7 +301,8 @@ def _minutes_blocks(view: Glance) -> list[Block]:
     for due in view.minutes:
         late = due.late(view.today)
         what = f"minutes of the meeting on {format_day(due.day)}"
-        lines.append(f"{OVERDUE}: {what} {late}" if late else f"{what.capitalize()}: {due.todo()}")
+        # Upper-case the first letter only: str.capitalize() would lower-case the date too.
+        lines.append(f"{OVERDUE}: {what} {late}" if late else f"M{what[1:]}: {due.todo()}")
     return [Text("Minutes:"), bullets(lines)] if lines else []
 
 
@@ -416,8 +420,7 @@ def team_overview(
         glance(session, group=g, case=c, now=now, locale=locale)
         for g, c in team_groups(session, team_id=team.id)
     ]
-    interval = views[0].interval_days if views else Policy().meeting_interval_days
-    span = f"{interval // 7} weeks" if interval % 7 == 0 else f"{interval} days"
+    span = views[0].interval if views else Policy().meeting_interval
     sections = (
         ("First meetings due this week", [_first_meeting_line(v) for v in views]),
         (f"No core group for over {span}", [_quiet_line(v, locale) for v in views]),

@@ -11,13 +11,35 @@ from enum import StrEnum, auto
 from bot.core.calendar import Nation, WorkingCalendar, format_day
 from bot.core.errors import BadInput
 
+STATUTORY_DEFAULT = "statutory guidance default"
+SCOTTISH_DEFAULT = "Scotland's national guidance default"
+
+# The fields that count a statutory timescale, and which way is stricter: "less" means a smaller
+# value asks more of the group (a sooner deadline); "more" the reverse. Fields not listed are the
+# bot's own conveniences and may be set either way.
+STRICTER: dict[str, str] = {
+    "first_meeting_working_days": "less",
+    "meeting_interval_days": "less",
+    "meeting_interval_months": "less",
+    "after_review_working_days": "less",
+    "pre_review_meeting_working_days": "more",
+    "record_working_days": "less",
+    "circulate_working_days": "less",
+    "first_review_months": "less",
+    "review_interval_months": "less",
+}
+
 
 @dataclass(frozen=True)
 class Policy:
-    """The timescales a local authority works to; every field is a positive whole number."""
+    """The timescales a local authority works to; every field is a positive whole number, except
+    `meeting_interval_months`, which is 0 unless meetings are counted in calendar months (then it
+    wins over `meeting_interval_days`). `sources` says where each value came from, by field name;
+    a field not named there is the statutory guidance default."""
 
     first_meeting_working_days: int = 10
     meeting_interval_days: int = 42
+    meeting_interval_months: int = 0
     after_review_working_days: int = 10
     pre_review_meeting_working_days: int = 10
     record_working_days: int = 2
@@ -25,33 +47,75 @@ class Policy:
     first_review_months: int = 3
     review_interval_months: int = 6
     update_prompt_working_days: int = 3
+    sources: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if type(value) is not int or value <= 0:
+        for name in timescale_names():
+            value = getattr(self, name)
+            low = 0 if name == "meeting_interval_months" else 1
+            if type(value) is not int or value < low:
+                default = Policy.__dataclass_fields__[name].default
                 raise BadInput(
-                    f"The setting {field.name} must be a whole number above 0, not {value!r}.",
-                    hint=f"For example: {field.name}={field.default}.",
+                    f"The setting {name} must be a whole number above 0, not {value!r}.",
+                    hint=f"For example: {name}={default}.",
                 )
 
     @classmethod
     def for_nation(cls, nation: Nation) -> Policy:
         """Default timescales for `nation`; Scotland has its own (see DOMAIN.md)."""
         if nation is Nation.SCOTLAND:
-            return cls(first_meeting_working_days=15, record_working_days=10, first_review_months=6)
+            scottish = {"first_meeting_working_days": 15, "record_working_days": 10}
+            scottish["first_review_months"] = 6
+            return cls(**scottish, sources=tuple((name, SCOTTISH_DEFAULT) for name in scottish))
         return cls()
 
-    def with_overrides(self, **overrides: int) -> Policy:
-        """A copy with timescales changed; unknown names and non-positive values are refused."""
-        names = [field.name for field in fields(self)]
+    def with_overrides(self, source: str | None = None, **overrides: int) -> Policy:
+        """A copy with timescales changed (credited to `source` when given); unknown names and
+        non-positive values are refused."""
+        names = timescale_names()
         for name in overrides:
             if name not in names:
                 raise BadInput(
                     f"There is no timescale setting called {name!r}.",
                     hint="Settings: " + ", ".join(names) + ".",
                 )
-        return replace(self, **overrides)
+        sources = dict(self.sources)
+        if source is not None:
+            sources.update((name, source) for name in overrides)
+        if "meeting_interval_days" in overrides and "meeting_interval_months" not in overrides:
+            overrides["meeting_interval_months"] = 0  # days given last: count in days
+        return replace(self, **overrides, sources=tuple(sorted(sources.items())))
+
+    def source_of(self, name: str) -> str:
+        """Where the value of timescale `name` came from, in words."""
+        return dict(self.sources).get(name, STATUTORY_DEFAULT)
+
+    @property
+    def meeting_interval(self) -> str:
+        """The longest gap between core groups in words: "6 weeks", "1 month"."""
+        if self.meeting_interval_months:
+            return _plural(self.meeting_interval_months, "month")
+        return _span(self.meeting_interval_days)
+
+    @property
+    def meeting_interval_source(self) -> str:
+        """Where the meeting interval came from."""
+        field = (
+            "meeting_interval_months" if self.meeting_interval_months else "meeting_interval_days"
+        )
+        return self.source_of(field)
+
+    def meeting_gap_end(self, last: date) -> date:
+        """The last day of the longest allowed gap after a meeting on `last` (before moving off a
+        non-working day)."""
+        if self.meeting_interval_months:
+            return _add_months(last, self.meeting_interval_months)
+        return last + timedelta(days=self.meeting_interval_days)
+
+
+def timescale_names() -> list[str]:
+    """The names of Policy's timescale fields, in order."""
+    return [field.name for field in fields(Policy) if field.name != "sources"]
 
 
 class DeadlineKind(StrEnum):
@@ -123,15 +187,23 @@ def _not_later_than(calendar: WorkingCalendar, d: date) -> tuple[date, str]:
 
 
 def _working_days_after(
-    kind: DeadlineKind, start: date, n: int, calendar: WorkingCalendar, *, what: str, of: str
+    kind: DeadlineKind,
+    start: date,
+    calendar: WorkingCalendar,
+    policy: Policy,
+    field: str,
+    *,
+    what: str,
+    of: str,
 ) -> Deadline:
-    """The deadline `n` working days after `start`, with the rule in words."""
+    """The deadline `policy.<field>` working days after `start`, with the rule in words."""
+    n = getattr(policy, field)
     return Deadline(
         kind,
         calendar.add_working_days(start, n),
         start,
         f"{what} within {n} working days of the {of} "
-        f"on {format_day(start)} {_holidays_used(calendar)}",
+        f"on {format_day(start)} {_holidays_used(calendar)} — {policy.source_of(field)}",
     )
 
 
@@ -140,8 +212,9 @@ def first_meeting_deadline(*, icpc: date, calendar: WorkingCalendar, policy: Pol
     return _working_days_after(
         DeadlineKind.FIRST_MEETING,
         icpc,
-        policy.first_meeting_working_days,
         calendar,
+        policy,
+        "first_meeting_working_days",
         what="First core group",
         of=conference_names(calendar)[0],
     )
@@ -151,14 +224,13 @@ def next_meeting_deadline(
     *, last_meeting: date, calendar: WorkingCalendar, policy: Policy
 ) -> Deadline:
     """The last day for the next core group; moved earlier when it falls on a non-working day."""
-    days = policy.meeting_interval_days
-    due, moved = _not_later_than(calendar, last_meeting + timedelta(days=days))
+    due, moved = _not_later_than(calendar, policy.meeting_gap_end(last_meeting))
     return Deadline(
         DeadlineKind.NEXT_MEETING,
         due,
         last_meeting,
-        f"Next core group within {_span(days)} of the core group on {format_day(last_meeting)}"
-        f"{moved}",
+        f"Next core group within {policy.meeting_interval} of the core group "
+        f"on {format_day(last_meeting)}{moved} — {policy.meeting_interval_source}",
     )
 
 
@@ -167,8 +239,9 @@ def after_review_deadline(*, review: date, calendar: WorkingCalendar, policy: Po
     return _working_days_after(
         DeadlineKind.AFTER_REVIEW,
         review,
-        policy.after_review_working_days,
         calendar,
+        policy,
+        "after_review_working_days",
         what="Core group",
         of=conference_names(calendar)[1],
     )
@@ -188,7 +261,7 @@ def pre_review_meeting_target(
         review,
         f"Last core group about {n} working days before the {conference_names(calendar)[1]} "
         f"on {format_day(review)}, with a written update from each agency "
-        f"{_holidays_used(calendar)}",
+        f"{_holidays_used(calendar)} — {policy.source_of('pre_review_meeting_working_days')}",
     )
 
 
@@ -197,8 +270,9 @@ def record_deadline(*, meeting: date, calendar: WorkingCalendar, policy: Policy)
     return _working_days_after(
         DeadlineKind.RECORD,
         meeting,
-        policy.record_working_days,
         calendar,
+        policy,
+        "record_working_days",
         what="Written record on the case system",
         of="core group",
     )
@@ -209,8 +283,9 @@ def circulate_deadline(*, meeting: date, calendar: WorkingCalendar, policy: Poli
     return _working_days_after(
         DeadlineKind.CIRCULATE,
         meeting,
-        policy.circulate_working_days,
         calendar,
+        policy,
+        "circulate_working_days",
         what="Copies of the record to all members",
         of="core group",
     )
@@ -233,7 +308,7 @@ def review_conference_deadlines(
             due,
             icpc,
             f"First {review_name} within {_plural(months, 'month')} of the {initial} "
-            f"on {format_day(icpc)}{moved}",
+            f"on {format_day(icpc)}{moved} — {policy.source_of('first_review_months')}",
         )
     ]
     months = policy.review_interval_months
@@ -245,7 +320,7 @@ def review_conference_deadlines(
                 due,
                 review,
                 f"Next {review_name} within {_plural(months, 'month')} of the one "
-                f"on {format_day(review)}{moved}",
+                f"on {format_day(review)}{moved} — {policy.source_of('review_interval_months')}",
             )
         )
     return deadlines
@@ -303,7 +378,8 @@ def check_meeting_date(
         if when > first.due:
             warnings.append(
                 f"This is after the first core group deadline of {format_day(first.due)} "
-                f"(within {policy.first_meeting_working_days} working days of the {initial})."
+                f"(within {policy.first_meeting_working_days} working days of the {initial} — "
+                f"{policy.source_of('first_meeting_working_days')})."
             )
     else:
         last = max(earlier)
@@ -311,8 +387,8 @@ def check_meeting_date(
         if when > gap.due:
             warnings.append(
                 f"This is after the next core group deadline of {format_day(gap.due)} "
-                f"(within {_span(policy.meeting_interval_days)} of the core group "
-                f"on {format_day(last)})."
+                f"(within {policy.meeting_interval} of the core group "
+                f"on {format_day(last)} — {policy.meeting_interval_source})."
             )
     past_reviews = [r for r in reviews if r < when]
     if past_reviews:

@@ -739,7 +739,7 @@ class Planner:
         bases = [st.case.icpc_date, *(self.local_date(m.starts_at) for m in st.meetings)]
         for basis, following in zip(bases, [*bases[1:], None], strict=True):
             # The first working day after the limit; a meeting that very day is not drift.
-            day = cal.on_or_after(basis + timedelta(days=policy.meeting_interval_days + 1))
+            day = cal.on_or_after(policy.meeting_gap_end(basis) + timedelta(days=1))
             if following is None or following > day:
                 tell(
                     f"drift:meeting:{st.id}:{basis}", Kind.DRIFT_MEETING, day, None, created, basis
@@ -1697,7 +1697,8 @@ def _first_unbooked(a: _About) -> Part | None:
         Heading(f"First meeting not booked yet · {a.ref}"),
         Text(
             f"No first core group meeting is booked for {a.ref} yet. It must meet by {deadline} "
-            f"— within {days} working days of the {_conference(a)[0]} on {icpc}."
+            f"— within {days} working days of the {_conference(a)[0]} on {icpc} "
+            f"({a.policy.source_of('first_meeting_working_days')})."
         ),
         a.schedule_button("Schedule the first meeting"),
     )
@@ -1705,12 +1706,13 @@ def _first_unbooked(a: _About) -> Part | None:
 
 
 def _next_unbooked(a: _About) -> Part | None:
-    deadline, span = a.day("deadline"), _span(a.policy.meeting_interval_days)
+    deadline, span = a.day("deadline"), a.policy.meeting_interval
     blocks = (
         Heading(f"Next meeting not booked yet · {a.ref}"),
         Text(
             f"The next core group for {a.ref} must meet by {deadline} — within {span} of the "
-            f"meeting on {a.day('last')} — and none is booked yet."
+            f"meeting on {a.day('last')} ({a.policy.meeting_interval_source}) — and none is "
+            "booked yet."
         ),
         a.schedule_button("Schedule the next meeting"),
     )
@@ -1798,7 +1800,7 @@ def _concern(a: _About) -> Part | None:
 
 
 def _drift_meeting(a: _About) -> Part | None:
-    since, span = a.day("since"), _span(a.policy.meeting_interval_days)
+    since, span = a.day("since"), a.policy.meeting_interval
     if a.occurrence.detail["since"] == a.state.case.icpc_date.isoformat():
         last = f"hasn't met since the {_conference(a)[0]} on {since}"
     else:
@@ -1807,7 +1809,7 @@ def _drift_meeting(a: _About) -> Part | None:
         Heading(f"No meeting for over {span} · {a.ref}"),
         Text(
             f"The core group for {a.ref} {last} — over {span} ago. Core groups should meet at "
-            f"least every {span}, so the plan doesn't drift."
+            f"least every {span} ({a.policy.meeting_interval_source}), so the plan doesn't drift."
         ),
         a.schedule_button("Schedule a meeting"),
     )

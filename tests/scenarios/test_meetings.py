@@ -145,7 +145,7 @@ def test_a_date_after_the_first_meeting_deadline_is_booked_with_a_warning_naming
     assert "⚠ Please check:" in out
     assert (
         "This is after the first core group deadline of Wed 6 Jan 2027 "
-        "(within 10 working days of the ICPC)." in out
+        "(within 10 working days of the ICPC — statutory guidance default)." in out
     )
 
 

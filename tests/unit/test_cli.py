@@ -105,8 +105,12 @@ def test_timescales_lists_each_deadline_with_its_rule(capsys: pytest.CaptureFixt
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0] == "Timescales for a case with its ICPC on Fri 18 Dec 2026 (England)"
-    assert lines[2].startswith("Wed 6 Jan 2027   First core group within 10 working days")
-    assert "of the ICPC on Fri 18 Dec 2026 (England bank holidays)" in lines[2]
+    assert lines[1] == (
+        "Policy: the statutory guidance defaults (no POLICY_FILE or POLICY_* settings)"
+    )
+    assert lines[3].startswith("Wed 6 Jan 2027   First core group within 10 working days")
+    assert "of the ICPC on Fri 18 Dec 2026 (England bank holidays)" in lines[3]
+    assert lines[3].endswith(" — statutory guidance default")
     assert any(line.startswith("Thu 18 Mar 2027") for line in lines)  # first review: 3 months
 
 
@@ -372,3 +376,96 @@ def test_run_serves_teams_while_microsofts_login_is_unreachable(tmp_path: Path) 
     assert "Traceback" not in err
     # One logging set-up: timestamped INFO lines, as LOG_LEVEL asks.
     assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ INFO bot\.app: reminder", err, re.M), err
+
+
+# --- the council's timescales -------------------------------------------------------------------
+
+FOUR_WEEKLY = 'name = "North Borough\'s procedure"\n[default]\nmeeting_interval_days = "4 weeks"\n'
+
+
+def test_timescales_with_a_policy_file_credit_each_rule(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(FOUR_WEEKLY, encoding="utf-8")
+    code, out, err = run(
+        capsys,
+        "timescales",
+        "--icpc",
+        "2026-12-18",
+        "--meeting",
+        "2027-01-06",
+        "--policy-file",
+        str(policy),
+    )
+    assert code == 0 and err == ""
+    assert f"Policy: North Borough's procedure from {policy}, over the statutory" in out
+    assert (
+        "Wed 3 Feb 2027   Next core group within 4 weeks of the core group on Wed 6 Jan 2027 — "
+        "North Borough's procedure\n" in out
+    )
+    assert (
+        "First core group within 10 working days" in out and "— statutory guidance default" in out
+    )
+
+
+def test_policy_show_says_where_each_value_came_from(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("scotland:\n  circulate_working_days: 3\n", encoding="utf-8")
+    monkeypatch.setenv("POLICY_FILE", str(policy))
+    monkeypatch.setenv("POLICY_NAME", "Fife's procedure")
+    monkeypatch.setenv("POLICY_RECORD_WORKING_DAYS", "1")
+    code, out, err = run(capsys, "policy", "show", "--nation", "scotland")
+    assert code == 0 and err == ""
+    assert "England" not in out
+    assert (
+        "  first_meeting_working_days         15 working days   Scotland's national guidance" in out
+    )
+    assert "  circulate_working_days             3 working days    Fife's procedure" in out
+    assert "  record_working_days                1 working day     Fife's procedure" in out
+    assert (
+        "  meeting_interval_days              6 weeks           statutory guidance default" in out
+    )
+
+
+def test_a_looser_policy_allowed_is_shown_with_a_warning(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLICY_CIRCULATE_WORKING_DAYS", "10")
+    code, _, err = run(capsys, "policy", "show")
+    assert code == 2
+    assert err.count("\n") == 1 and "circulate_working_days for England is 10 working days" in err
+    monkeypatch.setenv("POLICY_ALLOW_LOOSER", "true")
+    code, out, _ = run(capsys, "policy", "show")
+    assert code == 0
+    assert (
+        "Looser than the default (POLICY_ALLOW_LOOSER=true): circulate_working_days for "
+        "England is 10 working days, looser than the statutory guidance default of 5 working "
+        "days." in out
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("[default]\nmeeting_interval_days = 'fortnightly'\n", "meeting_interval_days = "),
+        ("[default]\nmeetings = 28\n", "there is no timescale called 'meetings'"),
+        ("[default\n", "is not valid TOML or YAML"),
+    ],
+)
+def test_a_bad_policy_file_stops_start_up_with_one_clear_line(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    text: str,
+    says: str,
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("POLICY_FILE", str(policy))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    code, out, err = run(capsys, "run")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and says in err and "Traceback" not in err

@@ -35,7 +35,7 @@ def test_journey_one_first_meeting() -> None:
         date(2027, 1, 6),
         ICPC,
         "First core group within 10 working days of the ICPC on Fri 18 Dec 2026 "
-        "(England bank holidays)",
+        "(England bank holidays) — statutory guidance default",
     )
     assert deadline.as_dict() == {
         "kind": "first_meeting",
@@ -49,7 +49,9 @@ def test_local_closures_are_named_in_the_rule() -> None:
     calendar = WorkingCalendar(Nation.ENGLAND, closures=[date(2026, 12, 29)])
     deadline = first_meeting_deadline(icpc=ICPC, calendar=calendar, policy=DEFAULT)
     assert deadline.due == date(2027, 1, 7)
-    assert deadline.rule.endswith("(England bank holidays and local closure days)")
+    assert deadline.rule.endswith(
+        "(England bank holidays and local closure days) — statutory guidance default"
+    )
 
 
 @pytest.mark.parametrize(
@@ -75,7 +77,10 @@ def test_next_meeting_on_a_working_day_stays() -> None:
         last_meeting=date(2027, 1, 6), calendar=ENGLAND, policy=DEFAULT
     )
     assert deadline.due == date(2027, 2, 17)
-    assert deadline.rule == "Next core group within 6 weeks of the core group on Wed 6 Jan 2027"
+    assert deadline.rule == (
+        "Next core group within 6 weeks of the core group on Wed 6 Jan 2027"
+        " — statutory guidance default"
+    )
 
 
 def test_next_meeting_on_a_bank_holiday_moves_earlier() -> None:
@@ -86,7 +91,7 @@ def test_next_meeting_on_a_bank_holiday_moves_earlier() -> None:
     assert deadline.rule == (
         "Next core group within 6 weeks of the core group on Mon 16 Nov 2026; "
         "Mon 28 Dec 2026 is not a working day (Boxing Day (substitute day)), "
-        "so the working day before"
+        "so the working day before — statutory guidance default"
     )
 
 
@@ -113,7 +118,7 @@ def test_review_deadlines() -> None:
     assert after.due == date(2027, 4, 2)  # skips Good Friday and Easter Monday
     assert after.rule == (
         "Core group within 10 working days of the review conference on Wed 17 Mar 2027 "
-        "(England bank holidays)"
+        "(England bank holidays) — statutory guidance default"
     )
     before = pre_review_meeting_target(review=review, calendar=ENGLAND, policy=DEFAULT)
     assert before.due == date(2027, 3, 3)
@@ -128,9 +133,15 @@ def test_review_conference_deadlines() -> None:
         icpc=ICPC, reviews=[date(2027, 3, 17)], calendar=ENGLAND, policy=DEFAULT
     )
     assert (first.kind, first.due) == (DeadlineKind.FIRST_REVIEW, date(2027, 3, 18))
-    assert first.rule == "First review conference within 3 months of the ICPC on Fri 18 Dec 2026"
+    assert first.rule == (
+        "First review conference within 3 months of the ICPC on Fri 18 Dec 2026"
+        " — statutory guidance default"
+    )
     assert (following.kind, following.due) == (DeadlineKind.NEXT_REVIEW, date(2027, 9, 17))
-    assert following.rule == "Next review conference within 6 months of the one on Wed 17 Mar 2027"
+    assert following.rule == (
+        "Next review conference within 6 months of the one on Wed 17 Mar 2027"
+        " — statutory guidance default"
+    )
 
 
 def test_review_month_end_is_clamped_and_moved_off_a_weekend() -> None:
@@ -149,7 +160,7 @@ def test_scotland_variant() -> None:
     assert first.due == date(2027, 1, 14)  # also skips 2nd January's substitute, Mon 4 Jan
     assert first.rule == (
         "First core group within 15 working days of the CPPM on Fri 18 Dec 2026 "
-        "(Scotland bank holidays)"
+        "(Scotland bank holidays) — Scotland's national guidance default"
     )
     record = record_deadline(meeting=date(2027, 1, 14), calendar=SCOTLAND, policy=policy)
     assert record.due == date(2027, 1, 28)
@@ -257,7 +268,7 @@ def test_check_meeting_date_in_time() -> None:
 def test_check_meeting_date_misses_first_deadline() -> None:
     assert check(date(2027, 1, 7)) == [
         "This is after the first core group deadline of Wed 6 Jan 2027 "
-        "(within 10 working days of the ICPC)."
+        "(within 10 working days of the ICPC — statutory guidance default)."
     ]
 
 
@@ -275,7 +286,7 @@ def test_check_meeting_date_before_the_icpc() -> None:
 def test_check_meeting_date_misses_six_weeks() -> None:
     assert check(date(2027, 2, 18), meetings=[date(2027, 1, 6)]) == [
         "This is after the next core group deadline of Wed 17 Feb 2027 "
-        "(within 6 weeks of the core group on Wed 6 Jan 2027)."
+        "(within 6 weeks of the core group on Wed 6 Jan 2027 — statutory guidance default)."
     ]
 
 

@@ -1,0 +1,60 @@
+"""Re-plan reminders when the rules they were planned under change: the council's timescales,
+closure days or display time zone, compared per nation with what the database last saw."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.core.calendar import Nation
+from bot.core.context import Locale
+from bot.core.reminders import ASAP
+from storage.enums import GroupStatus
+from storage.models import Case, CoreGroup, PlanningBasis, ReminderPlanState
+
+
+def fingerprint(locale: Locale, nation: Nation) -> str:
+    """A hash of everything in `locale` that moves a reminder for a case in `nation`."""
+    policy = locale.policies.for_nation(nation)
+    text = "|".join(
+        [
+            repr(policy),
+            ",".join(sorted(day.isoformat() for day in locale.closure_days)),
+            str(locale.tz),
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def replan_changed_rules(session: Session, *, locale: Locale, now: datetime) -> list[Nation]:
+    """Mark every open group of each nation whose rules changed since the last look for
+    re-planning at once (one set-based UPDATE per nation), and remember the new rules. Returns
+    the nations whose rules changed; the first look re-plans every group silently (their
+    reminders were planned before the rules were recorded)."""
+    seen = {row.key: row for row in session.exec(select(PlanningBasis))}
+    changed = []
+    for nation in Nation:
+        key, mark = f"nation:{nation.value}", fingerprint(locale, nation)
+        row = seen.get(key)
+        if row is not None and row.fingerprint == mark:
+            continue
+        if row is None:  # first look since this was installed: plan once under these rules
+            row = PlanningBasis(key=key, fingerprint=mark, changed_at=now)
+        else:
+            changed.append(nation)
+        row.fingerprint, row.changed_at = mark, now
+        session.add(row)
+        groups = (
+            select(CoreGroup.id)
+            .join(Case, col(Case.id) == CoreGroup.case_id)
+            .where(Case.nation == nation.value, CoreGroup.status == GroupStatus.ACTIVE)
+        )
+        session.execute(
+            update(ReminderPlanState)
+            .where(col(ReminderPlanState.group_id).in_(groups.scalar_subquery()))
+            .values(changes=ReminderPlanState.changes + 1, next_plan_at=ASAP)
+        )
+    return changed
