@@ -37,6 +37,7 @@ from bot.core.documents.delivery import (
 from bot.core.groups import chairs
 from bot.core.meetings import format_when
 from bot.core.ports import DeliveryError, Outbox
+from bot.logs import log_failure
 from bot.messages import Attachment, Message, ToPerson
 from storage.db import session_scope
 from storage.enums import CopyKind, DeliveryMethod, Platform
@@ -137,7 +138,7 @@ class Distributor:
         try:
             report = self.run_pending()
         except Exception:
-            log.exception("distribution run failed; the next run will try again")
+            log_failure(log, "distribution run failed; the next run will try again")
             return
         if report.claimed:
             log.info(

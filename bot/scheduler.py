@@ -57,6 +57,7 @@ from bot.core.reminders import (
 )
 from bot.core.routing import remember_prompt
 from bot.core.working_hours import day_start
+from bot.logs import log_failure
 from storage.db import session_scope
 from storage.enums import GroupStatus, Platform, ReminderStatus
 from storage.models import CoreGroup, Reminder, ReminderPlanState
@@ -176,7 +177,7 @@ class ReminderEngine:
         try:
             report = self.tick()
         except Exception:
-            log.exception("reminder tick failed; the next tick will try again")
+            log_failure(log, "reminder tick failed; the next tick will try again")
             return
         if report.messages or report.dropped or report.failed:
             log.info(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine
@@ -16,6 +15,7 @@ from bot.core.context import Ctx, Locale
 from bot.core.errors import NotAllowed, NotFound, UserError
 from bot.core.people import Directory, Who, person_for
 from bot.core.routing import expected_by, remember_prompt
+from bot.logs import log_failure
 from bot.messages import Context, Heading, Message, Reply, Text
 from commands.parse import Args, is_reference, suggest, tokenize
 from commands.registry import Command, Registry
@@ -235,9 +235,8 @@ class Dispatcher:
                 self._audit_denied(who, channel_id, type(err).__name__)
             return error_reply(err, typed)
         except Exception:
-            error_id = uuid.uuid4().hex[:8]
-            # No user text in the log line: it may contain a child's name.
-            log.exception("unexpected error %s handling a request from %s", error_id, who.user_id)
+            # No user text or exception message in the log: either may hold a child's name.
+            error_id = log_failure(log, "unexpected error handling a request from %s", who.user_id)
             return Reply().say(
                 Message(
                     text="Sorry, something went wrong on my side; nothing was changed.",

@@ -23,12 +23,15 @@ class SchemaOutOfDate(RuntimeError):
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine for `url`; SQLite gets foreign keys, WAL and a parent directory."""
+    """Create an engine for `url`; SQLite gets foreign keys, WAL and a parent directory. Errors
+    never show statement parameters: they hold case text (a child's name in an action)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -39,7 +42,9 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+    )
 
 
 def alembic_config(engine: Engine) -> Config:
