@@ -255,7 +255,7 @@ class _Server(ThreadingHTTPServer):
 class FakeSlack:
     """The fake Web API and response_url endpoint, with the workspace state it implies."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.calls: list[Call] = []
         self.responses: list[Call] = []
         self.problems: list[str] = []
@@ -268,7 +268,7 @@ class FakeSlack:
         self._clock = itertools.count(1)
         self._limits: dict[str, list[int]] = {}
         self._failures: dict[str, list[str]] = {}
-        self._server = _Server(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -277,7 +277,7 @@ class FakeSlack:
     # Lifecycle and set-up ------------------------------------------------------------------------
 
     def start(self) -> FakeSlack:
-        """Start serving on an ephemeral port."""
+        """Start serving (on an ephemeral port unless one was given)."""
         self._thread.start()
         return self
 
