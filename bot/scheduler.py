@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from bot.adapters.metrics import observe_tick
 from bot.clock import Clock
 from bot.core.context import Locale
 from bot.core.ports import DeliveryError, Outbox
@@ -138,6 +139,7 @@ class ReminderEngine:
         """
         moment: Callable[[], datetime] = self.clock.now if now is None else (lambda: now)
         report = TickReport()
+        started = time.monotonic()
         start = moment()
         with session_scope(self.engine) as session:
             released = release_expired(session, now=start)
@@ -150,6 +152,7 @@ class ReminderEngine:
         report.released = len(released)
         self.plan(start, report)
         self._claim_and_send(moment, report)
+        observe_tick(report, time.monotonic() - started)
         return report
 
     def _claim_and_send(self, moment: Callable[[], datetime], report: TickReport) -> None:

@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
+from bot.adapters.metrics import instrument
 from bot.adapters.readiness import readiness_routes, slack_readiness
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.slack_forms import FORMS, CommandForm, form_for
@@ -702,7 +703,8 @@ def run_slack(
         routes += download_routes(engine=engine, locale=runtime.dispatcher.locale, signer=signer)
     readiness = slack_readiness(settings, engine)
     routes += readiness_routes(readiness)
-    server = WebServer(build_web_app(engine, routes), port=settings.port).start()
+    web_app = instrument(build_web_app(engine, routes), engine, clock.now)  # /metrics
+    server = WebServer(web_app, port=settings.port).start()
     if socket is not None:
         mode = "Socket Mode (connected to Slack; no public URL needed)"
     else:

@@ -38,6 +38,7 @@ from sqlmodel import Session
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
+from bot.adapters.metrics import instrument
 from bot.adapters.readiness import readiness_routes, teams_readiness
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.teams_auth import BotFrameworkAuth, KeysUnavailable, TokenSource, Unauthorized
@@ -908,7 +909,8 @@ def run_teams(
         engine, runtime.http.tokens, runtime.io, teams.teams_graph_url, settings.microsoft_app_id
     )
     routes = [*runtime.routes(engine), *readiness_routes(readiness)]
-    server = WebServer(build_web_app(engine, routes), host=host, port=teams.teams_port)
+    web_app = instrument(build_web_app(engine, routes), engine, clock.now)  # /metrics
+    server = WebServer(web_app, host=host, port=teams.teams_port)
     server.start()
     mode = (
         "ANONYMOUS DEVELOPMENT MODE (no authentication; never expose it)"
