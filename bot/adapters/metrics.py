@@ -10,7 +10,8 @@ a channel, a user id or anything a person typed):
   (Slack retries a request not acked within 3 s).
 - `coregroup_reminders_total{outcome}`: reminder rows `due` (claimed to send), `sent`, `failed`
   (gave up), `retrying`, `deferred` (to the recipient's working hours), `dropped` (no longer
-  true when due), `released` (a lapsed claim taken back). `coregroup_reminder_tick_seconds`: how
+  true when due), `released` (a lapsed claim taken back), `returned` (claims given back unsent on
+  a graceful shutdown). `coregroup_reminder_tick_seconds`: how
   long each scheduler tick took.
 - `coregroup_outbox_queue_depth`: reminders due now and not yet sent (pending or claimed), read
   from the ledger when scraped; `coregroup_rate_limited_total{platform}`: 429 answers received.
@@ -65,7 +66,7 @@ ACK_SECONDS = Histogram(
 )
 REMINDERS = Counter(
     "coregroup_reminders",
-    "Reminder rows by outcome: due, sent, failed, retrying, deferred, dropped, released.",
+    "Reminder rows by outcome: due, sent, failed, retrying, deferred, dropped, released, returned.",
     ["outcome"],
     registry=REGISTRY,
 )
@@ -81,7 +82,16 @@ RATE_LIMITED = Counter(
     ["platform"],
     registry=REGISTRY,
 )
-REMINDER_OUTCOMES = ("due", "sent", "failed", "retrying", "deferred", "dropped", "released")
+REMINDER_OUTCOMES = (
+    "due",
+    "sent",
+    "failed",
+    "retrying",
+    "deferred",
+    "dropped",
+    "released",
+    "returned",
+)
 for _outcome in REMINDER_OUTCOMES:  # every series exists from the start, at 0
     REMINDERS.labels(_outcome)
 for _platform in ("slack", "teams"):
@@ -124,6 +134,7 @@ def observe_tick(report: Any, seconds: float) -> None:
         "deferred": report.deferred,
         "dropped": report.dropped,
         "released": report.released,
+        "returned": report.returned,
     }
     for outcome, count in counts.items():
         if count:

@@ -45,6 +45,7 @@ from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
 from bot.adapters.metrics import instrument
 from bot.adapters.readiness import readiness_routes, slack_readiness
+from bot.adapters.shutdown import stop_gracefully
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.slack_forms import FORMS, CommandForm, form_for
 from bot.adapters.slack_outbox import (
@@ -718,9 +719,11 @@ def run_slack(
     except KeyboardInterrupt:
         pass
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        server.stop()
-        if socket is not None:
-            socket.close()
-        runtime.close()
+        closers = [socket.close] if socket is not None else []
+        stop_gracefully(
+            readiness=readiness,
+            server=server,
+            scheduler=scheduler,
+            closers=[*closers, runtime.close],
+            drain_seconds=settings.shutdown_drain_seconds,
+        )

@@ -40,6 +40,7 @@ from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
 from bot.adapters.metrics import instrument
 from bot.adapters.readiness import readiness_routes, teams_readiness
+from bot.adapters.shutdown import stop_gracefully
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.teams_auth import BotFrameworkAuth, KeysUnavailable, TokenSource, Unauthorized
 from bot.adapters.teams_files import DownloadLinks
@@ -929,7 +930,10 @@ def run_teams(
     except KeyboardInterrupt:
         pass
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        server.stop()
-        runtime.close()
+        stop_gracefully(
+            readiness=readiness,
+            server=server,
+            scheduler=scheduler,
+            closers=[runtime.close],
+            drain_seconds=settings.shutdown_drain_seconds,
+        )
