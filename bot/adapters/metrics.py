@@ -34,7 +34,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client import generate_latest as _generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -49,6 +55,7 @@ from sqlmodel import col
 from storage.enums import ReminderStatus
 from storage.models import Reminder
 
+disable_created_metrics()  # no `*_created` series: they double the output and say little here
 REGISTRY = CollectorRegistry()
 
 REQUESTS = Counter(
