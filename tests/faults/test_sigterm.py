@@ -15,16 +15,21 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.clock import FakeClock
+from bot.core.context import Locale
 from bot.core.reminders import ReminderSettings
+from bot.messages import Message, ToGroup, ToPerson
+from bot.scheduler import ReminderEngine
 from storage.enums import Platform, ReminderStatus
 from storage.models import ChatIdentity, CoreGroup, Reminder
-from tests.faults.burst import BURST, CREATED, seed
+from tests.faults.burst import BURST, CREATED, FileOutbox, seed
+from tests.faults.burst import delivered as burst_delivered
 from tests.slack.fake_slack import BOT_TOKEN, Channel, FakeSlack
 from tests.slack.signing import SIGNING_SECRET
 
@@ -185,3 +190,52 @@ def test_sigterm_mid_burst_loses_nothing_and_doubles_nothing(
     assert due_and_waiting(engine) == []  # what is still pending falls due later in the week
     refs = assert_recorded_once(engine, fake)
     assert len(refs) == len(delivered(fake)) == 12 * 3  # one merged message per member
+
+
+class StoppingOutbox(FileOutbox):
+    """The file platform, whose `stop_at`-th send arrives just as the engine is told to stop."""
+
+    def __init__(self, path: Path, stop: Callable[[], None], stop_at: int) -> None:
+        super().__init__(path)
+        self.stop, self.stop_at = stop, stop_at
+
+    def send(self, to: ToGroup | ToPerson, message: Message) -> str:
+        if self.count + 1 == self.stop_at:
+            self.stop()
+        return super().send(to, message)
+
+
+def test_a_stopped_tick_finishes_its_send_and_gives_back_the_rest(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The same guarantee in-process, on the engine itself: a quick check of the mechanism."""
+    clock.set(CREATED)
+    with Session(engine) as session:
+        expected = seed(session, clock, groups=6)
+        session.commit()
+    platform = tmp_path / "platform.jsonl"
+
+    def engine_with(outbox: FileOutbox) -> ReminderEngine:
+        return ReminderEngine(
+            engine=engine,
+            clock=clock,
+            outboxes={Platform.LOCAL: outbox},
+            locale=Locale(),
+            settings=ReminderSettings(send_workers=1),
+        )
+
+    holder: list[ReminderEngine] = []
+    stopping = engine_with(StoppingOutbox(platform, lambda: holder[0].stop(), stop_at=3))
+    holder.append(stopping)
+    report = stopping.tick(BURST)
+
+    assert len(burst_delivered(platform)) == 3  # the send under way when told to stop finished
+    assert report.returned > 0 and report.sent + report.returned <= report.claimed
+    assert statuses(engine)[ReminderStatus.CLAIMED] == 0
+    assert all(row.attempts == 0 for row in due_and_waiting(engine))
+    assert stopping.tick(BURST).claimed == 0  # a stopped engine starts nothing new
+
+    engine_with(FileOutbox(platform)).tick(BURST)
+    keys = burst_delivered(platform)
+    assert len(keys) == len(set(keys)) == 6 * 3
+    assert statuses(engine)[ReminderStatus.SENT] == expected
