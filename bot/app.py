@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
@@ -22,7 +21,7 @@ from bot.core.people import Directory
 from bot.core.ports import Outbox
 from bot.core.reminders import ReminderSettings
 from bot.distribution import DistributionSettings, Distributor
-from bot.scheduler import ReminderEngine, start_scheduler
+from bot.scheduler import ReminderEngine, ReminderScheduler, start_scheduler
 from commands import build_registry
 from commands.dispatch import Dispatcher
 from storage.enums import Platform
@@ -130,7 +129,7 @@ def start_reminders(
     platform: Platform,
     outbox: Outbox,
     settings: Settings | None = None,
-) -> BackgroundScheduler:
+) -> ReminderScheduler:
     """Start APScheduler ticking the reminder ledger and sending queued copies of minutes."""
     reminders = ReminderEngine(
         engine=engine, clock=clock, outboxes={platform: outbox}, locale=locale
@@ -154,8 +153,8 @@ def serve_platform(settings: Settings, engine: Engine, clock: Clock) -> bool:
     """Serve Slack or Teams when configured (blocks until stopped); False when neither is."""
     from bot.adapters.teams import load_teams_settings, teams_requested
 
-    def reminders_for(platform: Platform) -> Callable[[Outbox], BackgroundScheduler]:
-        def start(outbox: Outbox) -> BackgroundScheduler:
+    def reminders_for(platform: Platform) -> Callable[[Outbox], ReminderScheduler]:
+        def start(outbox: Outbox) -> ReminderScheduler:
             return start_reminders(
                 engine=engine,
                 clock=clock,

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     slack_app_token: str | None = None
     slack_api_url: str | None = None
     port: int = 3000
+    # On SIGTERM, how long /readyz answers 503 before the server stops listening.
+    shutdown_drain_seconds: float = Field(default=0.0, ge=0, le=120)
 
     microsoft_app_id: str | None = None
     microsoft_app_password: str | None = None

@@ -14,6 +14,7 @@ import itertools
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from bot.adapters.metrics import observe_tick
 from bot.clock import Clock
 from bot.core.context import Locale
 from bot.core.planning_basis import replan_changed_rules
@@ -49,6 +51,7 @@ from bot.core.reminders import (
     prepare,
     recipient_of,
     record_failure,
+    release_claims,
     release_expired,
     settle_found,
     track_changes,
@@ -84,6 +87,7 @@ class TickReport:
     deferred: int = 0
     retrying: int = 0
     failed: int = 0
+    returned: int = 0  # claims given back unsent on a graceful shutdown
 
     def add(self, other: TickReport) -> None:
         """Fold another report's counts into this one."""
@@ -128,7 +132,18 @@ class ReminderEngine:
         self._next_digests: datetime | None = None
         self._digests_until: datetime | None = None
         self._last = clock.now()
+        self._stopping = threading.Event()
         track_changes()
+
+    def stop(self) -> None:
+        """Shut down gracefully: claim nothing more, let the sends in flight finish, and give
+        back the rest of this tick's claims (`tick` returns soon after)."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether `stop` was called."""
+        return self._stopping.is_set()
 
     # The tick --------------------------------------------------------------------------------
 
@@ -140,6 +155,9 @@ class ReminderEngine:
         """
         moment: Callable[[], datetime] = self.clock.now if now is None else (lambda: now)
         report = TickReport()
+        if self.stopping:
+            return report
+        started = time.monotonic()
         start = moment()
         with session_scope(self.engine) as session:
             released = release_expired(session, now=start)
@@ -152,15 +170,17 @@ class ReminderEngine:
         report.released = len(released)
         self.plan(start, report)
         self._claim_and_send(moment, report)
+        observe_tick(report, time.monotonic() - started)
         return report
 
     def _claim_and_send(self, moment: Callable[[], datetime], report: TickReport) -> None:
         """Claim and prepare the next chunk while the senders work through the previous one, so
         a rate-limited platform is kept busy; at most one chunk waits, so leases stay short."""
         stop = time.monotonic() + self.settings.send_budget.total_seconds()
+        owners: list[str] = []
         with ThreadPoolExecutor(max_workers=max(self.settings.send_workers, 1)) as senders:
             sending: list[Future[TickReport]] = []
-            while time.monotonic() < stop:
+            while time.monotonic() < stop and not self.stopping:
                 claimed = self._claim(moment(), report)
                 for future in sending:
                     report.add(future.result())
@@ -168,9 +188,16 @@ class ReminderEngine:
                 if claimed is None:
                     break
                 owner, outgoing = claimed
+                owners.append(owner)
                 sending = [senders.submit(self._send, owner, item, moment) for item in outgoing]
             for future in sending:
                 report.add(future.result())
+        if self.stopping:
+            with session_scope(self.engine) as session:
+                returned = release_claims(session, owners=owners)
+            report.returned += len(returned)
+            if returned:
+                log.info("shutting down: %s claimed reminders given back unsent", len(returned))
 
     def safe_tick(self) -> None:
         """The APScheduler job: a tick whose failure is logged, never raised into the scheduler."""
@@ -327,6 +354,8 @@ class ReminderEngine:
     def _send(self, owner: str, item: Outgoing, moment: Callable[[], datetime]) -> TickReport:
         """Send one message and record the outcome against its rows."""
         result = TickReport()
+        if self.stopping:  # not started yet: its claim is given back once the sends in flight end
+            return result
         outbox = self.outboxes.get(item.recipient.platform)
         try:
             if outbox is None:
@@ -413,16 +442,35 @@ class ReminderEngine:
         self.run_until(self.clock.now())
 
 
+class ReminderScheduler(BackgroundScheduler):
+    """APScheduler running the reminder ticks, with a graceful `stop` for SIGTERM."""
+
+    def __init__(self, reminders: ReminderEngine, **options: object) -> None:
+        super().__init__(**options)
+        self.reminders = reminders
+
+    def stop_claiming(self) -> None:
+        """The first step of `stop`, at once: the tick in progress claims and starts nothing
+        more (the sends in flight go on)."""
+        self.reminders.stop()
+
+    def stop(self) -> None:
+        """Stop gracefully: the tick in progress claims nothing more, finishes the sends in
+        flight and gives back the rest of its claims; the running jobs end; then the scheduler."""
+        self.reminders.stop()
+        self.shutdown(wait=True)
+
+
 def start_scheduler(
     reminders: ReminderEngine, *, every: timedelta = timedelta(minutes=1)
-) -> BackgroundScheduler:
+) -> ReminderScheduler:
     """Start APScheduler calling `reminders.safe_tick` every minute (first run at once).
 
     One run at a time: while a long tick is still sending, the runs that fall due are skipped
     (the tick in progress carries on with whatever became due). Stop it with
-    `scheduler.shutdown()`.
+    `scheduler.stop()` (gracefully) or `scheduler.shutdown()`.
     """
-    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler = ReminderScheduler(reminders, timezone=UTC)
     scheduler.add_job(
         reminders.safe_tick,
         IntervalTrigger(seconds=max(int(every.total_seconds()), 1)),

@@ -43,6 +43,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
+from bot.adapters.metrics import instrument
+from bot.adapters.readiness import readiness_routes, slack_readiness
+from bot.adapters.shutdown import stop_gracefully
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.slack_forms import FORMS, CommandForm, form_for
 from bot.adapters.slack_outbox import (
@@ -699,7 +702,10 @@ def run_slack(
     signer = LinkSigner.from_settings(settings, clock)
     if signer is not None:  # signed download links in emails (EMAIL_DELIVERY=link)
         routes += download_routes(engine=engine, locale=runtime.dispatcher.locale, signer=signer)
-    server = WebServer(build_web_app(engine, routes), port=settings.port).start()
+    readiness = slack_readiness(settings, engine)
+    routes += readiness_routes(readiness)
+    web_app = instrument(build_web_app(engine, routes), engine, clock.now)  # /metrics
+    server = WebServer(web_app, port=settings.port).start()
     if socket is not None:
         mode = "Socket Mode (connected to Slack; no public URL needed)"
     else:
@@ -713,9 +719,11 @@ def run_slack(
     except KeyboardInterrupt:
         pass
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        server.stop()
-        if socket is not None:
-            socket.close()
-        runtime.close()
+        closers = [socket.close] if socket is not None else []
+        stop_gracefully(
+            readiness=readiness,
+            server=server,
+            scheduler=scheduler,
+            closers=[*closers, runtime.close],
+            drain_seconds=settings.shutdown_drain_seconds,
+        )

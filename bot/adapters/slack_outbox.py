@@ -18,11 +18,9 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
+from bot.adapters.metrics import CountingRateLimitHandler
 from bot.config import Settings
 from bot.core.people import Who
 from bot.core.ports import DeliveryError
@@ -64,7 +62,7 @@ def slack_client(settings: Settings) -> WebClient:
     if not base_url.endswith("/"):
         base_url += "/"
     client = WebClient(token=settings.slack_bot_token, base_url=base_url, timeout=15)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    client.retry_handlers.append(CountingRateLimitHandler(max_retry_count=3))  # /metrics
     if not any(isinstance(h, ConnectionErrorRetryHandler) for h in client.retry_handlers):
         client.retry_handlers.append(ConnectionErrorRetryHandler())
     return client

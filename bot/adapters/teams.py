@@ -38,6 +38,9 @@ from sqlmodel import Session
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
+from bot.adapters.metrics import instrument
+from bot.adapters.readiness import readiness_routes, teams_readiness
+from bot.adapters.shutdown import stop_gracefully
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.teams_auth import BotFrameworkAuth, KeysUnavailable, TokenSource, Unauthorized
 from bot.adapters.teams_files import DownloadLinks
@@ -903,9 +906,12 @@ def run_teams(
     runtime = build_teams_runtime(settings, engine, clock, teams)
     scheduler = on_outbox(runtime.outbox) if on_outbox is not None else None
     host = listen_host(teams, anonymous=runtime.anonymous)
-    server = WebServer(
-        build_web_app(engine, runtime.routes(engine)), host=host, port=teams.teams_port
+    readiness = teams_readiness(
+        engine, runtime.http.tokens, runtime.io, teams.teams_graph_url, settings.microsoft_app_id
     )
+    routes = [*runtime.routes(engine), *readiness_routes(readiness)]
+    web_app = instrument(build_web_app(engine, routes), engine, clock.now)  # /metrics
+    server = WebServer(web_app, host=host, port=teams.teams_port)
     server.start()
     mode = (
         "ANONYMOUS DEVELOPMENT MODE (no authentication; never expose it)"
@@ -924,7 +930,10 @@ def run_teams(
     except KeyboardInterrupt:
         pass
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        server.stop()
-        runtime.close()
+        stop_gracefully(
+            readiness=readiness,
+            server=server,
+            scheduler=scheduler,
+            closers=[runtime.close],
+            drain_seconds=settings.shutdown_drain_seconds,
+        )

@@ -27,6 +27,7 @@ from urllib.parse import quote
 import aiohttp
 import yarl
 
+from bot.adapters.metrics import rate_limited
 from bot.adapters.teams_auth import BOT_FRAMEWORK_SCOPE, TokenError, TokenSource, Unreachable
 from bot.adapters.teams_files import DownloadLinks, offer_download
 from bot.core.ports import DeliveryError
@@ -218,6 +219,8 @@ class Http:
                 status, text, retry_after = 0, type(exc).__name__, None
             if 200 <= status < 300:
                 return json.loads(text) if text.strip() else {}
+            if status == 429:
+                rate_limited("teams")  # /metrics
             retryable = status == 0 or status in RETRY_STATUSES
             if not retryable or attempt == self.attempts:
                 # The answer's text may quote what we sent (user text): log only the status.

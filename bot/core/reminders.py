@@ -1071,6 +1071,30 @@ def release_expired(session: Session, *, now: datetime) -> list[int]:
     return list(result.scalars())
 
 
+def release_claims(session: Session, *, owners: Sequence[str]) -> list[int]:
+    """Give back the rows `owners` claimed and did not send (a graceful shutdown): pending again
+    at once, the attempt not counted, the batch key kept so a later claim asks the platform
+    first."""
+    if not owners:
+        return []
+    table = _table(Reminder)
+    result = session.connection().execute(
+        update(table)
+        .where(
+            table.c.status == ReminderStatus.CLAIMED.value,
+            table.c.claimed_by.in_(list(owners)),
+        )
+        .values(
+            status=ReminderStatus.PENDING.value,
+            claimed_by=None,
+            claimed_until=None,
+            attempts=table.c.attempts - 1,
+        )
+        .returning(table.c.id)
+    )
+    return list(result.scalars())
+
+
 def claim_due(
     session: Session, *, now: datetime, limit: int, owner: str, lease: timedelta, lock: bool
 ) -> list[Reminder]:

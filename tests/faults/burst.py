@@ -37,16 +37,19 @@ BURST = datetime(2026, 11, 23, 9, tzinfo=LONDON)  # everything below falls due a
 SETTINGS = ReminderSettings(lease=timedelta(minutes=1), claim_chunk=8, send_workers=1)
 
 
-def seed(session: Session, clock: Clock, *, groups: int) -> int:
+def seed(
+    session: Session, clock: Clock, *, groups: int, platform: Platform = Platform.LOCAL
+) -> int:
     """`groups` groups of three, each meeting at 10:00 with two actions due today: at 09:00 each
     member is reminded of the meeting, and two of them of their action too (merged). Returns the
-    number of reminder rows that will fall due."""
+    number of reminder rows that will fall due. On Slack, user ids look like Slack's."""
     for n in range(groups):
         case = make_case(session=session, clock=clock, icpc_date=date(2026, 11, 16))
-        group = make_group(session=session, clock=clock, case=case)
+        group = make_group(session=session, clock=clock, case=case, platform=platform)
         people = []
-        for role in (Role.KEY_WORKER, Role.SCHOOL, Role.HEALTH_VISITOR):
-            person = make_person(session=session, clock=clock, user_id=f"g{n}-{role.value}")
+        for i, role in enumerate((Role.KEY_WORKER, Role.SCHOOL, Role.HEALTH_VISITOR)):
+            user_id = f"U0G{n:04d}R{i}" if platform is Platform.SLACK else f"g{n}-{role.value}"
+            person = make_person(session=session, clock=clock, platform=platform, user_id=user_id)
             make_membership(
                 session=session,
                 clock=clock,

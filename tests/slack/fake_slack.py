@@ -255,7 +255,7 @@ class _Server(ThreadingHTTPServer):
 class FakeSlack:
     """The fake Web API and response_url endpoint, with the workspace state it implies."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.calls: list[Call] = []
         self.responses: list[Call] = []
         self.problems: list[str] = []
@@ -268,7 +268,11 @@ class FakeSlack:
         self._clock = itertools.count(1)
         self._limits: dict[str, list[int]] = {}
         self._failures: dict[str, list[str]] = {}
-        self._server = _Server(("127.0.0.1", 0), self._handler())
+        self._holds: dict[str, int] = {}  # method → calls still let through before holding
+        self._gate = threading.Event()
+        self._gate.set()
+        self.held = 0  # calls being held in flight now
+        self._server = _Server(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -277,7 +281,7 @@ class FakeSlack:
     # Lifecycle and set-up ------------------------------------------------------------------------
 
     def start(self) -> FakeSlack:
-        """Start serving on an ephemeral port."""
+        """Start serving (on an ephemeral port unless one was given)."""
         self._thread.start()
         return self
 
@@ -331,6 +335,34 @@ class FakeSlack:
         self._failures[method] = [error] * times
 
     # Inspection --------------------------------------------------------------------------------
+
+    def hold(self, method: str, *, after: int) -> None:
+        """Answer `after` more calls to `method`, then keep each later one in flight (no answer
+        yet) until `release()`: a slow network, at the moment the test chooses."""
+        with self._lock:
+            self._holds[method] = after
+            self._gate.clear()
+
+    def release(self) -> None:
+        """Answer the held calls, and every later one at once."""
+        with self._lock:
+            self._holds.clear()
+            self._gate.set()
+
+    def _wait_if_held(self, method: str) -> None:
+        with self._lock:
+            left = self._holds.get(method)
+            if left is None:
+                return
+            if left > 0:
+                self._holds[method] = left - 1
+                return
+            self.held += 1
+        try:
+            self._gate.wait(timeout=120)
+        finally:
+            with self._lock:
+                self.held -= 1
 
     def calls_to(self, method: str) -> list[Call]:
         """The successful calls to `method`, in order."""
@@ -429,6 +461,7 @@ class FakeSlack:
         if not path.startswith("/api/"):
             return 404, {}, b"not found"
         method = path.removeprefix("/api/")
+        self._wait_if_held(method)
         with self._lock:
             limits = self._limits.get(method)
             if limits:

@@ -10,3 +10,4 @@ SPECS = Path(__file__).resolve().parent
 ADAPTIVE_CARD_SCHEMA = SPECS / "adaptive-cards" / "adaptive-card-1.5.0.json"
 SLACK_WEB_API = SPECS / "slack" / "web-api" / "slack_web_openapi_v2_without_examples.json"
 SLACK_MANIFEST_SCHEMAS = SPECS / "slack" / "manifest"
+COMPOSE_SCHEMA = SPECS / "compose" / "compose-spec.json"
