@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     document_link_secret: str | None = None
     document_link_minutes: int = Field(default=60, ge=1, le=24 * 60)
     email_link_hours: int = Field(default=72, ge=1, le=24 * 14)
+    # The family's web pages (/family/...): how long an invite link lasts, and where the local
+    # chat serves them (127.0.0.1 unless WEB_HOST says otherwise).
+    family_link_days: int = Field(default=14, ge=1, le=90)
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    web_host: str = "127.0.0.1"
 
     @field_validator("smtp_from")
     @classmethod

@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
+from bot.adapters.family_web import family_routes
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.slack_forms import FORMS, CommandForm, form_for
 from bot.adapters.slack_outbox import (
@@ -699,6 +700,8 @@ def run_slack(
     signer = LinkSigner.from_settings(settings, clock)
     if signer is not None:  # signed download links in emails (EMAIL_DELIVERY=link)
         routes += download_routes(engine=engine, locale=runtime.dispatcher.locale, signer=signer)
+    # The family's pages (/family/...), when PUBLIC_URL and DOCUMENT_LINK_SECRET are set.
+    routes += family_routes(engine=engine, locale=runtime.dispatcher.locale, clock=clock)
     server = WebServer(build_web_app(engine, routes), port=settings.port).start()
     if socket is not None:
         mode = "Socket Mode (connected to Slack; no public URL needed)"

@@ -38,6 +38,7 @@ from sqlmodel import Session
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
+from bot.adapters.family_web import family_routes
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.teams_auth import BotFrameworkAuth, KeysUnavailable, TokenSource, Unauthorized
 from bot.adapters.teams_files import DownloadLinks
@@ -816,6 +817,10 @@ class TeamsRuntime:
         if self.links is not None:
             locale = self.dispatcher.locale
             routes += download_routes(engine=engine, locale=locale, signer=self.links)
+        # The family's pages (/family/...), when PUBLIC_URL and DOCUMENT_LINK_SECRET are set.
+        routes += family_routes(
+            engine=engine, locale=self.dispatcher.locale, clock=self.dispatcher.clock
+        )
         return routes
 
     def close(self) -> None:

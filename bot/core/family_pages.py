@@ -1,0 +1,334 @@
+"""What the family's web pages show, worked out from the database for one visitor.
+
+Platform-neutral: the web adapter (bot/adapters/family_web.py) renders these with Jinja2. Every
+function takes the Visitor (bot.core.family), so a page can only ever read the visitor's own
+group; every view and answer is audited like a chat action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from bot.core import updates
+from bot.core.distribution import copy_for
+from bot.core.documents.build import document_of, published
+from bot.core.documents.model import BulletList, DocumentOptions, Paragraph, Table
+from bot.core.errors import UserError
+from bot.core.family import Visitor, record
+from bot.core.meetings import attendance_of, format_when, next_meeting
+from storage.enums import AttendanceStatus, AuditKind, MeetingKind, MinutesStatus, Role
+from storage.models import Meeting, Membership, Minutes, UpdateAnswer
+
+# An answer longer than this is refused (and kept in the form): a page, not a document.
+MAX_ANSWER = 4000
+
+PURPOSE = {
+    MeetingKind.FIRST: (
+        "This is the group's first meeting since the child protection conference. Together we "
+        "will turn the plan into clear steps: what needs to change, who will do what, and by when."
+    ),
+    MeetingKind.REGULAR: (
+        "We will go through the child protection plan together, line by line: what is going "
+        "well, what still needs to change, and who will do what next."
+    ),
+    MeetingKind.AFTER_REVIEW: (
+        "This meeting follows the review conference. We will go through the plan as it is now, "
+        "line by line, and agree the next steps together."
+    ),
+}
+YOUNG_PURPOSE = (
+    "The meeting is to look over your plan, line by line, and make sure the things in it are "
+    "happening so that you are kept safe. It takes about an hour."
+)
+COMING_WORDS = {
+    AttendanceStatus.INVITED: "hasn't said yet",
+    AttendanceStatus.ATTENDING: "coming",
+    AttendanceStatus.APOLOGIES: "can't come",
+    AttendanceStatus.ATTENDED: "came",
+    AttendanceStatus.ABSENT: "didn't come",
+}
+FAMILY_ROLE_WORDS = {
+    Role.KEY_WORKER: "social worker",
+    Role.PARENT_CARER: "parent or carer",
+    Role.CHILD: "young person",
+    Role.SCHOOL: "from school",
+    Role.HEALTH_VISITOR: "health visitor",
+    Role.SCHOOL_NURSE: "school nurse",
+    Role.GP: "doctor (GP)",
+    Role.POLICE: "police",
+    Role.THERAPIST: "counsellor or therapist",
+    Role.ADVOCATE: "advocate",
+    Role.INTERPRETER: "interpreter",
+    Role.TEAM_MANAGER: "social work manager",
+    Role.CONFERENCE_CHAIR: "conference chair",
+    Role.OTHER: "",
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone at the meeting, as the family sees them."""
+
+    name: str
+    role: str
+    coming: str
+
+
+@dataclass(frozen=True)
+class MeetingPage:
+    """ "Our next meeting"."""
+
+    booked: bool
+    when: str = ""
+    length: str = ""
+    where: tuple[tuple[str, str], ...] = ()
+    purpose: str = ""
+    people: tuple[Person, ...] = ()
+
+
+def meeting_page(session: Session, visitor: Visitor, *, now: datetime, tz: ZoneInfo) -> MeetingPage:
+    """The next meeting in plain words: when, where, who is coming and what it is for."""
+    record(session, visitor, now, AuditKind.READ, "family:view:meeting")
+    meeting = next_meeting(session, group_id=visitor.group_id, now=now)
+    if meeting is None:
+        return MeetingPage(booked=False)
+    roles = {
+        m.person_id: m
+        for m in session.exec(
+            select(Membership).where(
+                Membership.group_id == visitor.group_id, col(Membership.active).is_(True)
+            )
+        ).all()
+    }
+    people = []
+    for person, row in attendance_of(session, meeting=meeting):
+        membership = roles.get(person.id or 0)
+        if membership is None:
+            continue
+        name = "You" if person.id == visitor.person_id else person.display_name
+        role = FAMILY_ROLE_WORDS[Role(membership.role)]
+        people.append(Person(name, role, COMING_WORDS[AttendanceStatus(row.status)]))
+    where = []
+    if meeting.venue:
+        where.append(("Where", meeting.venue))
+    if meeting.call_link:
+        where.append(("Video call", meeting.call_link))
+    if not where:
+        where.append(("Where", "still to be agreed — your social worker will tell you"))
+    purpose = YOUNG_PURPOSE if visitor.young_person else PURPOSE[MeetingKind(meeting.kind)]
+    return MeetingPage(
+        booked=True,
+        when=format_when(meeting.starts_at, tz),
+        length=f"about {meeting.duration_minutes} minutes",
+        where=tuple(where),
+        purpose=purpose,
+        people=tuple(people),
+    )
+
+
+# --- before the meeting -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A quick answer as a radio button."""
+
+    value: str
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question on the page: its wording, the saved answer, and the form's choices."""
+
+    key: str
+    wording: str
+    label: str
+    answer: str
+    choices: tuple[Choice, ...]
+    answered: bool
+
+
+@dataclass
+class BeforePage:
+    """ "Before the meeting": the current question (or the one being changed) and every answer."""
+
+    booked: bool
+    when: str = ""
+    locked: bool = False
+    complete: bool = False
+    current: Asked | None = None
+    position: int = 0
+    total: int = 0
+    answers: list[Asked] = field(default_factory=list)
+    error: str = ""
+    typed: str = ""
+
+
+def _meeting(session: Session, visitor: Visitor, now: datetime) -> Meeting | None:
+    return next_meeting(session, group_id=visitor.group_id, now=now)
+
+
+def _asked(
+    convo: updates.Conversation, question: updates.Question, answers: dict[str, UpdateAnswer]
+) -> Asked:
+    row = answers.get(question.key)
+    value = updates._value(row)
+    return Asked(
+        key=question.key,
+        wording=question.wording(True),
+        label=question.label,
+        answer=convo.display(question, row),
+        choices=tuple(Choice(o.value, o.family_label, o.value == value) for o in question.options),
+        answered=row is not None,
+    )
+
+
+def before_page(
+    session: Session,
+    visitor: Visitor,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    change: str | None = None,
+) -> BeforePage:
+    """The pre-meeting questions in family wording, where the visitor got to (resumable)."""
+    record(session, visitor, now, AuditKind.READ, "family:view:before")
+    meeting = _meeting(session, visitor, now)
+    if meeting is None:
+        return BeforePage(booked=False)
+    convo = updates.start_update(session, meeting=meeting, person=visitor.person, now=now, tz=tz)
+    answers = convo.answers()
+    questions = convo.questions(answers)
+    page = BeforePage(booked=True, when=convo.when, locked=convo.locked(now), total=len(questions))
+    page.answers = [_asked(convo, q, answers) for q in questions]
+    current = next((q for q in questions if q.key == change), None)
+    current = current or convo.next_question(answers)
+    page.complete = current is None
+    if current is not None and not page.locked:
+        page.current = _asked(convo, current, answers)
+        page.position = next(i for i, q in enumerate(questions, 1) if q.key == current.key)
+    return page
+
+
+def answer_before(
+    session: Session,
+    visitor: Visitor,
+    *,
+    key: str,
+    choice: str,
+    text: str,
+    skip: bool,
+    now: datetime,
+    tz: ZoneInfo,
+) -> BeforePage | None:
+    """Save one answer from the form; None when saved, else the page again with the reason and
+    everything typed kept."""
+    meeting = _meeting(session, visitor, now)
+    error = ""
+    if meeting is None:
+        error = "There's no meeting booked just now, so there's nothing to answer yet."
+    elif len(text) > MAX_ANSWER:
+        error = (
+            f"That answer is too long to save here ({len(text):,} characters; the most is "
+            f"{MAX_ANSWER:,}). Please make it shorter: your words are still in the box below. "
+            "You can also tell your social worker the rest."
+        )
+    else:
+        convo = updates.start_update(
+            session, meeting=meeting, person=visitor.person, now=now, tz=tz
+        )
+        question = next((q for q in convo.questions() if q.key == key), None)
+        if skip:
+            typed = updates.SKIP
+        elif question is not None and question.options:
+            option = question.option(choice)
+            if option is None:
+                typed = ""
+                error = "Please choose one of the answers, or press Skip."
+            else:
+                typed = f"{option.words[0]} \u2014 {text}" if text.strip() else option.words[0]
+        else:
+            typed = text
+            if not text.strip():
+                error = "Please write your answer in the box, or press Skip."
+        if not error:
+            try:
+                updates.save_answer(convo, key, typed, now=now)
+            except UserError as err:
+                error = err.message
+            else:
+                record(session, visitor, now, AuditKind.CHANGE, "family:answer", f"question={key}")
+                return None
+    page = before_page(session, visitor, now=now, tz=tz, change=key)
+    page.error, page.typed = error, text
+    return page
+
+
+# --- what was agreed ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """One part of a section, flattened for the template."""
+
+    kind: str  # "p", "ul" or "table"
+    text: str = ""
+    indent: int = 0
+    items: tuple[str, ...] = ()
+    caption: str = ""
+    header: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class AgreedPage:
+    """ "What was agreed": the family's (or young person's) copy of the latest minutes."""
+
+    published: bool
+    title: str = ""
+    intro: tuple[Block, ...] = ()
+    sections: tuple[tuple[str, tuple[Block, ...]], ...] = ()
+
+
+def _block(part: Paragraph | BulletList | Table) -> Block:
+    if isinstance(part, Paragraph):
+        return Block("p", text=part.text, indent=part.indent)
+    if isinstance(part, BulletList):
+        return Block("ul", items=part.items, indent=part.indent)
+    return Block("table", caption=part.caption, header=part.header, rows=part.rows)
+
+
+def latest_published(session: Session, *, group_id: int) -> Minutes | None:
+    """The group's most recently published minutes."""
+    return session.exec(
+        select(Minutes)
+        .join(Meeting, col(Meeting.id) == Minutes.meeting_id)
+        .where(Meeting.group_id == group_id, Minutes.status == MinutesStatus.PUBLISHED)
+        .order_by(col(Minutes.published_at).desc(), col(Minutes.id).desc())
+    ).first()
+
+
+def agreed_page(
+    session: Session, visitor: Visitor, *, now: datetime, tz: ZoneInfo, options: DocumentOptions
+) -> AgreedPage:
+    """The visitor's own copy of the latest published minutes, as the documents make it."""
+    record(session, visitor, now, AuditKind.READ, "family:view:agreed")
+    minutes = latest_published(session, group_id=visitor.group_id)
+    if minutes is None:
+        return AgreedPage(published=False)
+    kind = copy_for(Role(visitor.membership.role), family=True)
+    document = document_of(
+        published(session, minutes=minutes, tz=tz), kind=kind, tz=tz, options=options
+    )
+    return AgreedPage(
+        published=True,
+        title=document.title,
+        intro=tuple(_block(p) for p in document.intro),
+        sections=tuple((s.title, tuple(_block(p) for p in s.parts)) for s in document.sections),
+    )
