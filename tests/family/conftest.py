@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,9 +118,10 @@ class Site:
     engine: Engine
     clock: FakeClock
     browser: Browser
+    make_app: Callable[[], Any]
 
     def new_browser(self) -> Browser:
-        browser = Browser(self.browser.app)
+        browser = Browser(self.make_app())
         self._extra.append(browser)
         return browser
 
@@ -132,11 +133,13 @@ def site(engine: Engine, clock: FakeClock, tmp_path: Path) -> Iterator[Site]:
     """The group set up; the family's pages served on the same clock and database."""
     chat = ChatDriver(engine, clock, tmp_path / "files", locale=family_locale())
     chat(SETUP)
-    app = build_web_app(
-        engine, family_routes(engine=engine, locale=chat.dispatcher.locale, clock=clock)
-    )
-    browser = Browser(app)
-    made = Site(chat, engine, clock, browser)
+
+    def make_app() -> Any:
+        routes = family_routes(engine=engine, locale=chat.dispatcher.locale, clock=clock)
+        return build_web_app(engine, routes)
+
+    browser = Browser(make_app())
+    made = Site(chat, engine, clock, browser, make_app)
     yield made
     for extra in made._extra:
         extra.close()
