@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from bot.adapters.family_web import family_routes
+from bot.adapters.family_web import AlertSender, family_routes, mailer_for
 from bot.adapters.local import LocalChat, LocalDirectory
 from bot.adapters.mailer import Mailer, SmtpSettings
 from bot.adapters.signed_links import LinkSigner
@@ -54,10 +54,20 @@ def with_local_links(locale: Locale, *, host: str, port: int) -> Locale:
 
 
 def start_family_web(
-    *, engine: Engine, clock: Clock, locale: Locale, host: str, port: int
+    *,
+    engine: Engine,
+    clock: Clock,
+    locale: Locale,
+    host: str,
+    port: int,
+    outbox: Outbox | None = None,
+    settings: Settings | None = None,
 ) -> WebServer | None:
-    """Serve the family's pages for the local chat on host:port; None if the port is taken."""
-    app = build_web_app(engine, family_routes(engine=engine, locale=locale, clock=clock))
+    """Serve the family's pages for the local chat on host:port; None if the port is taken.
+    "I don't feel safe" alerts go through `outbox` (the local chat) and SMTP when set up."""
+    alert = AlertSender(outbox, mailer_for(settings))
+    routes = family_routes(engine=engine, locale=locale, clock=clock, alert=alert)
+    app = build_web_app(engine, routes)
     try:
         return WebServer(app, host=host, port=port).start()
     except OSError as exc:

@@ -331,9 +331,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         clock = FakeClock(SystemClock().now())
         host, port = settings.web_host, settings.web_port
         locale = with_local_links(locale_from(settings), host=host, port=port)
-        web = start_family_web(engine=engine, clock=clock, locale=locale, host=host, port=port)
-        if web is not None:
-            _out(f"The family's pages are on {locale.public_url}/family/ (WEB_PORT, WEB_HOST).")
         chat = local_chat(
             engine=engine,
             clock=clock,
@@ -342,6 +339,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
             echo=not sys.stdin.isatty(),
             settings=settings,
         )
+        web = start_family_web(
+            engine=engine,
+            clock=clock,
+            locale=locale,
+            host=host,
+            port=port,
+            outbox=chat,
+            settings=settings,
+        )
+        if web is not None:
+            _out(f"The family's pages are on {locale.public_url}/family/ (WEB_PORT, WEB_HOST).")
         try:
             chat.run(sys.stdin)
         finally:

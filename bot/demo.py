@@ -136,6 +136,7 @@ def run_demo(
                 locale=dispatcher.locale,
                 host=web[0],
                 port=web[1],
+                outbox=chat,
             )
         link, code = family_link(chat)
         out.write(WELCOME)

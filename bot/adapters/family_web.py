@@ -12,6 +12,7 @@ Nothing here logs what anyone typed, or any link.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,14 +24,20 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
 
+from bot.adapters.mailer import Mailer, SmtpSettings
 from bot.clock import Clock
-from bot.core import family, family_pages
+from bot.config import Settings
+from bot.core import family, family_pages, young_voice
 from bot.core.context import Locale
 from bot.core.documents.delivery import download, source_of
 from bot.core.documents.model import Format
 from bot.core.family import LinkRefused, Signer, Visitor
+from bot.core.ports import Outbox
+from bot.messages import Heading, Message, Text, ToPerson
 from storage.db import session_scope
 from storage.enums import CopyKind
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).with_name("family_templates")
 SESSION_COOKIE = "cg_family"
@@ -50,9 +57,8 @@ HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-# Alert the key worker and the duty contact that a young person doesn't feel safe: returns the
-# words telling the young person who will contact them.
-Alert = Callable[[int, int], str]
+# Sends an "I don't feel safe" alert at once, in chat and by email (bot.app.AlertSender).
+Alert = Callable[[family_pages.UnsafeAlert], None]
 
 
 def secure_cookies(public_url: str | None) -> bool:
@@ -109,6 +115,9 @@ class FamilyWeb:
             web.post("/family/before", self._wrap(self.before_post, form=True)),
             web.get("/family/agreed", self._wrap(self.agreed)),
             web.get("/family/agreed.{fmt:pdf|docx}", self._wrap(self.agreed_file)),
+            web.get("/family/you", self._wrap(self.young)),
+            web.post("/family/you", self._wrap(self.young_post, form=True)),
+            web.post("/family/unsafe", self._wrap(self.unsafe, form=True)),
             web.post("/family/signout", self._wrap(self.signout, form=True)),
             web.get("/family/{token}", self._wrap(self.link)),
             web.post("/family/{token}", self._wrap(self.code, form=True)),
@@ -300,6 +309,8 @@ class FamilyWeb:
         """ "Before the meeting": one question at a time, every answer saved as it is given."""
 
         def render(session: Any, visitor: Visitor, sid: str) -> Page:
+            if visitor.young_person:
+                return Page(redirect="/family/you")
             page = family_pages.before_page(
                 session,
                 visitor,
@@ -395,6 +406,74 @@ class FamilyWeb:
 
         return self._signed_in(request, render)
 
+    def young(self, request: _Request) -> Page:
+        """The young person's own page."""
+
+        def render(session: Any, visitor: Visitor, sid: str) -> Page:
+            if not visitor.young_person:
+                return Page(redirect="/family/before")
+            page = family_pages.young_page(
+                session, visitor, now=self.clock.now(), tz=self.locale.tz
+            )
+            return self._page("you.html", visitor, sid, page=page, here="you")
+
+        return self._signed_in(request, render)
+
+    def young_post(self, request: _Request) -> Page:
+        """Save the young person's answers; the page again with what was saved or why not."""
+
+        def render(session: Any, visitor: Visitor, sid: str) -> Page:
+            if not visitor.young_person:
+                return Page(redirect="/family/before")
+            now, tz = self.clock.now(), self.locale.tz
+            if not self._csrf_ok(request, sid):
+                typed = {k: request.form.get(k, "") for k in young_voice.KEYS}
+                page = family_pages.young_page(session, visitor, now=now, tz=tz, typed=typed)
+                page.error = (
+                    "Sorry, that didn't save because the page was out of date. Your words are "
+                    "still here: please press Save again."
+                )
+                result = self._page("you.html", visitor, sid, page=page, here="you")
+                result.status = 403
+                return result
+            page = family_pages.answer_young(session, visitor, form=request.form, now=now, tz=tz)
+            result = self._page("you.html", visitor, sid, page=page, here="you")
+            result.status = 422 if page.error else 200
+            return result
+
+        return self._signed_in(request, render)
+
+    def unsafe(self, request: _Request) -> Page:
+        """ "I don't feel safe": tell the key worker and the duty contact at once, and tell the
+        young person who will contact them and what to do in an emergency."""
+
+        def render(session: Any, visitor: Visitor, sid: str) -> Page:
+            if not self._csrf_ok(request, sid):
+                # Never lose this press: the page asks once more, with the button.
+                page = family_pages.young_page(
+                    session, visitor, now=self.clock.now(), tz=self.locale.tz
+                )
+                page.error = "Sorry, please press the button again."
+                result = self._page("you.html", visitor, sid, page=page, here="you")
+                result.status = 403
+                return result
+            alert = family_pages.unsafe_alert(
+                session,
+                visitor,
+                now=self.clock.now(),
+                tz=self.locale.tz,
+                duty_email=self.locale.duty_email,
+            )
+            pending.append(alert)
+            return self._page("safe.html", visitor, sid, told=alert.told, here="you")
+
+        pending: list[family_pages.UnsafeAlert] = []
+        page = self._signed_in(request, render)
+        for alert in pending:  # after the audit row is committed
+            if self.alert is not None:
+                self.alert(alert)
+        return page
+
 
 @dataclass(frozen=True)
 class _Request:
@@ -405,6 +484,44 @@ class _Request:
     form: dict[str, str]
     session: str | None
     nonce: str
+
+
+@dataclass
+class AlertSender:
+    """Sends an "I don't feel safe" alert now, whatever the hour: a direct message to each person
+    through the platform's Outbox, and an email to each address through the Mailer. One failure
+    never stops the others; log lines carry no names, addresses or words."""
+
+    outbox: Outbox | None = None
+    mailer: Mailer | None = None
+
+    def __call__(self, alert: family_pages.UnsafeAlert) -> None:
+        message = Message(
+            text=alert.text,
+            blocks=(Heading("Urgent: a young person doesn't feel safe"), Text(alert.text)),
+        )
+        for person_id in alert.chat_to if self.outbox is not None else ():
+            assert self.outbox is not None
+            try:
+                self.outbox.send(ToPerson(person_id), message)
+            except Exception:  # every recipient gets their try
+                log.exception("unsafe alert: chat message to person %s failed", person_id)
+        for address in alert.emails if self.mailer is not None else ():
+            assert self.mailer is not None
+            try:
+                self.mailer.send(
+                    to=address, subject=alert.subject, text=alert.text, attachment=None
+                )
+            except Exception:
+                log.exception("unsafe alert: an email failed")
+        if self.outbox is None and self.mailer is None:
+            log.error("unsafe alert raised but no chat or email is configured to send it")
+
+
+def mailer_for(settings: Settings | None) -> Mailer | None:
+    """The mailer the alerts use, when SMTP is set up."""
+    smtp = SmtpSettings.from_settings(settings) if settings is not None else None
+    return Mailer(smtp) if smtp is not None else None
 
 
 def family_routes(

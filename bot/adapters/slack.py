@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
-from bot.adapters.family_web import family_routes
+from bot.adapters.family_web import AlertSender, family_routes, mailer_for
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.slack_forms import FORMS, CommandForm, form_for
 from bot.adapters.slack_outbox import (
@@ -701,7 +701,12 @@ def run_slack(
     if signer is not None:  # signed download links in emails (EMAIL_DELIVERY=link)
         routes += download_routes(engine=engine, locale=runtime.dispatcher.locale, signer=signer)
     # The family's pages (/family/...), when PUBLIC_URL and DOCUMENT_LINK_SECRET are set.
-    routes += family_routes(engine=engine, locale=runtime.dispatcher.locale, clock=clock)
+    routes += family_routes(
+        engine=engine,
+        locale=runtime.dispatcher.locale,
+        clock=clock,
+        alert=AlertSender(runtime.outbox, mailer_for(settings)),
+    )
     server = WebServer(build_web_app(engine, routes), port=settings.port).start()
     if socket is not None:
         mode = "Socket Mode (connected to Slack; no public URL needed)"

@@ -38,7 +38,8 @@ from sqlmodel import Session
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
-from bot.adapters.family_web import family_routes
+from bot.adapters.family_web import AlertSender, family_routes, mailer_for
+from bot.adapters.mailer import Mailer
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.teams_auth import BotFrameworkAuth, KeysUnavailable, TokenSource, Unauthorized
 from bot.adapters.teams_files import DownloadLinks
@@ -811,7 +812,7 @@ class TeamsRuntime:
     anonymous: bool
     links: LinkSigner | None = None
 
-    def routes(self, engine: Engine) -> list[web.RouteDef]:
+    def routes(self, engine: Engine, mailer: Mailer | None = None) -> list[web.RouteDef]:
         """Every route the Teams side serves: activities, and signed downloads when configured."""
         routes = teams_routes(self.bot)
         if self.links is not None:
@@ -819,7 +820,10 @@ class TeamsRuntime:
             routes += download_routes(engine=engine, locale=locale, signer=self.links)
         # The family's pages (/family/...), when PUBLIC_URL and DOCUMENT_LINK_SECRET are set.
         routes += family_routes(
-            engine=engine, locale=self.dispatcher.locale, clock=self.dispatcher.clock
+            engine=engine,
+            locale=self.dispatcher.locale,
+            clock=self.dispatcher.clock,
+            alert=AlertSender(self.outbox, mailer),
         )
         return routes
 
@@ -909,7 +913,9 @@ def run_teams(
     scheduler = on_outbox(runtime.outbox) if on_outbox is not None else None
     host = listen_host(teams, anonymous=runtime.anonymous)
     server = WebServer(
-        build_web_app(engine, runtime.routes(engine)), host=host, port=teams.teams_port
+        build_web_app(engine, runtime.routes(engine, mailer_for(settings))),
+        host=host,
+        port=teams.teams_port,
     )
     server.start()
     mode = (

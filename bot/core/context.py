@@ -36,6 +36,7 @@ class Locale:
     public_url: str | None = None
     link_secret: str | None = None
     family_link_days: int = 14
+    duty_email: str | None = None  # DUTY_CONTACT_EMAIL
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Locale:
@@ -61,6 +62,7 @@ class Locale:
             public_url=settings.public_url,
             link_secret=settings.document_link_secret,
             family_link_days=settings.family_link_days,
+            duty_email=settings.duty_contact_email,
             documents=DocumentOptions(
                 marking=settings.documents_marking.strip(),
                 child_name=settings.documents_child_name,

@@ -13,15 +13,23 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.core import updates
+from bot.core import updates, young_voice
+from bot.core.access import members_of
 from bot.core.distribution import copy_for
 from bot.core.documents.build import document_of, published
 from bot.core.documents.model import BulletList, DocumentOptions, Paragraph, Table
 from bot.core.errors import UserError
 from bot.core.family import Visitor, record
-from bot.core.meetings import attendance_of, format_when, next_meeting
+from bot.core.meetings import (
+    attendance_of,
+    case_of_group,
+    format_when,
+    next_meeting,
+    set_attendance,
+)
 from storage.enums import AttendanceStatus, AuditKind, MeetingKind, MinutesStatus, Role
-from storage.models import Meeting, Membership, Minutes, UpdateAnswer
+from storage.models import CoreGroup, Meeting, Membership, Minutes, UpdateAnswer
+from storage.models import Person as PersonRow
 
 # An answer longer than this is refused (and kept in the form): a page, not a document.
 MAX_ANSWER = 4000
@@ -331,4 +339,157 @@ def agreed_page(
         title=document.title,
         intro=tuple(_block(p) for p in document.intro),
         sections=tuple((s.title, tuple(_block(p) for p in s.parts)) for s in document.sections),
+    )
+
+
+# --- the young person's page --------------------------------------------------------------------
+
+
+@dataclass
+class YoungPage:
+    """The young person's page: the questions with what they said, and any reason a save failed."""
+
+    booked: bool
+    when: str = ""
+    questions: list[tuple[young_voice.YoungQuestion, str]] = field(default_factory=list)
+    error: str = ""
+    saved: bool = False
+
+
+def young_page(
+    session: Session,
+    visitor: Visitor,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    typed: dict[str, str] | None = None,
+) -> YoungPage:
+    """The young person's questions, with their saved answers (or what they just typed)."""
+    record(session, visitor, now, AuditKind.READ, "family:view:young-person")
+    meeting = _meeting(session, visitor, now)
+    page = YoungPage(booked=meeting is not None)
+    saved: dict[str, UpdateAnswer] = {}
+    if meeting is not None:
+        page.when = format_when(meeting.starts_at, tz)
+        assert meeting.id is not None
+        update = updates.update_for(session, meeting_id=meeting.id, person_id=visitor.person_id)
+        saved = updates.answers_of(session, update=update) if update is not None else {}
+    for question in young_voice.QUESTIONS:
+        row = saved.get(question.key)
+        value = row.answer if row is not None and not row.skipped else ""
+        page.questions.append((question, (typed or {}).get(question.key, value)))
+    return page
+
+
+def answer_young(
+    session: Session, visitor: Visitor, *, form: dict[str, str], now: datetime, tz: ZoneInfo
+) -> YoungPage:
+    """Save what the young person filled in (each answer on its own); the page again."""
+    typed = {key: form.get(key, "") for key in young_voice.KEYS}
+    meeting = _meeting(session, visitor, now)
+    too_long = [k for k, v in typed.items() if len(v) > MAX_ANSWER]
+    error = ""
+    if meeting is None:
+        error = "There's no meeting booked just now, so your answers can't be saved yet."
+    elif too_long:
+        error = (
+            f"One answer is too long to save ({MAX_ANSWER:,} characters is the most). Your words "
+            "are still in the box: please make it a bit shorter, or tell your social worker."
+        )
+    for key in young_voice.KEYS:
+        question = young_voice.BY_KEY[key]
+        if question.options and typed[key] and question.option(typed[key]) is None:
+            typed[key], error = "", error or "Please choose one of the answers."
+    if error:
+        page = young_page(session, visitor, now=now, tz=tz, typed=typed)
+        page.error = error
+        return page
+    assert meeting is not None
+    convo = updates.start_update(session, meeting=meeting, person=visitor.person, now=now, tz=tz)
+    answers = convo.answers()
+    changed = []
+    for key, text in typed.items():
+        text = text.strip()
+        row = answers.get(key)
+        if not text or (row is not None and row.answer == text):
+            continue
+        row = row or UpdateAnswer(update_id=convo.id, question=key)
+        # The child's words are for the professionals: never shown to the rest of the family.
+        row.answer, row.skipped, row.answered_at, row.shared_with_family = text, False, now, False
+        session.add(row)
+        changed.append(key)
+    attend = typed[young_voice.ATTEND]
+    if attend and young_voice.ATTEND in changed:
+        coming = attend in ("come", "come-with-advocate")
+        set_attendance(
+            session,
+            meeting=meeting,
+            person_id=visitor.person_id,
+            status=AttendanceStatus.ATTENDING if coming else AttendanceStatus.APOLOGIES,
+            now=now,
+            note=young_voice.shown(young_voice.ATTEND, attend),
+        )
+    session.flush()
+    if changed:
+        record(session, visitor, now, AuditKind.CHANGE, "family:young-person", ",".join(changed))
+    page = young_page(session, visitor, now=now, tz=tz)
+    page.saved = bool(changed)
+    return page
+
+
+@dataclass(frozen=True)
+class UnsafeAlert:
+    """Who to tell at once that a young person doesn't feel safe, and what to tell them."""
+
+    chat_to: tuple[int, ...]  # person ids: the key workers and the team's managers
+    emails: tuple[str, ...]  # their addresses on record, and the duty contact's
+    subject: str
+    text: str
+    told: str  # who will contact the young person, in words for them
+
+
+def unsafe_alert(
+    session: Session, visitor: Visitor, *, now: datetime, tz: ZoneInfo, duty_email: str | None
+) -> UnsafeAlert:
+    """The alert for "I don't feel safe" (audited); the caller sends it at once, any hour."""
+    record(session, visitor, now, AuditKind.CHANGE, "family:unsafe")
+    reference = case_of_group(session, group_id=visitor.group_id).reference
+    workers = [
+        p
+        for m, p in members_of(session, group_id=visitor.group_id)
+        if Role(m.role) is Role.KEY_WORKER
+    ]
+    group = session.get(CoreGroup, visitor.group_id)
+    managers = (
+        list(
+            session.exec(
+                select(PersonRow).where(
+                    PersonRow.team_id == group.team_id, col(PersonRow.is_team_manager).is_(True)
+                )
+            ).all()
+        )
+        if group is not None and group.team_id is not None
+        else []
+    )
+    people = {p.id: p for p in [*workers, *managers] if p.id is not None}
+    emails = [p.email for p in people.values() if p.email]
+    if duty_email:
+        emails.append(duty_email)
+    at = format_when(now, tz)
+    text = (
+        f"URGENT — {reference}: the young person pressed \u201cI don't feel safe\u201d on their "
+        f"page at {at}. Please contact them now and follow your safeguarding procedures. They "
+        "have been told to call 999 in an emergency and that Childline (0800 1111) is there "
+        "any time."
+    )
+    if workers:
+        told = f"{workers[0].display_name}, your social worker, has been told right now"
+    else:
+        told = "The social work team's duty worker has been told right now"
+    return UnsafeAlert(
+        chat_to=tuple(people),
+        emails=tuple(dict.fromkeys(emails)),
+        subject=f"URGENT {reference}: a young person doesn't feel safe",
+        text=text,
+        told=f"{told} and will contact you as soon as they can.",
     )

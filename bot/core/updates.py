@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import process
 from sqlmodel import Session, col, select
 
-from bot.core import concerns
+from bot.core import concerns, young_voice
 from bot.core.access import has_family, members_of
 from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import BadInput, Conflict
@@ -1430,6 +1430,9 @@ class _Brief:
                 )
             if says:
                 voice.append(f"What the child says: {says}")
+            own = young_voice.voice_lines(m.said)
+            if own:
+                voice.append(f"The young person ({young_voice.OWN_WORDS}): " + " · ".join(own))
         if voice:
             blocks += [Heading("The child's voice"), Bullets(tuple(voice))]
         updates = []

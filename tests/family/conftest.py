@@ -15,7 +15,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import Engine
 
-from bot.adapters.family_web import family_routes
+from bot.adapters.family_web import AlertSender, family_routes
 from bot.adapters.web import build_web_app
 from bot.clock import FakeClock
 from bot.core.context import Locale
@@ -41,8 +41,22 @@ LINK = re.compile(r"http://127\.0\.0\.1:8080/family/(\S+)")
 CODE = re.compile(r"Their code: (\d{3}) (\d{3})")
 
 
+DUTY = "duty.desk@northshire.example"
+
+
 def family_locale() -> Locale:
-    return Locale(public_url=PUBLIC_URL, link_secret=SECRET)
+    return Locale(public_url=PUBLIC_URL, link_secret=SECRET, duty_email=DUTY)
+
+
+@dataclass
+class FakeMailer:
+    """Keeps each email instead of sending it."""
+
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def send(self, **kw: Any) -> str:
+        self.sent.append(kw)
+        return f"<{len(self.sent)}@test>"
 
 
 def invite(chat: ChatDriver, name: str) -> tuple[str, str]:
@@ -119,6 +133,7 @@ class Site:
     clock: FakeClock
     browser: Browser
     make_app: Callable[[], Any]
+    mailer: FakeMailer
 
     def new_browser(self) -> Browser:
         browser = Browser(self.make_app())
@@ -134,12 +149,16 @@ def site(engine: Engine, clock: FakeClock, tmp_path: Path) -> Iterator[Site]:
     chat = ChatDriver(engine, clock, tmp_path / "files", locale=family_locale())
     chat(SETUP)
 
+    mailer = FakeMailer()
+    alert = AlertSender(chat.local, mailer)  # type: ignore[arg-type]
+
     def make_app() -> Any:
-        routes = family_routes(engine=engine, locale=chat.dispatcher.locale, clock=clock)
+        locale = chat.dispatcher.locale
+        routes = family_routes(engine=engine, locale=locale, clock=clock, alert=alert)
         return build_web_app(engine, routes)
 
     browser = Browser(make_app())
-    made = Site(chat, engine, clock, browser, make_app)
+    made = Site(chat, engine, clock, browser, make_app, mailer)
     yield made
     for extra in made._extra:
         extra.close()
