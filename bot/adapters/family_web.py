@@ -144,23 +144,28 @@ class FamilyWeb:
                 session=request.cookies.get(SESSION_COOKIE),
                 nonce=nonce,
             )
-            page = await asyncio.to_thread(handler, request_data)
-            response = self._respond(page, request_data)
+            page, html = await asyncio.to_thread(self._run, handler, request_data)
+            response = self._respond(page, html)
             if fresh:
                 self._cookie(response, CSRF_COOKIE, nonce)
             return response
 
         return serve
 
-    def _respond(self, page: Page, request: _Request) -> web.StreamResponse:
+    def _run(self, handler: Callable[[_Request], Page], request: _Request) -> tuple[Page, str]:
+        """The handler and the page's HTML, both off the event loop."""
+        page = handler(request)
+        if page.redirect is not None or page.body is not None:
+            return page, ""
+        return page, self.env.get_template(page.template).render(**page.context)
+
+    def _respond(self, page: Page, html: str) -> web.StreamResponse:
         response: web.StreamResponse
         if page.redirect is not None:
             response = web.Response(status=303, headers={**HEADERS, "Location": page.redirect})
         elif page.body is not None:
             response = web.Response(body=page.body, headers={**HEADERS, **page.headers})
         else:
-            template = self.env.get_template(page.template)
-            html = template.render(**page.context)
             response = web.Response(
                 text=html, status=page.status, content_type="text/html", headers=HEADERS
             )

@@ -100,8 +100,9 @@ class MeetingPage:
 
 def meeting_page(session: Session, visitor: Visitor, *, now: datetime, tz: ZoneInfo) -> MeetingPage:
     """The next meeting in plain words: when, where, who is coming and what it is for."""
-    record(session, visitor, now, AuditKind.READ, "family:view:meeting")
+    # Audited last, so the write (and SQLite's write lock) is only the audit row at the commit.
     meeting = next_meeting(session, group_id=visitor.group_id, now=now)
+    record(session, visitor, now, AuditKind.READ, "family:view:meeting")
     if meeting is None:
         return MeetingPage(booked=False)
     roles = {
@@ -206,9 +207,9 @@ def before_page(
     change: str | None = None,
 ) -> BeforePage:
     """The pre-meeting questions in family wording, where the visitor got to (resumable)."""
-    record(session, visitor, now, AuditKind.READ, "family:view:before")
     meeting = _meeting(session, visitor, now)
     if meeting is None:
+        record(session, visitor, now, AuditKind.READ, "family:view:before")
         return BeforePage(booked=False)
     convo = updates.start_update(session, meeting=meeting, person=visitor.person, now=now, tz=tz)
     answers = convo.answers()
@@ -221,6 +222,7 @@ def before_page(
     if current is not None and not page.locked:
         page.current = _asked(convo, current, answers)
         page.position = next(i for i, q in enumerate(questions, 1) if q.key == current.key)
+    record(session, visitor, now, AuditKind.READ, "family:view:before")
     return page
 
 
@@ -326,8 +328,8 @@ def agreed_page(
     session: Session, visitor: Visitor, *, now: datetime, tz: ZoneInfo, options: DocumentOptions
 ) -> AgreedPage:
     """The visitor's own copy of the latest published minutes, as the documents make it."""
-    record(session, visitor, now, AuditKind.READ, "family:view:agreed")
     minutes = latest_published(session, group_id=visitor.group_id)
+    record(session, visitor, now, AuditKind.READ, "family:view:agreed")
     if minutes is None:
         return AgreedPage(published=False)
     kind = copy_for(Role(visitor.membership.role), family=True)
@@ -365,7 +367,6 @@ def young_page(
     typed: dict[str, str] | None = None,
 ) -> YoungPage:
     """The young person's questions, with their saved answers (or what they just typed)."""
-    record(session, visitor, now, AuditKind.READ, "family:view:young-person")
     meeting = _meeting(session, visitor, now)
     page = YoungPage(booked=meeting is not None)
     saved: dict[str, UpdateAnswer] = {}
@@ -378,6 +379,7 @@ def young_page(
         row = saved.get(question.key)
         value = row.answer if row is not None and not row.skipped else ""
         page.questions.append((question, (typed or {}).get(question.key, value)))
+    record(session, visitor, now, AuditKind.READ, "family:view:young-person")
     return page
 
 
