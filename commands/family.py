@@ -7,15 +7,17 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from bot.core import family
+from bot.core import family, slots
 from bot.core.access import GroupView, audit, require_active
 from bot.core.context import Ctx
 from bot.core.errors import BadInput, NotAllowed
 from bot.core.groups import ROLE_WORDS
+from bot.core.meetings import format_when, next_meeting
 from bot.core.people import resolve_person
-from bot.messages import Context, Heading, Message, Reply, Text
+from bot.messages import Block, Bullets, Context, Heading, Message, Reply, Text, ToGroup
 from commands.groups import add_member
-from commands.parse import Args, is_mention
+from commands.meetings import _book, _when_and_venue
+from commands.parse import Args, is_mention, tokenize
 from commands.registry import Command, Registry
 from storage.enums import AuditKind, Role
 from storage.models import Membership
@@ -183,6 +185,138 @@ def set_age(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     return Reply().say(f"Recorded {person.display_name}'s age: {membership.age}. {own}")
 
 
+TIMES_EXAMPLE = '/coregroup times propose "12/1 10am at Family Centre" "13/1 4pm" "15/1 11am"'
+
+
+def times(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
+    """Find a time: `times propose …` (chair), `times` (the ranking), `times rank 2 1 3`
+    (any member), `times book 2` (chair)."""
+    assert view is not None
+    require_active(view)
+    word = (args.take() or "").lower()
+    if word in ("propose", "offer"):
+        return _propose(ctx, view, args)
+    if word in ("rank", "prefer", "choose"):
+        return _rank(ctx, view, args)
+    if word == "book":
+        return _book_slot(ctx, view, args)
+    if word:
+        raise BadInput(f"I don't know '{word}' here.", hint=f"For example: `{TIMES_EXAMPLE}`")
+    return Reply().say(_ranking(ctx, view))
+
+
+def _require_chair(view: GroupView, doing: str) -> None:
+    if not view.can_manage:
+        raise NotAllowed(f"Only the chair or key worker can {doing} for {view.reference}.")
+
+
+def _propose(ctx: Ctx, view: GroupView, args: Args) -> Reply:
+    _require_chair(view, "offer meeting times")
+    offered = []
+    for token in args.tokens:
+        when, venue = _when_and_venue(ctx, token)
+        offered.append((when, venue or ""))
+    args.tokens.clear()
+    made = slots.propose(
+        ctx.session, group_id=view.id, slots=offered, actor_id=ctx.actor_id, now=ctx.now()
+    )
+    audit(
+        ctx, group_id=view.id, kind=AuditKind.CHANGE, what="slots:propose", detail=f"n={len(made)}"
+    )
+    tz = ctx.locale.tz
+    lines = [
+        f"{i}. {format_when(s.starts_at, tz)}" + (f" at {s.venue}" if s.venue else "")
+        for i, s in enumerate(made, 1)
+    ]
+    text = (
+        f"Times offered for the next meeting of {view.reference}. Members: rank them with "
+        "`/coregroup times rank 2 1 3` (best first; leave out any you can't make). The family "
+        "ranks them on their page, and says whether each place feels right."
+    )
+    message = Message(
+        text=f"{view.reference}: times offered for the next meeting",
+        blocks=(Heading("Finding a time for the next meeting"), Bullets(tuple(lines)), Text(text)),
+    )
+    return Reply().say(message, to=ToGroup(view.id))
+
+
+def _rank(ctx: Ctx, view: GroupView, args: Args) -> Reply:
+    offered = slots.open_slots(ctx.session, group_id=view.id)
+    if not offered:
+        raise BadInput("No times are on offer just now.", hint="The chair offers them first.")
+    numbers = [t.lstrip("#") for t in args.tokens]
+    args.tokens.clear()
+    if not numbers or not all(n.isdigit() and 1 <= int(n) <= len(offered) for n in numbers):
+        raise BadInput(
+            f"Give the numbers of the times (1 to {len(offered)}), best first.",
+            hint="For example: `/coregroup times rank 2 1 3`",
+        )
+    order = [int(n) for n in numbers]
+    ranks: dict[int, int | None] = {s.id or 0: None for s in offered}
+    for place, number in enumerate(order, 1):
+        ranks[offered[number - 1].id or 0] = place
+    slots.choose(ctx.session, person_id=ctx.actor_id, slots=offered, ranks=ranks, now=ctx.now())
+    cant = len(offered) - len(set(order))
+    tail = f" You can't make {cant} of them." if cant else ""
+    return Reply().say(f"Thanks: your order is saved ({', '.join(numbers)}).{tail}")
+
+
+def _ranking(ctx: Ctx, view: GroupView) -> Message:
+    rows = slots.ranked(ctx.session, group_id=view.id)
+    if not rows:
+        return Message.plain(f"No times are on offer for {view.reference}. {TIMES_EXAMPLE}")
+    tz = ctx.locale.tz
+    lines = []
+    for r in rows:
+        where = f" at {r.slot.venue}" if r.slot.venue else ""
+        family = (
+            f"family's choice {'/'.join(str(x) for x in r.family_ranks)}"
+            if r.family_ranks
+            else "family: no choice yet"
+        )
+        if r.family_cant:
+            family += f", {r.family_cant} in the family can't make it"
+        if r.family_venue_no:
+            family += ", the place doesn't feel right to the family"
+        members = f"members' choices {'/'.join(str(x) for x in r.member_ranks) or 'none yet'}"
+        if r.member_cant:
+            members += f", {r.member_cant} can't make it"
+        lines.append(
+            f"Time {r.number}: {format_when(r.slot.starts_at, tz)}{where} — {family}; {members}"
+        )
+    notes = [n for r in rows for n in r.notes]
+    blocks: list[Block] = [
+        Heading(f"{view.reference}: times for the next meeting, best for the family first"),
+        Bullets(tuple(lines)),
+    ]
+    if notes:
+        blocks.append(Text("What the family said about the place: " + " · ".join(notes)))
+    blocks.append(Context(f"Book one with `/coregroup times book {rows[0].number}`."))
+    return Message(text=f"{view.reference}: times for the next meeting", blocks=tuple(blocks))
+
+
+def _book_slot(ctx: Ctx, view: GroupView, args: Args) -> Reply:
+    _require_chair(view, "book meetings")
+    offered = slots.open_slots(ctx.session, group_id=view.id)
+    token = (args.take() or "").lstrip("#")
+    if not token.isdigit() or not 1 <= int(token) <= len(offered):
+        raise BadInput(
+            f"Which time? Give its number (1 to {len(offered)})."
+            if offered
+            else "No times are on offer just now.",
+            hint="`/coregroup times` shows them, best for the family first.",
+        )
+    slot = offered[int(token) - 1]
+    local = slot.starts_at.astimezone(ctx.locale.tz)
+    typed = f"{local:%d/%m/%Y} {local:%H:%M}" + (f' at "{slot.venue}"' if slot.venue else "")
+    reply = _book(ctx, view, Args(tokenize(typed), typed))
+    booked = next_meeting(ctx.session, group_id=view.id, now=ctx.now())
+    slots.close_slots(
+        ctx.session, group_id=view.id, now=ctx.now(), meeting_id=booked.id if booked else None
+    )
+    return reply
+
+
 COMMANDS = (
     Command(
         name="invite",
@@ -191,6 +325,15 @@ COMMANDS = (
         examples=(INVITE_EXAMPLE, f"{INVITE_EXAMPLE} revoke"),
         handler=invite,
         aliases=("family-link",),
+        topic="The family",
+    ),
+    Command(
+        name="times",
+        summary="find a meeting time with the family: offer 3-5, everyone ranks, book one",
+        usage='times [propose "<when> at <place>" …] | times rank <n> … | times book <n>',
+        examples=(TIMES_EXAMPLE, "/coregroup times rank 2 1 3", "/coregroup times book 2"),
+        handler=times,
+        aliases=("find-a-time", "slots"),
         topic="The family",
     ),
     Command(

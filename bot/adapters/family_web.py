@@ -118,6 +118,8 @@ class FamilyWeb:
             web.get("/family/you", self._wrap(self.young)),
             web.post("/family/you", self._wrap(self.young_post, form=True)),
             web.post("/family/unsafe", self._wrap(self.unsafe, form=True)),
+            web.get("/family/times", self._wrap(self.times)),
+            web.post("/family/times", self._wrap(self.times_post, form=True)),
             web.post("/family/signout", self._wrap(self.signout, form=True)),
             web.get("/family/{token}", self._wrap(self.link)),
             web.post("/family/{token}", self._wrap(self.code, form=True)),
@@ -478,6 +480,36 @@ class FamilyWeb:
             if self.alert is not None:
                 self.alert(alert)
         return page
+
+    def times(self, request: _Request) -> Page:
+        """ "Find a time"."""
+
+        def render(session: Any, visitor: Visitor, sid: str) -> Page:
+            page = family_pages.times_page(
+                session, visitor, now=self.clock.now(), tz=self.locale.tz
+            )
+            return self._page("times.html", visitor, sid, page=page, here="times")
+
+        return self._signed_in(request, render)
+
+    def times_post(self, request: _Request) -> Page:
+        """Save the family's ranking of the offered times."""
+
+        def render(session: Any, visitor: Visitor, sid: str) -> Page:
+            now, tz = self.clock.now(), self.locale.tz
+            if not self._csrf_ok(request, sid):
+                page = family_pages.times_page(session, visitor, now=now, tz=tz, typed=request.form)
+                page.error = "Sorry, that didn't save because the page was out of date. Please "
+                page.error += "press Save again."
+                result = self._page("times.html", visitor, sid, page=page, here="times")
+                result.status = 403
+                return result
+            page = family_pages.answer_times(session, visitor, form=request.form, now=now, tz=tz)
+            result = self._page("times.html", visitor, sid, page=page, here="times")
+            result.status = 422 if page.error else 200
+            return result
+
+        return self._signed_in(request, render)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.core import updates, young_voice
+from bot.core import slots, updates, young_voice
 from bot.core.access import members_of
 from bot.core.distribution import copy_for
 from bot.core.documents.build import document_of, published
@@ -495,3 +495,99 @@ def unsafe_alert(
         text=text,
         told=f"{told} and will contact you as soon as they can.",
     )
+
+
+# --- find a time --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotRow:
+    """One offered time on the family's page, with what they chose."""
+
+    id: int
+    when: str
+    venue: str
+    rank: str  # "1", "2", … or "cant" or ""
+    venue_ok: str  # "yes", "no" or ""
+
+
+@dataclass
+class TimesPage:
+    """ "Find a time": the offered times, the family's ranking, where feels right."""
+
+    slots: list[SlotRow] = field(default_factory=list)
+    note: str = ""
+    error: str = ""
+    saved: bool = False
+
+
+def times_page(
+    session: Session,
+    visitor: Visitor,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    typed: dict[str, str] | None = None,
+) -> TimesPage:
+    """The times the chair offered, with the visitor's choices (or what they just sent)."""
+    offered = slots.open_slots(session, group_id=visitor.group_id)
+    mine = slots.choices_of(session, person_id=visitor.person_id, slots=offered)
+    page = TimesPage()
+    for slot in offered:
+        assert slot.id is not None
+        row = mine.get(slot.id)
+        rank = "" if row is None else ("cant" if row.rank is None else str(row.rank))
+        ok = "" if row is None or row.venue_ok is None else ("yes" if row.venue_ok else "no")
+        if typed is not None:
+            rank = typed.get(f"rank-{slot.id}", "")
+            ok = typed.get(f"venue-{slot.id}", "")
+        page.slots.append(SlotRow(slot.id, format_when(slot.starts_at, tz), slot.venue, rank, ok))
+        page.note = page.note or (row.note if row is not None else "")
+    if typed is not None:
+        page.note = typed.get("note", "")
+    record(session, visitor, now, AuditKind.READ, "family:view:times")
+    return page
+
+
+def answer_times(
+    session: Session, visitor: Visitor, *, form: dict[str, str], now: datetime, tz: ZoneInfo
+) -> TimesPage:
+    """Save the family's ranking and what they said about the place; the page again."""
+    offered = slots.open_slots(session, group_id=visitor.group_id)
+    ranks: dict[int, int | None] = {}
+    venue_ok: dict[int, bool | None] = {}
+    error = ""
+    for slot in offered:
+        assert slot.id is not None
+        rank = form.get(f"rank-{slot.id}", "")
+        if rank.isdigit() and 1 <= int(rank) <= len(offered):
+            ranks[slot.id] = int(rank)
+        elif rank in ("cant", ""):
+            ranks[slot.id] = None
+        else:
+            error = "Please choose from the list for each time."
+        ok = form.get(f"venue-{slot.id}", "")
+        venue_ok[slot.id] = {"yes": True, "no": False}.get(ok)
+    if not offered:
+        error = "There are no times to choose from just now."
+    if not error:
+        try:
+            slots.choose(
+                session,
+                person_id=visitor.person_id,
+                slots=offered,
+                ranks=ranks,
+                venue_ok=venue_ok,
+                note=form.get("note", ""),
+                now=now,
+            )
+        except UserError as err:
+            error = err.message
+    if error:
+        page = times_page(session, visitor, now=now, tz=tz, typed=form)
+        page.error = error
+        return page
+    record(session, visitor, now, AuditKind.CHANGE, "family:times")
+    page = times_page(session, visitor, now=now, tz=tz)
+    page.saved = True
+    return page

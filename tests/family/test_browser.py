@@ -180,3 +180,29 @@ def test_a_young_person_says_how_they_feel_and_presses_i_dont_feel_safe(
     assert "0800 1111" in shown(browser) and "999" in shown(browser)
     checker.check("safe")
     assert site.mailer.sent, "the duty contact was emailed"
+
+
+def test_a_family_ranks_the_offered_times(
+    site: Site, server: str, browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    checker = Checker(browser, tmp_path / "screenshots")
+    site.chat(
+        f'as sam\n/coregroup {REF} times propose "20/1 10am at School" '
+        '"21/1 4pm at Family Centre" "22/1 11am at Oak Library"'
+    )
+    path, code = invite(site.chat, "jo")
+    sign_in(browser, None, server + path, code)
+    browser.get(server + "/family/times")
+    checker.check("times")
+    selects = browser.find_elements("css selector", "select")
+    for element, value in zip(selects, ("cant", "2", "1"), strict=True):
+        Select(element).select_by_value(value)
+    browser.find_elements("css selector", "label[for$='-no']")[0].click()
+    by_css(browser, "#note").send_keys("Not the school, please")
+    go(browser, "form[action='/family/times'] button")
+    assert "Saved" in shown(browser)
+    checker.check("times-saved")
+    ranking = site.chat(f"as sam\n/coregroup {REF} times")
+    assert ranking.index("Oak Library") < ranking.index("at School")
