@@ -4,14 +4,19 @@ the minutes (marked as theirs, never in the family's copy), and "I don't feel sa
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from storage.enums import AttendanceStatus
-from storage.models import Attendance, AuditEntry, ChatIdentity
+from bot.core.documents.build import minutes_document
+from bot.core.documents.model import DocumentOptions
+from bot.core.documents.render_md import render_md
+from storage.enums import AttendanceStatus, CopyKind
+from storage.models import Attendance, AuditEntry, ChatIdentity, Minutes
 from tests.family.conftest import DUTY, REF, Browser, Site, invite
 
 SCRIPT = "<script>alert(1)</script> I <3 football"
+OPTIONS = DocumentOptions()
 
 
 def kai(site: Site) -> Browser:
@@ -63,6 +68,18 @@ def test_the_young_persons_page_and_their_voice_in_the_brief_and_minutes(site: S
     site.chat(f"as alex\n/coregroup {REF} approve\nas sam\n/coregroup {REF} publish")
     jo = site.chat("as jo\n/coregroup minutes")
     assert "mum and dad shouting" not in jo and "football" not in jo
+    # In the documents too their words are words: escaped in Markdown, plain text in the PDF.
+    with Session(site.engine) as s:
+        minutes = s.exec(select(Minutes)).one()
+        full = minutes_document(
+            s, minutes=minutes, kind=CopyKind.FULL, tz=ZoneInfo("Europe/London"), options=OPTIONS
+        )
+        family = minutes_document(
+            s, minutes=minutes, kind=CopyKind.FAMILY, tz=ZoneInfo("Europe/London"), options=OPTIONS
+        )
+    markdown = render_md(full).decode()
+    assert "\\<script\\>" in markdown and "<script>" not in markdown
+    assert SCRIPT in full.plain_text() and "football" not in family.plain_text()
 
 
 def test_a_parent_cannot_open_the_young_persons_page(site: Site) -> None:
