@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -11,9 +13,11 @@ from typing import TextIO
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
+from bot.adapters.family_web import AlertSender, family_routes, mailer_for
 from bot.adapters.local import LocalChat, LocalDirectory
 from bot.adapters.mailer import Mailer, SmtpSettings
 from bot.adapters.signed_links import LinkSigner
+from bot.adapters.web import WebServer, build_web_app
 from bot.clock import Clock, FakeClock
 from bot.config import Settings
 from bot.core.context import Locale
@@ -35,6 +39,39 @@ COPIES_EVERY_SECONDS = 10
 def locale_from(settings: Settings) -> Locale:
     """The local-authority settings the core needs."""
     return Locale.from_settings(settings)
+
+
+def with_local_links(locale: Locale, *, host: str, port: int) -> Locale:
+    """The locale for the local chat's family pages: PUBLIC_URL and the link secret when set,
+    else this machine's address and a secret made for this run (its links end when it stops)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return dataclasses.replace(
+        locale,
+        public_url=locale.public_url or f"http://{shown}:{port}",
+        link_secret=locale.link_secret or secrets.token_urlsafe(32),
+    )
+
+
+def start_family_web(
+    *,
+    engine: Engine,
+    clock: Clock,
+    locale: Locale,
+    host: str,
+    port: int,
+    outbox: Outbox | None = None,
+    settings: Settings | None = None,
+) -> WebServer | None:
+    """Serve the family's pages for the local chat on host:port; None if the port is taken.
+    "I don't feel safe" alerts go through `outbox` (the local chat) and SMTP when set up."""
+    alert = AlertSender(outbox, mailer_for(settings))
+    routes = family_routes(engine=engine, locale=locale, clock=clock, alert=alert)
+    app = build_web_app(engine, routes)
+    try:
+        return WebServer(app, host=host, port=port).start()
+    except OSError as exc:
+        log.warning("the family's pages could not start on port %s: %s", port, exc.strerror)
+        return None
 
 
 def build_dispatcher(

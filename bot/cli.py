@@ -341,7 +341,13 @@ def _add_member(subparsers: Subparsers) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     """Serve the configured platform, or run the local chat on DATABASE_URL."""
-    from bot.app import local_chat, locale_from, serve_platform
+    from bot.app import (
+        local_chat,
+        locale_from,
+        serve_platform,
+        start_family_web,
+        with_local_links,
+    )
     from bot.clock import FakeClock, SystemClock
     from bot.logs import configure_logging
     from storage.db import check_schema
@@ -358,15 +364,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "(no Slack or Teams credentials configured). Type `help` for the syntax."
         )
         clock = FakeClock(SystemClock().now())
+        host, port = settings.web_host, settings.web_port
+        locale = with_local_links(locale_from(settings), host=host, port=port)
         chat = local_chat(
             engine=engine,
             clock=clock,
-            locale=locale_from(settings),
+            locale=locale,
             out=sys.stdout,
             echo=not sys.stdin.isatty(),
             settings=settings,
         )
-        chat.run(sys.stdin)
+        web = start_family_web(
+            engine=engine,
+            clock=clock,
+            locale=locale,
+            host=host,
+            port=port,
+            outbox=chat,
+            settings=settings,
+        )
+        if web is not None:
+            _out(f"The family's pages are on {locale.public_url}/family/ (WEB_PORT, WEB_HOST).")
+        try:
+            chat.run(sys.stdin)
+        finally:
+            if web is not None:
+                web.stop()
     return 0
 
 
@@ -394,7 +417,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     """Run the local chat on a throw-away database seeded with a fictional group."""
     from bot.demo import run_demo
 
-    run_demo(sys.stdin, out=sys.stdout, echo=not sys.stdin.isatty(), show_seed=args.show_setup)
+    try:
+        settings = load_settings()
+    except ConfigError:
+        settings = Settings.model_construct()  # the demo needs none of them: defaults only
+    run_demo(
+        sys.stdin,
+        out=sys.stdout,
+        echo=not sys.stdin.isatty(),
+        show_seed=args.show_setup,
+        web=(settings.web_host, settings.web_port),
+    )
     return 0
 
 

@@ -88,8 +88,15 @@ class Settings(BaseSettings):
     document_link_secret: str | None = None
     document_link_minutes: int = Field(default=60, ge=1, le=24 * 60)
     email_link_hours: int = Field(default=72, ge=1, le=24 * 14)
+    # The family's web pages (/family/...): how long an invite link lasts, and where the local
+    # chat serves them (127.0.0.1 unless WEB_HOST says otherwise).
+    family_link_days: int = Field(default=14, ge=1, le=90)
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    web_host: str = "127.0.0.1"
+    # The team's duty desk: told at once, any hour, when a young person says they don't feel safe.
+    duty_contact_email: str | None = None
 
-    @field_validator("smtp_from")
+    @field_validator("smtp_from", "duty_contact_email")
     @classmethod
     def _sender_address(cls, value: str | None) -> str | None:
         return checked_email(value) if value else None

@@ -7,6 +7,7 @@ exactly what users run. Everyone in it is fictional.
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from collections.abc import Iterable
 from datetime import datetime
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.adapters.local import LocalChat
-from bot.app import local_chat
+from bot.app import local_chat, start_family_web, with_local_links
 from bot.clock import FakeClock
 from bot.core.context import Locale
 from storage.db import make_engine, upgrade
@@ -48,6 +49,14 @@ Members: alex (parent), priya (school), hana (health visitor), george (GP), pat 
 Try:  /coregroup status      /coregroup actions all      as priya   then  /coregroup actions mine
       clock 2026-12-31 09:00 (reminders and update prompts fire)   help (local chat syntax)
 """
+FAMILY_LINK = """
+Alex (the parent) has no chat account: their way in is the link the chair sends,
+  {url}
+with the code {code} sent separately. {served}
+"""
+_LINK = re.compile(r"(https?://\S+/family/\S+)")
+_CODE = re.compile(r"Their code: (\d{3} \d{3})")
+DEMO_HOST, DEMO_PORT = "127.0.0.1", 8080
 
 
 def demo_start() -> datetime:
@@ -64,6 +73,7 @@ def build_demo(
     echo: bool,
     show_seed: bool,
     files_dir: Path | None = None,
+    web: tuple[str, int] = (DEMO_HOST, DEMO_PORT),
 ) -> LocalChat:
     """A local chat on a fresh schema at `database_url`, with the sample group typed in."""
     engine = make_engine(database_url)
@@ -73,7 +83,7 @@ def build_demo(
     chat = local_chat(
         engine=engine,
         clock=clock,
-        locale=Locale(),
+        locale=with_local_links(Locale(), host=web[0], port=web[1]),
         out=seed_out,
         echo=True,
         files_dir=files_dir,
@@ -85,8 +95,28 @@ def build_demo(
     return chat
 
 
-def run_demo(lines: Iterable[str], *, out: TextIO, echo: bool, show_seed: bool = False) -> None:
-    """Seed a throw-away database and hand the local chat over to `lines`."""
+def family_link(chat: LocalChat) -> tuple[str, str]:
+    """The link and code the chair would send Alex (made by typing the real command)."""
+    quiet, chat.out = chat.out, io.StringIO()
+    try:
+        chat.run(["as sam", f"in #{SPACE}", "/coregroup invite @alex"])
+        said = chat.out.getvalue()
+    finally:
+        chat.out = quiet
+    link, code = _LINK.search(said), _CODE.search(said)
+    return (link.group(1), code.group(1)) if link and code else ("", "")
+
+
+def run_demo(
+    lines: Iterable[str],
+    *,
+    out: TextIO,
+    echo: bool,
+    show_seed: bool = False,
+    web: tuple[str, int] | None = None,
+) -> None:
+    """Seed a throw-away database and hand the local chat over to `lines`; with `web` (host,
+    port), the family's pages are served there too."""
     with tempfile.TemporaryDirectory(prefix="coregroup-demo-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'demo.db'}"
         chat = build_demo(
@@ -95,7 +125,31 @@ def run_demo(lines: Iterable[str], *, out: TextIO, echo: bool, show_seed: bool =
             echo=echo,
             show_seed=show_seed,
             files_dir=Path(tmp) / "documents",
+            web=web or (DEMO_HOST, DEMO_PORT),
         )
+        server = None
+        if web is not None:
+            dispatcher = chat.dispatcher
+            server = start_family_web(
+                engine=dispatcher.engine,
+                clock=dispatcher.clock,
+                locale=dispatcher.locale,
+                host=web[0],
+                port=web[1],
+                outbox=chat,
+            )
+        link, code = family_link(chat)
         out.write(WELCOME)
-        chat.run(lines)
-        chat.dispatcher.engine.dispose()
+        if link:
+            served = (
+                "Open it in a browser to see the family's pages."
+                if server is not None
+                else "(The pages are served by `coregroup demo` on WEB_PORT.)"
+            )
+            out.write(FAMILY_LINK.format(url=link, code=code, served=served))
+        try:
+            chat.run(lines)
+        finally:
+            if server is not None:
+                server.stop()
+            chat.dispatcher.engine.dispose()

@@ -9,6 +9,7 @@ from commands.registry import Registry
 # Ordinary messages go to one listener (conversation): it decides what each message answers.
 MODULES = (
     "groups",
+    "family",
     "meetings",
     "updates",
     "plan",

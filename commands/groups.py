@@ -778,7 +778,7 @@ COMMANDS = (
             EMAIL_EXAMPLE,
         ),
         handler=add_member,
-        aliases=("invite", "add-member"),
+        aliases=("add-member",),
         topic="Setting up",
     ),
     Command(

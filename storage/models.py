@@ -147,6 +147,8 @@ class Membership(SQLModel, table=True):
     agency: str = Field(default="", max_length=120)
     is_chair: bool = False
     is_minute_taker: bool = False
+    # A child's age in years, set by the key worker: from 8 they get their own web page.
+    age: int | None = None
     active: bool = True
     joined_at: datetime = _utc()
     left_at: datetime | None = _utc(default=None)
@@ -466,6 +468,55 @@ class CardCopy(SQLModel, table=True):
     sent_at: datetime = _utc()
 
 
+class FamilyInvite(SQLModel, table=True):
+    """A personal web link for one family member of one group, with the code sent separately.
+
+    Only hashes are kept: `token_hash` of the signed link, `code_hash` of the six-digit code
+    (salted PBKDF2). A new invite for the same person revokes the old one.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="coregroup.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    code_hash: str = Field(max_length=200)
+    failed_tries: int = 0
+    locked_at: datetime | None = _utc(default=None)
+    created_by: int = Field(foreign_key="person.id")
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    revoked_at: datetime | None = _utc(default=None)
+    last_used_at: datetime | None = _utc(default=None)
+
+
+class MeetingSlot(SQLModel, table=True):
+    """A time (and place) the chair proposes for the next meeting, for the family to rank."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="coregroup.id", index=True)
+    starts_at: datetime = _utc()
+    venue: str = Field(default="", max_length=200)
+    proposed_by: int = Field(foreign_key="person.id")
+    proposed_at: datetime = _utc()
+    # Set once the chair books a slot (this one or another) or proposes a new set.
+    closed_at: datetime | None = _utc(default=None)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+
+
+class SlotChoice(SQLModel, table=True):
+    """One member's ranking of one proposed slot, and whether its venue feels right."""
+
+    __table_args__ = (UniqueConstraint("slot_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    slot_id: int = Field(foreign_key="meetingslot.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    rank: int | None = None  # 1 is best; None: can't make it
+    venue_ok: bool | None = None
+    note: str = _text(default="")
+    at: datetime = _utc()
+
+
 class AuditEntry(SQLModel, table=True):
     """Append-only record of who read or changed what in which group."""
 
@@ -499,8 +550,10 @@ __all__ = [
     "CoreGroup",
     "Disagreement",
     "Distribution",
+    "FamilyInvite",
     "HeldReply",
     "Meeting",
+    "MeetingSlot",
     "MemberUpdate",
     "Membership",
     "Minutes",
@@ -514,6 +567,7 @@ __all__ = [
     "Reminder",
     "ReminderPlanState",
     "ReviewConference",
+    "SlotChoice",
     "Team",
     "UpdateAnswer",
 ]

@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
+from bot.adapters.family_web import AlertSender, family_routes, mailer_for
 from bot.adapters.metrics import instrument
 from bot.adapters.readiness import readiness_routes, slack_readiness
 from bot.adapters.shutdown import stop_gracefully
@@ -702,6 +703,13 @@ def run_slack(
     signer = LinkSigner.from_settings(settings, clock)
     if signer is not None:  # signed download links in emails (EMAIL_DELIVERY=link)
         routes += download_routes(engine=engine, locale=runtime.dispatcher.locale, signer=signer)
+    # The family's pages (/family/...), when PUBLIC_URL and DOCUMENT_LINK_SECRET are set.
+    routes += family_routes(
+        engine=engine,
+        locale=runtime.dispatcher.locale,
+        clock=clock,
+        alert=AlertSender(runtime.outbox, mailer_for(settings)),
+    )
     readiness = slack_readiness(settings, engine)
     routes += readiness_routes(readiness)
     web_app = instrument(build_web_app(engine, routes), engine, clock.now)  # /metrics

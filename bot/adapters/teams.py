@@ -38,6 +38,8 @@ from sqlmodel import Session
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
+from bot.adapters.family_web import AlertSender, family_routes, mailer_for
+from bot.adapters.mailer import Mailer
 from bot.adapters.metrics import instrument
 from bot.adapters.readiness import readiness_routes, teams_readiness
 from bot.adapters.shutdown import stop_gracefully
@@ -813,12 +815,19 @@ class TeamsRuntime:
     anonymous: bool
     links: LinkSigner | None = None
 
-    def routes(self, engine: Engine) -> list[web.RouteDef]:
+    def routes(self, engine: Engine, mailer: Mailer | None = None) -> list[web.RouteDef]:
         """Every route the Teams side serves: activities, and signed downloads when configured."""
         routes = teams_routes(self.bot)
         if self.links is not None:
             locale = self.dispatcher.locale
             routes += download_routes(engine=engine, locale=locale, signer=self.links)
+        # The family's pages (/family/...), when PUBLIC_URL and DOCUMENT_LINK_SECRET are set.
+        routes += family_routes(
+            engine=engine,
+            locale=self.dispatcher.locale,
+            clock=self.dispatcher.clock,
+            alert=AlertSender(self.outbox, mailer),
+        )
         return routes
 
     def close(self) -> None:
@@ -909,7 +918,7 @@ def run_teams(
     readiness = teams_readiness(
         engine, runtime.http.tokens, runtime.io, teams.teams_graph_url, settings.microsoft_app_id
     )
-    routes = [*runtime.routes(engine), *readiness_routes(readiness)]
+    routes = [*runtime.routes(engine, mailer_for(settings)), *readiness_routes(readiness)]
     web_app = instrument(build_web_app(engine, routes), engine, clock.now)  # /metrics
     server = WebServer(web_app, host=host, port=teams.teams_port)
     server.start()

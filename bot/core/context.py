@@ -32,6 +32,12 @@ class Locale:
     documents: DocumentOptions = field(default_factory=DocumentOptions)
     glossary: Glossary = field(default_factory=bundled)
     signals: ConcernSignals = field(default_factory=built_in_signals)
+    # The family's web pages: the address links are built on and the key that signs them
+    # (PUBLIC_URL and DOCUMENT_LINK_SECRET); without both, invites say how to set them.
+    public_url: str | None = None
+    link_secret: str | None = None
+    family_link_days: int = 14
+    duty_email: str | None = None  # DUTY_CONTACT_EMAIL
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Locale:
@@ -64,6 +70,10 @@ class Locale:
             signals=signals,
             tz=settings.display_tz,
             closure_days=settings.closure_days,
+            public_url=settings.public_url,
+            link_secret=settings.document_link_secret,
+            family_link_days=settings.family_link_days,
+            duty_email=settings.duty_contact_email,
             documents=DocumentOptions(
                 marking=settings.documents_marking.strip(),
                 child_name=settings.documents_child_name,

@@ -14,11 +14,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.core import concerns, distribution
+from bot.core import concerns, distribution, young_voice
 from bot.core.access import members_of
 from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import Conflict
@@ -326,6 +327,12 @@ def _section_3(f: _Facts) -> tuple[str, str]:
 def _section_4(f: _Facts, *, family: bool = False) -> str:
     lines = []
     for pid in f.answers:
+        # The young person's own page: their words, marked as theirs, for the professionals'
+        # copy only (what worries a child may be about home).
+        own = [] if family else young_voice.voice_lines(partial(f.said, pid))
+        if own:
+            lines.append(f"The young person ({young_voice.OWN_WORDS}):")
+            lines += [f"  {line}" for line in own]
         seen, alone, says = (
             f.said(pid, "child_seen", family=family),
             f.said(pid, "child_seen_alone", family=family),

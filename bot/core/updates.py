@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import process
 from sqlmodel import Session, col, select
 
-from bot.core import concerns
+from bot.core import concerns, young_voice
 from bot.core.access import has_family, members_of
 from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import BadInput, Conflict
@@ -1430,6 +1430,9 @@ class _Brief:
                 )
             if says:
                 voice.append(f"What the child says: {says}")
+            own = young_voice.voice_lines(m.said)
+            if own:
+                voice.append(f"The young person ({young_voice.OWN_WORDS}): " + " · ".join(own))
         if voice:
             blocks += [Heading("The child's voice"), Bullets(tuple(voice))]
         updates = []
@@ -1459,3 +1462,33 @@ def require_open(convo: Conversation, now: datetime) -> None:
             "Thank you for your update.",
             hint="Anything new can be raised at the meeting or with the chair.",
         )
+
+
+# --- the same conversation on the family's web page ---------------------------------------------
+
+
+def start_update(
+    session: Session, *, meeting: Meeting, person: Person, now: datetime, tz: ZoneInfo
+) -> Conversation:
+    """A member's update conversation for a meeting, opened if it was not yet (as in chat)."""
+    assert meeting.id is not None and person.id is not None
+    update = update_for(session, meeting_id=meeting.id, person_id=person.id)
+    if update is None:
+        update = MemberUpdate(meeting_id=meeting.id, person_id=person.id, updated_at=now)
+    if update.state == UpdateState.NOT_STARTED:
+        update.state, update.opened_at, update.updated_at = UpdateState.IN_PROGRESS, now, now
+        session.add(update)
+        session.flush()
+    return Conversation.load(session, update=update, tz=tz)
+
+
+def save_answer(convo: Conversation, key: str, text: str, *, now: datetime) -> UpdateAnswer:
+    """Answer (or change) one question from a form, exactly as a typed chat answer is saved, then
+    go on to the next unanswered question (or finish). BadInput says why it was not saved."""
+    require_open(convo, now)
+    question = convo.find(key, convo.answers())
+    row = convo.save(question, text, now)
+    if convo.update.state == UpdateState.COMPLETE:
+        convo.update.state, convo.update.completed_at = UpdateState.IN_PROGRESS, None
+    _move_on(convo, now)
+    return row
