@@ -322,18 +322,15 @@ class SlackHandlers:
     # Delivery ----------------------------------------------------------------------------------
 
     def deliver(self, reply: Reply, origin: Origin, bot_user_id: str | None = None) -> None:
-        """Carry out the reply's effects, then send its messages where they belong."""
+        """Carry out the reply's effects, send its messages where they belong, archive last.
+
+        Archiving a channel comes after the messages: Slack refuses posts to an archived channel
+        (`is_archived`), and the closing notice and cancelled meetings must reach the members.
+        """
         state = _Delivery(origin, bot_user_id)
-        for effect in reply.effects:
-            try:
-                self._apply(effect, state)
-            except (SlackClientError, DeliveryError) as exc:
-                why = error_code(exc) if isinstance(exc, SlackClientError) else str(exc)
-                log.error("Slack refused %s: %s", type(effect).__name__, why)
-                state.problems.append(
-                    f"I couldn't update the group's Slack channel ({why}). Ask your Slack "
-                    "admin to check Core Group Bot's permissions; nothing else was affected."
-                )
+        first = [e for e in reply.effects if not isinstance(e, ArchiveSpace)]
+        last = [e for e in reply.effects if isinstance(e, ArchiveSpace)]
+        self._apply_all(first, state)
         outbound = list(reply.outbound)
         outbound += [Outbound(ToActor(), Message.plain(text)) for text in state.problems]
         failed: list[Outbound] = []
@@ -353,12 +350,27 @@ class SlackHandlers:
                 log.error(
                     "could not deliver %s %s: %s", kind_of(item.message), describe(item.to), exc
                 )
+        state.problems.clear()
+        self._apply_all(last, state)
         report = undelivered_report(reply.outbound, failed, self.dispatcher.display_names)
-        if report is not None:
+        notes = [Message.plain(text) for text in state.problems]
+        for note in [*notes, *([report] if report is not None else [])]:
             try:
-                self._send(Outbound(ToActor(), report), state)
+                self._send(Outbound(ToActor(), note), state)
             except (SlackClientError, DeliveryError) as exc:
                 log.error("could not report undelivered messages: %s", exc)
+
+    def _apply_all(self, effects: list[Effect], state: _Delivery) -> None:
+        for effect in effects:
+            try:
+                self._apply(effect, state)
+            except (SlackClientError, DeliveryError) as exc:
+                why = error_code(exc) if isinstance(exc, SlackClientError) else str(exc)
+                log.error("Slack refused %s: %s", type(effect).__name__, why)
+                state.problems.append(
+                    f"I couldn't update the group's Slack channel ({why}). Ask your Slack "
+                    "admin to check Core Group Bot's permissions; nothing else was affected."
+                )
 
     def _send(self, item: Outbound, state: _Delivery) -> None:
         origin, message = state.origin, item.message
