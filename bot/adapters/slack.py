@@ -22,7 +22,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -360,7 +360,7 @@ class SlackHandlers:
             except (SlackClientError, DeliveryError) as exc:
                 log.error("could not report undelivered messages: %s", exc)
 
-    def _apply_all(self, effects: list[Effect], state: _Delivery) -> None:
+    def _apply_all(self, effects: Sequence[Effect], state: _Delivery) -> None:
         for effect in effects:
             try:
                 self._apply(effect, state)
