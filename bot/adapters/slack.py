@@ -15,6 +15,8 @@ makes the second insert fail, whichever delivery path (HTTP retry headers or Soc
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -22,6 +24,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -566,19 +569,34 @@ class SlackHandlers:
 # --- the app, its HTTP route and the runner -----------------------------------------------------
 
 
-def build_slack_app(
-    settings: Settings, *, client: WebClient, submit: Callable[[SlackJob], None]
-) -> App:
-    """The Bolt app: every listener acknowledges at once and `submit`s the work as a SlackJob."""
-    if not settings.slack_signing_secret and not settings.slack_app_token:
+def slack_mode(settings: Settings) -> str:
+    """ "socket" or "http", or a ConfigError naming only the Slack settings that mode lacks."""
+    if not settings.slack_bot_token:
+        raise ConfigError(
+            "Invalid configuration — Slack needs SLACK_BOT_TOKEN (the bot token, xoxb-…), with "
+            "SLACK_APP_TOKEN for Socket Mode or SLACK_SIGNING_SECRET for HTTP mode"
+        )
+    if settings.slack_app_token:
+        return "socket"
+    if not settings.slack_signing_secret:
         raise ConfigError(
             "Invalid configuration — SLACK_SIGNING_SECRET is required in HTTP mode "
             "(or set SLACK_APP_TOKEN to use Socket Mode)"
         )
+    return "http"
+
+
+def build_slack_app(
+    settings: Settings, *, client: WebClient, submit: Callable[[SlackJob], None]
+) -> App:
+    """The Bolt app: every listener acknowledges at once and `submit`s the work as a SlackJob."""
+    slack_mode(settings)
     app = App(
         name="coregroup",
         client=client,
         signing_secret=settings.slack_signing_secret or "",
+        # Socket Mode needs no signing secret: Slack's connection is the proof of origin.
+        request_verification_enabled=bool(settings.slack_signing_secret),
         process_before_response=True,
     )
 
@@ -598,15 +616,87 @@ def build_slack_app(
     return app
 
 
-def slack_routes(app: App) -> list[web.RouteDef]:
-    """`POST /slack/events`: Slack's events, slash commands and interactivity, into Bolt."""
+# What Bolt raises reading a body not shaped as Slack sends it (a signed but broken request).
+MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+SIGNATURE_MAX_AGE = 5 * 60  # seconds: Slack's own rule for replayed requests
+
+
+def signed_by_slack(
+    secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float
+) -> bool:
+    """Whether the request carries Slack's v0 signature of `body`, made in the last 5 minutes.
+
+    A missing or non-numeric timestamp is simply unsigned (401), never an error.
+    """
+    if not secret or not timestamp or not signature or not timestamp.isascii():
+        return False
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > SIGNATURE_MAX_AGE:
+        return False
+    base = b"v0:" + timestamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+# Top-level keys Slack always sends as objects, and as lists of objects, when it sends them at all.
+_OBJECTS = ("event", "view", "user", "team", "container", "channel", "enterprise", "message")
+_LISTS = ("actions", "authorizations")
+
+
+def slack_shaped(body: Any) -> bool:
+    """Whether a parsed body has the shape of Slack's payloads where Bolt reads it."""
+    if not isinstance(body, dict):
+        return False
+    for key in _OBJECTS:
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            return False
+    for key in _LISTS:
+        items = body.get(key)
+        if items is not None and not (
+            isinstance(items, list) and all(isinstance(item, dict) for item in items)
+        ):
+            return False
+    return True
+
+
+def _refused(status: int, why: str) -> web.Response:
+    return web.json_response({"error": why}, status=status)
+
+
+def slack_routes(
+    app: App, *, signing_secret: str | None = None, now: Callable[[], float] = time.time
+) -> list[web.RouteDef]:
+    """`POST /slack/events`: Slack's events, slash commands and interactivity, into Bolt.
+
+    The signature is checked on the raw bytes before anything is parsed (401 when it is missing,
+    wrong, stale or its timestamp is not a number); a signed body that is not what Slack sends
+    (not UTF-8, broken JSON, not an object) answers 400. Neither ever reaches the work.
+    """
+    secret = signing_secret if signing_secret is not None else app._signing_secret
 
     async def events(request: web.Request) -> web.Response:
-        body = await request.text()
+        raw = await request.read()
+        headers = request.headers
+        if not signed_by_slack(
+            secret,
+            headers.get("X-Slack-Request-Timestamp"),
+            headers.get("X-Slack-Signature"),
+            raw,
+            now(),
+        ):
+            return _refused(401, "invalid_request")
+        try:
+            bolt_request = BoltRequest(
+                body=raw.decode("utf-8"), query=request.query_string, headers=dict(headers)
+            )
+        except MALFORMED:  # not UTF-8, a payload that is not JSON, JSON that is not an object
+            return _refused(400, "malformed_body")
+        if not slack_shaped(bolt_request.body):
+            return _refused(400, "malformed_body")
         # Bolt only verifies, routes and acks here (no I/O): run it inline on the event loop.
-        response = app.dispatch(
-            BoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
-        )
+        response = app.dispatch(bolt_request)
+        if response.status >= 500:  # Bolt could not read it (it logged why): the request's fault
+            log.warning("refused a signed Slack request Bolt could not read")
+            return _refused(400, "malformed_body")
         return web.Response(
             status=response.status,
             body=response.body.encode(),
@@ -697,13 +787,14 @@ def run_slack(
 
     `on_outbox` receives the Slack outbox once the app is built (the reminder scheduler).
     """
+    mode = slack_mode(settings)  # before any worker starts: a clear error names what is missing
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runtime = build_slack_runtime(settings, engine, clock, processes=default_processes(clock))
     scheduler = on_outbox(runtime.outbox) if on_outbox is not None else None
     socket: SocketModeHandler | None = None
-    if settings.slack_app_token:
-        socket = SocketModeHandler(runtime.app, settings.slack_app_token)
+    if mode == "socket":
+        socket = SocketModeHandler(runtime.app, settings.slack_app_token or "")
         socket.connect()
         routes: list[web.RouteDef] = []
     else:
