@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -47,7 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
 from bot.adapters.signed_links import LinkSigner
-from bot.adapters.slack_forms import FORMS, CommandForm, form_for
+from bot.adapters.slack_forms import FORMS, form_for
 from bot.adapters.slack_outbox import (
     Pacer,
     SlackDirectory,
@@ -245,9 +246,8 @@ class SlackHandlers:
             response_url=body.get("response_url"),
         )
         text = inbound_text(body.get("text") or "")
-        form = form_for(text)
-        if form is not None and self._open_form(form, body.get("trigger_id"), origin):
-            return
+        # A form for this command was opened in the ack (ModalOpener); it reaches here only when
+        # Slack would not open it, and then runs as typed (its usage message says what to add).
         who = self._who(origin.user_id, body.get("user_name", ""))
         reply = self.dispatcher.command(who, text, channel_id=origin.channel_id)
         self.deliver(reply, origin, bot_user_id)
@@ -267,13 +267,16 @@ class SlackHandlers:
         action = body["actions"][0]
         raw_value = action.get("value") or (action.get("selected_option") or {}).get("value", "")
         click = parse_click(action["action_id"], raw_value)
-        origin = self._origin_of_click(body)
+        origin = self.origin_of_click(body)
         if click.ask is not None:
-            view = ask_modal(click.ask, origin.metadata(click.action, click.value))
-            try:
-                self.client.views_open(trigger_id=body["trigger_id"], view=view)
-            except SlackClientError as exc:
-                log.warning("views.open failed: %s", error_code(exc))
+            # Its question modal was opened in the ack (ModalOpener); the click reaches here only
+            # when Slack would not open it: say so rather than do nothing.
+            why = body.get(MODAL_FAILED) or "no trigger"
+            note = (
+                f"Slack couldn't open the question window ({why}). Please click the button "
+                "again; nothing was changed."
+            )
+            self._send(Outbound(ToActor(), Message.plain(note)), _Delivery(origin, bot_user_id))
             return
         who = self._who(origin.user_id, body.get("user", {}).get("name", ""))
         reply = self.dispatcher.click(who, click.action, click.value, channel_id=origin.channel_id)
@@ -439,19 +442,6 @@ class SlackHandlers:
             if sent.status_code != 200:
                 log.error("response_url answered %s", sent.status_code)
 
-    def _open_form(self, form: CommandForm, trigger_id: str | None, origin: Origin) -> bool:
-        """Open a form modal for the command; False if Slack would not (then run it as typed)."""
-        if not trigger_id:
-            return False
-        packed = {"f": form.form.name, "c": origin.channel_id, "r": origin.response_url}
-        view = form_modal(form.form, json.dumps(packed, separators=(",", ":")))
-        try:
-            self.client.views_open(trigger_id=trigger_id, view=view)
-        except SlackClientError as exc:
-            log.warning("views.open failed: %s", error_code(exc))
-            return False
-        return True
-
     def _publish_home(self, user_id: str) -> None:
         who = self._who(user_id)
         command = "home" if self.dispatcher.registry.find("home") else "help"
@@ -541,7 +531,8 @@ class SlackHandlers:
         return found or Who(Platform.SLACK, user_id, fallback_name or user_id)
 
     @staticmethod
-    def _origin_of_click(body: dict[str, Any]) -> Origin:
+    def origin_of_click(body: dict[str, Any]) -> Origin:
+        """Where a click came from (its message, channel, response_url or the Home tab)."""
         container = body.get("container") or {}
         view = body.get("view") or {}
         return Origin(
@@ -569,6 +560,80 @@ class SlackHandlers:
 # --- the app, its HTTP route and the runner -----------------------------------------------------
 
 
+MODAL_FAILED = "coregroup_modal_failed"  # set on a job whose modal Slack would not open
+
+
+def modal_for(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """The modal a command or click opens at once (a form, or a button's question), if any.
+
+    Built from the payload alone — no database, no Web API — so it can run in the ack path.
+    """
+    if not body.get("trigger_id"):
+        return None
+    if kind == "command":
+        form = form_for(inbound_text(body.get("text") or ""))
+        if form is None:
+            return None
+        packed = {
+            "f": form.form.name,
+            "c": body.get("channel_id"),
+            "r": body.get("response_url"),
+        }
+        return form_modal(form.form, json.dumps(packed, separators=(",", ":")))
+    if kind == "action":
+        actions = body.get("actions") or [{}]
+        action = actions[0]
+        raw_value = action.get("value") or (action.get("selected_option") or {}).get("value", "")
+        click = parse_click(str(action.get("action_id", "")), str(raw_value))
+        if click.ask is None:
+            return None
+        origin = SlackHandlers.origin_of_click(body)
+        return ask_modal(click.ask, origin.metadata(click.action, click.value))
+    return None
+
+
+class ModalOpener:
+    """Opens modals from the ack path, on threads of the front process that never queue behind
+    the work: Slack's trigger_id expires 3 seconds after the click, whatever the backlog.
+
+    When Slack will not open one, the request goes to the work as usual (marked MODAL_FAILED): a
+    command runs as typed, a click tells the person to try again.
+    """
+
+    def __init__(
+        self, client: WebClient, submit: Callable[[SlackJob], None], *, threads: int = 4
+    ) -> None:
+        self.client = client
+        self.submit = submit
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-modal")
+
+    def open_if_asked(self, job: SlackJob) -> bool:
+        """Start opening the job's modal and return True, or False if it opens none."""
+        try:
+            view = modal_for(job.kind, job.body)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False  # not shaped as expected: the work will say what is wrong
+        if view is None:
+            return False
+        self._pool.submit(self._open, job, view)
+        return True
+
+    def _open(self, job: SlackJob, view: dict[str, Any]) -> None:
+        try:
+            self.client.views_open(trigger_id=job.body["trigger_id"], view=view)
+        except SlackClientError as exc:
+            code = error_code(exc)
+            log.warning("views.open failed for a %s: %s", job.kind, code)
+            body = {**job.body, "trigger_id": None, MODAL_FAILED: code}
+            self.submit(SlackJob(job.kind, body, job.bot_user_id))
+        except Exception:  # the opener's boundary: log, never lose the thread
+            log.exception("views.open crashed for a %s", job.kind)
+
+    def close(self) -> None:
+        """Finish the modals being opened."""
+        self._pool.shutdown(wait=True)
+
+
 def slack_mode(settings: Settings) -> str:
     """ "socket" or "http", or a ConfigError naming only the Slack settings that mode lacks."""
     if not settings.slack_bot_token:
@@ -587,9 +652,16 @@ def slack_mode(settings: Settings) -> str:
 
 
 def build_slack_app(
-    settings: Settings, *, client: WebClient, submit: Callable[[SlackJob], None]
+    settings: Settings,
+    *,
+    client: WebClient,
+    submit: Callable[[SlackJob], None],
+    modals: ModalOpener | None = None,
 ) -> App:
-    """The Bolt app: every listener acknowledges at once and `submit`s the work as a SlackJob."""
+    """The Bolt app: every listener acknowledges at once and `submit`s the work as a SlackJob.
+
+    A command or click that opens a modal has it opened by `modals` instead, from the ack path.
+    """
     slack_mode(settings)
     app = App(
         name="coregroup",
@@ -603,7 +675,10 @@ def build_slack_app(
     def ack_then(kind: str) -> Callable[..., None]:
         def ack_and_submit(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
             ack()
-            submit(SlackJob(kind, body, context.bot_user_id))
+            job = SlackJob(kind, body, context.bot_user_id)
+            if modals is not None and modals.open_if_asked(job):
+                return
+            submit(job)
 
         return ack_and_submit
 
@@ -733,6 +808,8 @@ class Work(Protocol):
 
     def submit(self, job: SlackJob) -> None: ...
 
+    def ready(self) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -744,9 +821,15 @@ class SlackRuntime:
     dispatcher: Dispatcher
     outbox: SlackOutbox
     work: Work
+    modals: ModalOpener
+
+    def ready(self) -> bool:
+        """Whether the workers can work (for `/healthz`)."""
+        return self.work.ready()
 
     def close(self) -> None:
-        """Finish the work in hand and stop the pool."""
+        """Finish the modals being opened and the work in hand, then stop the pool."""
+        self.modals.close()
         self.work.close()
 
 
@@ -765,8 +848,9 @@ def build_slack_runtime(
         work = ProcessWork(partial(process_runner, settings), processes=processes)
     else:
         work = ThreadWork(handlers.run)
-    app = build_slack_app(settings, client=handlers.client, submit=work.submit)
-    return SlackRuntime(app, handlers.dispatcher, handlers.outbox, work)
+    modals = ModalOpener(handlers.client, work.submit)
+    app = build_slack_app(settings, client=handlers.client, submit=work.submit, modals=modals)
+    return SlackRuntime(app, handlers.dispatcher, handlers.outbox, work, modals)
 
 
 def default_processes(clock: Clock) -> int:
@@ -802,7 +886,9 @@ def run_slack(
     signer = LinkSigner.from_settings(settings, clock)
     if signer is not None:  # signed download links in emails (EMAIL_DELIVERY=link)
         routes += download_routes(engine=engine, locale=runtime.dispatcher.locale, signer=signer)
-    server = WebServer(build_web_app(engine, routes), port=settings.port).start()
+    server = WebServer(
+        build_web_app(engine, routes, ready=runtime.ready), port=settings.port
+    ).start()
     if socket is not None:
         mode = "Socket Mode (connected to Slack; no public URL needed)"
     else:

@@ -435,7 +435,11 @@ def test_run_slack_says_which_mode_it_started_and_stops_on_sigterm(
         assert "HTTP mode" in banner and "POST /slack/events" in banner
         port = int(re.search(r"on port (\d+)\)", banner).group(1))  # type: ignore[union-attr]
         slack = SlackClient(f"http://127.0.0.1:{port}", fake_slack)
-        assert slack.request("GET", "/healthz").status == 200
+        # Ready only once the worker processes can work: "starting" until then.
+        health = fake_slack.wait_for(
+            lambda: (a := slack.request("GET", "/healthz")).status == 200 and a, timeout=60
+        )
+        assert health.json() == {"status": "ok"}
         slack.slash_command("help", user_id=KEY_WORKER)
         [reply] = fake_slack.wait_responses(timeout=60)
         assert "Core group assistant" in shown(reply.args)
