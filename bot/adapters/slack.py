@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
@@ -44,16 +45,20 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.slack_forms import FORMS, form_for
 from bot.adapters.slack_outbox import (
+    DEFERRED,
     Pacer,
+    RateLimits,
     SlackDirectory,
     SlackOutbox,
     error_code,
+    rate_limited,
     slack_client,
 )
 from bot.adapters.slack_work import ProcessWork, SlackJob, ThreadWork
@@ -61,12 +66,14 @@ from bot.adapters.web import WebServer, build_web_app
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.core.context import Locale
+from bot.core.groups import space_name, space_topic
 from bot.core.people import Who
 from bot.core.ports import DeliveryError, Outbox
 from bot.logs import configure_logging
 from bot.messages import (
     AddToSpace,
     ArchiveSpace,
+    Bullets,
     CreateSpace,
     Effect,
     InPlace,
@@ -74,6 +81,7 @@ from bot.messages import (
     Outbound,
     RemoveFromSpace,
     Reply,
+    Text,
     ToActor,
     ToGroup,
     ToPerson,
@@ -97,12 +105,13 @@ from bot.render.preview import kind_of
 from commands import build_registry
 from commands.dispatch import COMMAND, Dispatcher
 from storage.db import make_engine, session_scope
-from storage.enums import Platform
-from storage.models import ProcessedEvent
+from storage.enums import GroupStatus, Platform
+from storage.models import Case, CoreGroup, Membership, ProcessedEvent, SlackDelivery
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+RETRY_EVERY = 5.0  # seconds between looks for deferred Slack work that is due
 CHANNEL_NAME_MAX = 80
 TOPIC_MAX = 250
 
@@ -200,7 +209,9 @@ class _Delivery:
     origin: Origin
     bot_user_id: str | None
     to_pin: dict[int, str] = field(default_factory=dict)  # group id → its new channel
+    pin_later: set[int] = field(default_factory=set)  # groups whose channel Slack deferred
     problems: list[str] = field(default_factory=list)
+    deferred: list[Outbound] = field(default_factory=list)  # posts kept until Slack allows
 
 
 # --- the work ---------------------------------------------------------------------------------
@@ -360,23 +371,152 @@ class SlackHandlers:
         self._apply_all(last, state)
         report = undelivered_report(reply.outbound, failed, self.dispatcher.display_names)
         notes = [Message.plain(text) for text in state.problems]
+        if state.deferred:
+            notes.append(self._deferred_note(state.deferred))
         for note in [*notes, *([report] if report is not None else [])]:
             try:
                 self._send(Outbound(ToActor(), note), state)
             except (SlackClientError, DeliveryError) as exc:
                 log.error("could not report undelivered messages: %s", exc)
 
+    def _deferred_note(self, deferred: list[Outbound]) -> Message:
+        """Tell the actor which posts wait for Slack (never that they were posted)."""
+        who = self.dispatcher.display_names(
+            [o.to.person_id for o in deferred if isinstance(o.to, ToPerson)]
+        )
+        lines = []
+        for item in deferred:
+            kind = kind_of(item.message)
+            if isinstance(item.to, ToPerson):
+                lines.append(f"the {kind} for {who.get(item.to.person_id, 'a member')}")
+            else:
+                lines.append(f"the {kind} for the group's channel")
+        return Message(
+            text="Slack is busy: some messages will follow",
+            kind="not yet delivered",
+            blocks=(
+                Text(
+                    "Slack is busy just now, so these have not been posted yet; they will be "
+                    "posted when Slack allows (nothing more to do):"
+                ),
+                Bullets(tuple(lines)),
+            ),
+        )
+
     def _apply_all(self, effects: Sequence[Effect], state: _Delivery) -> None:
         for effect in effects:
             try:
                 self._apply(effect, state)
+            except SlackApiError as exc:
+                if rate_limited(exc) is None or not isinstance(effect, CreateSpace | AddToSpace):
+                    self._effect_failed(effect, exc, state)
+                    continue
+                self.defer_channel(effect.group_id, rate_limited(exc) or 0.0)
+                if isinstance(effect, CreateSpace):
+                    state.pin_later.add(effect.group_id)
+                    state.problems.append(
+                        "Slack is busy just now, so the group's private channel will be created "
+                        "(and its members invited) when Slack allows; messages for the group will "
+                        "be posted there then. Nothing more to do."
+                    )
+                else:
+                    state.problems.append(
+                        "Slack is busy just now, so the new members will be invited to the "
+                        "group's channel when Slack allows. Nothing more to do."
+                    )
             except (SlackClientError, DeliveryError) as exc:
-                why = error_code(exc) if isinstance(exc, SlackClientError) else str(exc)
-                log.error("Slack refused %s: %s", type(effect).__name__, why)
-                state.problems.append(
-                    f"I couldn't update the group's Slack channel ({why}). Ask your Slack "
-                    "admin to check Core Group Bot's permissions; nothing else was affected."
+                self._effect_failed(effect, exc, state)
+
+    def _effect_failed(
+        self, effect: Effect, exc: SlackClientError | DeliveryError, state: _Delivery
+    ) -> None:
+        why = error_code(exc) if isinstance(exc, SlackClientError) else str(exc)
+        log.error("Slack refused %s: %s", type(effect).__name__, why)
+        state.problems.append(
+            f"I couldn't update the group's Slack channel ({why}). Ask your Slack "
+            "admin to check Core Group Bot's permissions; nothing else was affected."
+        )
+
+    # Work Slack deferred -----------------------------------------------------------------------
+
+    def defer_channel(self, group_id: int, wait: float) -> None:
+        """Keep the group's channel set-up (create, invite members) to do when Slack allows."""
+        if self.outbox.channel_pending(group_id):
+            return
+        now = self.dispatcher.clock.now()
+        with session_scope(self.dispatcher.engine) as session:
+            session.add(
+                SlackDelivery(
+                    kind="channel",
+                    group_id=group_id,
+                    created_at=now,
+                    next_try_at=now + timedelta(seconds=wait),
                 )
+            )
+        log.info("Slack deferred the channel of group %s (retry in %.0fs)", group_id, wait)
+
+    def retry_deferred(self) -> int:
+        """Do the deferred channel set-ups and posts that are due; returns how many were done."""
+        now = self.dispatcher.clock.now()
+        with Session(self.dispatcher.engine) as session:
+            due = session.exec(
+                select(SlackDelivery)
+                .where(
+                    SlackDelivery.kind == "channel",
+                    col(SlackDelivery.done_at).is_(None),
+                    SlackDelivery.next_try_at <= now,
+                )
+                .order_by(col(SlackDelivery.id))
+            ).all()
+        done = 0
+        for row in due:
+            assert row.group_id is not None
+            done += self._retry_channel(row, now)
+        return done + self.outbox.retry_posts()
+
+    def _group_space(self, group_id: int) -> tuple[str, str, tuple[int, ...]] | None:
+        """An open group without a channel: its channel name, topic and members now."""
+        with Session(self.dispatcher.engine) as session:
+            group = session.get(CoreGroup, group_id)
+            if group is None or group.channel_id or group.status != GroupStatus.ACTIVE:
+                return None
+            case = session.get(Case, group.case_id)
+            assert case is not None
+            members = session.exec(
+                select(Membership.person_id).where(
+                    Membership.group_id == group_id, col(Membership.active).is_(True)
+                )
+            ).all()
+            return space_name(case.reference), space_topic(case.reference), tuple(members)
+
+    def _retry_channel(self, row: SlackDelivery, now: datetime) -> int:
+        assert row.group_id is not None
+        space = self._group_space(row.group_id)
+        error: str | None = None
+        wait: float | None = None
+        if space is not None:
+            name, topic, members = space
+            state = _Delivery(Origin(user_id=""), None)
+            try:
+                self._apply(CreateSpace(row.group_id, name, topic, members), state)
+            except SlackApiError as exc:
+                wait, error = rate_limited(exc), error_code(exc)
+            except (SlackClientError, DeliveryError) as exc:
+                error = error_code(exc) if isinstance(exc, SlackClientError) else str(exc)
+                wait = min(5.0 * 2 ** min(row.attempts, 10), 600.0)
+        with session_scope(self.dispatcher.engine) as session:
+            stored = session.get(SlackDelivery, row.id)
+            assert stored is not None
+            stored.attempts += 1
+            stored.last_error = error
+            if wait is not None:
+                stored.next_try_at = now + timedelta(seconds=wait)
+            else:
+                stored.done_at = now
+            session.add(stored)
+        if error is not None and wait is None:
+            log.error("Slack refused the deferred channel of group %s: %s", row.group_id, error)
+        return 1 if error is None else 0
 
     def _send(self, item: Outbound, state: _Delivery) -> None:
         origin, message = state.origin, item.message
@@ -386,12 +526,17 @@ class SlackHandlers:
             case InPlace():
                 self._in_place(message, origin)
             case ToGroup(group_id=group_id):
-                ref = self.outbox.send(item.to, message)
                 channel = state.to_pin.pop(group_id, None)
-                if channel is not None:
+                pin = channel is not None or group_id in state.pin_later
+                state.pin_later.discard(group_id)
+                ref = self.outbox.send(item.to, message, pin=pin)
+                if ref.startswith(DEFERRED):
+                    state.deferred.append(item)
+                elif channel is not None:
                     self.client.pins_add(channel=channel, timestamp=ref.partition(":")[2])
             case ToPerson():
-                self.outbox.send(item.to, message)
+                if self.outbox.send(item.to, message).startswith(DEFERRED):
+                    state.deferred.append(item)
 
     def _to_actor(self, message: Message, origin: Origin) -> None:
         if origin.direct and origin.channel_id:
@@ -785,7 +930,8 @@ def slack_handlers(
     settings: Settings, engine: Engine, clock: Clock, *, pacer: Pacer | None = None
 ) -> SlackHandlers:
     """The work side: Web API client, directory, dispatcher and outbox behind the handlers."""
-    client = slack_client(settings)
+    limits = RateLimits(now=lambda: clock.now().timestamp())  # Retry-After on the bot's clock
+    client = slack_client(settings, limits=limits)
     dispatcher = Dispatcher(
         engine=engine,
         clock=clock,
@@ -794,7 +940,8 @@ def slack_handlers(
         directory=SlackDirectory(client),
         registry=build_registry(),
     )
-    return SlackHandlers(dispatcher, client, SlackOutbox(client, dispatcher, pacer=pacer))
+    outbox = SlackOutbox(client, dispatcher, pacer=pacer, limits=limits)
+    return SlackHandlers(dispatcher, client, outbox)
 
 
 def process_runner(settings: Settings) -> Callable[[SlackJob], None]:
@@ -822,6 +969,11 @@ class SlackRuntime:
     outbox: SlackOutbox
     work: Work
     modals: ModalOpener
+    handlers: SlackHandlers
+
+    def retry_deferred(self) -> int:
+        """Do the work Slack deferred (rate-limited posts and channels) that is now due."""
+        return self.handlers.retry_deferred()
 
     def ready(self) -> bool:
         """Whether the workers can work (for `/healthz`)."""
@@ -850,7 +1002,7 @@ def build_slack_runtime(
         work = ThreadWork(handlers.run)
     modals = ModalOpener(handlers.client, work.submit)
     app = build_slack_app(settings, client=handlers.client, submit=work.submit, modals=modals)
-    return SlackRuntime(app, handlers.dispatcher, handlers.outbox, work, modals)
+    return SlackRuntime(app, handlers.dispatcher, handlers.outbox, work, modals, handlers)
 
 
 def default_processes(clock: Clock) -> int:
@@ -876,6 +1028,15 @@ def run_slack(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runtime = build_slack_runtime(settings, engine, clock, processes=default_processes(clock))
     scheduler = on_outbox(runtime.outbox) if on_outbox is not None else None
+
+    def retry_loop() -> None:  # the work Slack deferred, from this process only: one retrier
+        while not stop.wait(RETRY_EVERY):
+            try:
+                runtime.retry_deferred()
+            except Exception:  # the loop's boundary: log it and try again next time
+                log.exception("retrying deferred Slack work failed")
+
+    threading.Thread(target=retry_loop, name="slack-retry", daemon=True).start()
     socket: SocketModeHandler | None = None
     if mode == "socket":
         socket = SocketModeHandler(runtime.app, settings.slack_app_token or "")
