@@ -67,7 +67,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.core.context import Locale
 from bot.core.groups import space_name, space_topic
-from bot.core.people import Who
+from bot.core.people import Who, identity_of
 from bot.core.ports import DeliveryError, Outbox
 from bot.logs import configure_logging
 from bot.messages import (
@@ -91,14 +91,12 @@ from bot.render.blockkit import (
     FORM_CALLBACK,
     PRIVATE_METADATA,
     ask_modal,
-    fallback_text,
     fit,
     form_modal,
     form_values,
     home_view,
     modal_answer,
     parse_click,
-    to_blocks,
     to_messages,
 )
 from bot.render.preview import kind_of
@@ -106,7 +104,14 @@ from commands import build_registry
 from commands.dispatch import COMMAND, Dispatcher
 from storage.db import make_engine, session_scope
 from storage.enums import GroupStatus, Platform
-from storage.models import Case, CoreGroup, Membership, ProcessedEvent, SlackDelivery
+from storage.models import (
+    Case,
+    CoreGroup,
+    Membership,
+    Person,
+    ProcessedEvent,
+    SlackDelivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -472,6 +477,16 @@ class SlackHandlers:
         for row in due:
             assert row.group_id is not None
             done += self._retry_channel(row, now)
+        with Session(self.dispatcher.engine) as session:
+            names = session.exec(
+                select(SlackDelivery).where(
+                    SlackDelivery.kind == "name",
+                    col(SlackDelivery.done_at).is_(None),
+                    SlackDelivery.next_try_at <= now,
+                )
+            ).all()
+        for row in names:
+            done += self._retry_name(row, now)
         return done + self.outbox.retry_posts()
 
     def _group_space(self, group_id: int) -> tuple[str, str, tuple[int, ...]] | None:
@@ -558,12 +573,12 @@ class SlackHandlers:
         elif origin.ephemeral and origin.response_url:
             self._respond(origin.response_url, message, replace=True)
         elif origin.message_ts and origin.channel_id:
-            self.client.chat_update(
-                channel=origin.channel_id,
-                ts=origin.message_ts,
-                text=fallback_text(message),
-                blocks=to_blocks(message),
-            )
+            # A message longer than Slack's 50 blocks: the clicked one becomes its first page,
+            # the rest follow it as new messages (nothing cut).
+            first, *more = to_messages(message)
+            self.client.chat_update(channel=origin.channel_id, ts=origin.message_ts, **first)
+            for payload in more:
+                self.outbox.post_payload(origin.channel_id, payload)
         else:
             self._to_actor(message, origin)
             return
@@ -575,15 +590,12 @@ class SlackHandlers:
             timeout=15,
             retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler()],
         )
-        if replace:
-            sent = webhook.send(
-                text=fallback_text(message), blocks=to_blocks(message), replace_original=True
-            )
-            if sent.status_code != 200:
-                log.error("response_url answered %s", sent.status_code)
-            return
-        for payload in to_messages(message):  # a long answer goes as several messages
-            sent = webhook.send(**payload, response_type="ephemeral")
+        # A long answer goes as several messages; a replacement replaces with its first page.
+        for n, payload in enumerate(to_messages(message)):
+            if replace and n == 0:
+                sent = webhook.send(**payload, replace_original=True)
+            else:
+                sent = webhook.send(**payload, response_type="ephemeral")
             if sent.status_code != 200:
                 log.error("response_url answered %s", sent.status_code)
 
@@ -672,8 +684,64 @@ class SlackHandlers:
             found = self.dispatcher.directory.describe(user_id)
         except SlackClientError as exc:
             log.warning("users.info failed for %s: %s", user_id, error_code(exc))
-            found = None
+            stand_in = fallback_name or user_id
+            self._refresh_name_later(user_id, stand_in, rate_limited(exc))
+            return Who(Platform.SLACK, user_id, stand_in)
         return found or Who(Platform.SLACK, user_id, fallback_name or user_id)
+
+    def _refresh_name_later(self, user_id: str, stand_in: str, wait: float | None) -> None:
+        """users.info failed: the Slack username stands in for the name until a retry finds it."""
+        with session_scope(self.dispatcher.engine) as session:
+            pending = session.exec(
+                select(SlackDelivery).where(
+                    SlackDelivery.kind == "name", col(SlackDelivery.done_at).is_(None)
+                )
+            ).all()
+            if any(row.payload.get("user_id") == user_id for row in pending):
+                return
+            now = self.dispatcher.clock.now()
+            session.add(
+                SlackDelivery(
+                    kind="name",
+                    payload={"user_id": user_id, "stand_in": stand_in},
+                    created_at=now,
+                    next_try_at=now + timedelta(seconds=wait if wait is not None else 60.0),
+                )
+            )
+
+    def _retry_name(self, row: SlackDelivery, now: datetime) -> int:
+        """Look the person up again; replace the stand-in name (only if nobody changed it)."""
+        user_id, stand_in = str(row.payload["user_id"]), str(row.payload["stand_in"])
+        error: str | None = None
+        wait: float | None = None
+        who: Who | None = None
+        try:
+            who = self.dispatcher.directory.describe(user_id)
+        except SlackClientError as exc:
+            error = error_code(exc)
+            wait = rate_limited(exc) or min(60.0 * 2 ** min(row.attempts, 6), 3600.0)
+        with session_scope(self.dispatcher.engine) as session:
+            if who is not None:
+                ident = identity_of(session, Platform.SLACK, user_id)
+                person = session.get(Person, ident.person_id) if ident is not None else None
+                if ident is not None and person is not None and person.display_name == stand_in:
+                    person.display_name = who.display_name
+                    if who.timezone:
+                        person.timezone = who.timezone
+                    if ident.handle == stand_in.split(" ")[0].lower():
+                        ident.handle = who.display_name.split(" ")[0].lower()
+                    session.add(person)
+                    session.add(ident)
+            stored = session.get(SlackDelivery, row.id)
+            assert stored is not None
+            stored.attempts += 1
+            stored.last_error = error
+            if wait is not None:
+                stored.next_try_at = now + timedelta(seconds=wait)
+            else:
+                stored.done_at = now
+            session.add(stored)
+        return 1 if wait is None else 0
 
     @staticmethod
     def origin_of_click(body: dict[str, Any]) -> Origin:

@@ -319,6 +319,13 @@ class SlackOutbox:
             self.upload(channel, message.attachment, thread_ts=thread_ts)
         return ref
 
+    def post_payload(self, channel: str, payload: dict[str, Any]) -> str:
+        """One already rendered page (`text` and `blocks`) posted to `channel`; "channel:ts"."""
+        self.pacer.wait_turn(channel)
+        args = {**payload, "unfurl_links": False, "unfurl_media": False}
+        response = self._post_one(channel, args, None)
+        return f"{response['channel']}:{response['ts']}"
+
     @staticmethod
     def _payloads(message: Message) -> list[dict[str, Any]]:
         """chat.postMessage's arguments but the channel: a long message goes as several posts."""
