@@ -1080,6 +1080,17 @@ def default_processes(clock: Clock) -> int:
     return max(2, min(8, os.cpu_count() or 2))
 
 
+def connect_socket_mode(runtime: SlackRuntime, settings: Settings) -> SocketModeHandler:
+    """Connect to Slack over Socket Mode (apps.connections.open, then the WebSocket it names):
+    envelopes are acked on the connection and their work goes to the runtime's pool. The client
+    reconnects by itself when Slack says `disconnect` or the connection drops."""
+    socket = SocketModeHandler(
+        runtime.app, settings.slack_app_token or "", web_client=runtime.handlers.client
+    )
+    socket.connect()
+    return socket
+
+
 def run_slack(
     settings: Settings,
     engine: Engine,
@@ -1107,8 +1118,7 @@ def run_slack(
     threading.Thread(target=retry_loop, name="slack-retry", daemon=True).start()
     socket: SocketModeHandler | None = None
     if mode == "socket":
-        socket = SocketModeHandler(runtime.app, settings.slack_app_token or "")
-        socket.connect()
+        socket = connect_socket_mode(runtime, settings)
         routes: list[web.RouteDef] = []
     else:
         routes = slack_routes(runtime.app)
