@@ -34,8 +34,11 @@ class SlackJob:
 
 Runner = Callable[[SlackJob], None]
 
-# Worker processes run at the lowest CPU priority: under load the OS gives the acks the CPU first.
-WORKER_NICENESS = 19
+# Worker processes run a little below the front process, so under load the OS gives the acks the
+# CPU first, but not at the lowest priority: at nice 19 anything else on the host starved them
+# (bench/slack_ack.py at 20 requests/s on a shared 2-core machine: command → reply p99 3.5-7.1 s
+# at nice 19, 0.5 s at nice 5; nice 0 let the workers slow acks at 200/s to a 476 ms p99).
+WORKER_NICENESS = 5
 
 
 def run_guarded(runner: Runner, job: SlackJob) -> None:
