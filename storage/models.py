@@ -482,6 +482,14 @@ class SlackDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=100)
 
 
+class SlackChannelPace(SQLModel, table=True):
+    """When the next post to a Slack channel may go (Slack allows about one a second), shared by
+    every process of the bot so their posts to one channel are spaced too."""
+
+    channel: str = Field(primary_key=True, max_length=120)
+    next_at: datetime = _utc()
+
+
 class AuditEntry(SQLModel, table=True):
     """Append-only record of who read or changed what in which group."""
 

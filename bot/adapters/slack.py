@@ -55,6 +55,7 @@ from bot.adapters.slack_outbox import (
     DEFERRED,
     Pacer,
     RateLimits,
+    SharedPacer,
     SlackDirectory,
     SlackOutbox,
     error_code,
@@ -1008,6 +1009,10 @@ def slack_handlers(
         directory=SlackDirectory(client),
         registry=build_registry(),
     )
+    # Posts to one channel are spaced across every process of the bot (booked in the database);
+    # a simulated clock lives in one process, where the in-process pacer does.
+    if pacer is None:
+        pacer = SharedPacer(engine, clock.now) if isinstance(clock, SystemClock) else Pacer()
     outbox = SlackOutbox(client, dispatcher, pacer=pacer, limits=limits)
     return SlackHandlers(dispatcher, client, outbox)
 

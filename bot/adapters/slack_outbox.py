@@ -29,6 +29,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -39,7 +41,7 @@ from bot.render.blockkit import fallback_text, to_blocks, to_messages
 from commands.dispatch import Dispatcher
 from storage.db import session_scope
 from storage.enums import Platform
-from storage.models import SlackDelivery
+from storage.models import SlackChannelPace, SlackDelivery
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +220,53 @@ class Pacer:
             self._next[channel] = slot + self.interval
         if slot > now:
             self.sleep(slot - now)
+
+
+class SharedPacer(Pacer):
+    """A Pacer whose slots are booked in the database, so every process of the bot (the front
+    process and each worker) spaces its posts to one channel after the others' (PostgreSQL locks
+    the channel's row; SQLite's single writer serialises the booking)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        now: Callable[[], datetime],
+        interval: float = 1.0,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(interval, sleep=sleep)
+        self.engine = engine
+        self.wall = now
+
+    def wait_turn(self, channel: str) -> None:
+        """Book the channel's next slot in the database and wait for it."""
+        wait = self._book(channel)
+        if wait > 0:
+            self.sleep(wait)
+
+    def _book(self, channel: str) -> float:
+        step = timedelta(seconds=self.interval)
+        for _ in range(5):
+            now = self.wall()
+            try:
+                with self._lock, session_scope(self.engine) as session:
+                    row = session.exec(
+                        select(SlackChannelPace)
+                        .where(SlackChannelPace.channel == channel)
+                        .with_for_update()
+                    ).first()
+                    if row is None:
+                        session.add(SlackChannelPace(channel=channel, next_at=now + step))
+                        return 0.0
+                    slot = max(now, row.next_at)
+                    row.next_at = slot + step
+                    session.add(row)
+                return (slot - now).total_seconds()
+            except (IntegrityError, OperationalError):
+                continue  # another process booked or created the row at the same moment
+        log.warning("could not book a posting slot for %s; posting unpaced", channel)
+        return 0.0
 
 
 class SlackOutbox:

@@ -13,11 +13,12 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.adapters.slack import build_slack_runtime, slack_routes
-from bot.adapters.slack_outbox import Pacer
+from bot.adapters.slack import build_slack_runtime, slack_handlers, slack_routes
+from bot.adapters.slack_outbox import Pacer, SharedPacer, SlackOutbox
 from bot.adapters.web import WebServer, build_web_app
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.messages import Message
 from storage.models import SlackDelivery
 from tests.slack.conftest import KEY_WORKER, PARENT, SCHOOL, RunningApp
 from tests.slack.fake_slack import FakeSlack, shown
@@ -160,3 +161,34 @@ def test_a_channel_slack_would_not_create_yet_is_created_later(
     assert slack_app.runtime.dispatcher.group_channel(1) == created.id
     # The group's messages kept for it were posted there, the first one pinned.
     assert created.messages and created.pins == [created.messages[0]["ts"]]
+
+
+# --- pacing across processes ------------------------------------------------------------------
+
+
+def test_posts_to_one_channel_from_two_processes_are_a_second_apart(
+    engine: Engine, clock: FakeClock, fake_slack: FakeSlack, slack_settings: Settings
+) -> None:
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # waiting moves the bot's clock on
+        slept.append(seconds)
+        clock.advance(timedelta(seconds=seconds))
+
+    def process() -> SlackOutbox:
+        """What one worker process builds: its own client, outbox and pacer, the same database."""
+        pacer = SharedPacer(engine, clock.now, sleep=sleep)
+        return slack_handlers(slack_settings, engine, clock, pacer=pacer).outbox
+
+    first, second = process(), process()
+    channel = fake_slack.add_channel("cg-cp-2026-0142")
+    other = fake_slack.add_channel("cg-cp-2026-0143")
+
+    first.post(channel.id, Message.plain("one"))
+    second.post(channel.id, Message.plain("two"))  # another process: it still waits its turn
+    second.post(other.id, Message.plain("elsewhere"))  # another channel: no wait
+    clock.advance(timedelta(seconds=5))
+    first.post(channel.id, Message.plain("later"))  # long after: no wait
+
+    assert slept == [1.0]
+    assert [shown(m["blocks"]) for m in channel.messages] == ["one", "two", "later"]

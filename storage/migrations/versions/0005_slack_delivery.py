@@ -1,4 +1,5 @@
-"""slack delivery: posts and channels Slack deferred (HTTP 429), kept until they are done
+"""slack delivery: posts and channels Slack deferred (HTTP 429), kept until they are done,
+and each channel's next free posting slot, shared by all the bot's processes
 
 Revision ID: 0005_slack_delivery
 Revises: 0004_family_safety
@@ -43,9 +44,16 @@ def upgrade() -> None:
             batch_op.f("ix_slackdelivery_next_try_at"), ["next_try_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_slackdelivery_done_at"), ["done_at"], unique=False)
+    op.create_table(
+        "slackchannelpace",
+        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("next_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("channel"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("slackchannelpace")
     with op.batch_alter_table("slackdelivery", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_slackdelivery_done_at"))
         batch_op.drop_index(batch_op.f("ix_slackdelivery_next_try_at"))
