@@ -251,7 +251,17 @@ class SlackHandlers:
             "message": self.on_message,
             "home": self.on_home_opened,
         }[job.kind]
-        handler(job.body, job.bot_user_id)
+        try:
+            handler(job.body, job.bot_user_id)
+        finally:
+            self._keep_stand_ins()
+
+    def _keep_stand_ins(self) -> None:
+        """People mentioned while users.info was rate-limited: look them up again later."""
+        directory = self.dispatcher.directory
+        if isinstance(directory, SlackDirectory):
+            for user_id, stand_in, wait in directory.take_stand_ins():
+                self.refresh_name_later(user_id, stand_in, wait)
 
     # Requests ----------------------------------------------------------------------------------
 
@@ -681,16 +691,20 @@ class SlackHandlers:
     # Helpers -----------------------------------------------------------------------------------
 
     def _who(self, user_id: str, fallback_name: str = "") -> Who:
+        directory = self.dispatcher.directory
         try:
-            found = self.dispatcher.directory.describe(user_id)
+            if isinstance(directory, SlackDirectory):
+                found = directory.lookup(user_id)
+            else:
+                found = directory.describe(user_id)
         except SlackClientError as exc:
             log.warning("users.info failed for %s: %s", user_id, error_code(exc))
             stand_in = fallback_name or user_id
-            self._refresh_name_later(user_id, stand_in, rate_limited(exc))
+            self.refresh_name_later(user_id, stand_in, rate_limited(exc))
             return Who(Platform.SLACK, user_id, stand_in)
         return found or Who(Platform.SLACK, user_id, fallback_name or user_id)
 
-    def _refresh_name_later(self, user_id: str, stand_in: str, wait: float | None) -> None:
+    def refresh_name_later(self, user_id: str, stand_in: str, wait: float | None) -> None:
         """users.info failed: the Slack username stands in for the name until a retry finds it."""
         with session_scope(self.dispatcher.engine) as session:
             pending = session.exec(
@@ -717,7 +731,11 @@ class SlackHandlers:
         wait: float | None = None
         who: Who | None = None
         try:
-            who = self.dispatcher.directory.describe(user_id)
+            directory = self.dispatcher.directory
+            if isinstance(directory, SlackDirectory):
+                who = directory.lookup(user_id)
+            else:
+                who = directory.describe(user_id)
         except SlackClientError as exc:
             error = error_code(exc)
             wait = rate_limited(exc) or min(60.0 * 2 ** min(row.attempts, 6), 3600.0)

@@ -168,15 +168,40 @@ def error_code(exc: SlackClientError) -> str:
 
 
 class SlackDirectory:
-    """Finds Slack users with `users.info`, remembering answers for an hour."""
+    """Finds Slack users with `users.info`, remembering answers for an hour.
+
+    When Slack rate-limits the lookup of someone mentioned, their user id stands in for the name
+    and they are listed in `stand_ins` (user id, stand-in, Retry-After) for the caller to look up
+    again later — outside the request's database transaction, which is still open here.
+    """
 
     def __init__(self, client: WebClient, *, ttl: float = 3600.0) -> None:
         self.client = client
         self.ttl = ttl
         self._cache: dict[str, tuple[float, Who | None]] = {}
+        self._stand_ins: list[tuple[str, str, float]] = []
+        self._lock = threading.Lock()
+
+    def take_stand_ins(self) -> list[tuple[str, str, float]]:
+        """The stand-in names given out since the last call (and forget them)."""
+        with self._lock:
+            taken, self._stand_ins = self._stand_ins, []
+        return taken
 
     def describe(self, user_id: str) -> Who | None:
         """The user's name and timezone, or None if no such user is in the workspace."""
+        try:
+            return self.lookup(user_id)
+        except SlackApiError as exc:
+            wait = rate_limited(exc)
+            if wait is None:
+                raise
+            with self._lock:
+                self._stand_ins.append((user_id, user_id, wait))
+            return Who(Platform.SLACK, user_id, user_id)
+
+    def lookup(self, user_id: str) -> Who | None:
+        """`describe`, but a rate limit raises (the caller has a better stand-in name)."""
         if not USER_ID.match(user_id):
             return None  # a typed name, not an id: Slack cannot look it up
         cached = self._cache.get(user_id)

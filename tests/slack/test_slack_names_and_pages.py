@@ -11,8 +11,8 @@ from bot.adapters.slack import Origin
 from bot.clock import FakeClock
 from bot.messages import InPlace, Message, Reply, Text
 from storage.enums import Platform
-from storage.models import ChatIdentity, Person
-from tests.slack.conftest import PARENT, RunningApp
+from storage.models import ChatIdentity, Person, SlackDelivery
+from tests.slack.conftest import KEY_WORKER, PARENT, SCHOOL, RunningApp
 from tests.slack.fake_slack import shown
 
 
@@ -26,6 +26,11 @@ def person_named(app: RunningApp, user_id: str) -> tuple[str, str]:
         person = session.get(Person, ident.person_id)
         assert person is not None
         return person.display_name, ident.handle
+
+
+def name_lookups(app: RunningApp) -> list[SlackDelivery]:
+    with Session(app.runtime.dispatcher.engine) as session:
+        return list(session.exec(select(SlackDelivery).where(SlackDelivery.kind == "name")).all())
 
 
 def test_a_rate_limited_users_info_at_first_contact_is_looked_up_again(
@@ -100,3 +105,22 @@ def test_a_long_replacement_of_a_channel_message_updates_it_and_posts_the_rest(
     assert [len(m["blocks"]) for m in channel.messages] == [50, 50, 20]
     text = "\n".join(shown(m) for m in channel.messages)
     assert all(f"Question {n}: answered" in text for n in range(1, 121))
+
+
+def test_someone_mentioned_while_users_info_is_rate_limited_is_added_and_named_later(
+    slack_app: RunningApp, clock: FakeClock
+) -> None:
+    fake, slack = slack_app.fake, slack_app.slack
+    slack.slash_command("new CP-2026-0142 icpc 18/12/2026", user_id=KEY_WORKER)
+    fake.wait_calls("pins.add")
+    before = len(fake.responses)
+    fake.rate_limit("users.info", retry_after=30)
+    slack.slash_command(f"add <@{SCHOOL}|alex> school CP-2026-0142", user_id=KEY_WORKER)
+    replies = fake.wait_responses(before + 1)
+    assert "went wrong" not in shown(replies[-1].args)
+    assert person_named(slack_app, SCHOOL)[0] == SCHOOL  # the id stands in for now
+    fake.wait_for(lambda: name_lookups(slack_app))  # kept once the request's work is done
+
+    clock.advance(timedelta(seconds=31))
+    slack_app.runtime.retry_deferred()
+    assert person_named(slack_app, SCHOOL) == ("Alex School", "alex")
