@@ -497,8 +497,11 @@ class SlackOutbox:
             channel = row.channel
             if channel is None and row.group_id is not None:
                 channel = self.dispatcher.group_channel(row.group_id)
-            if channel is None:
+            if channel is None and row.group_id is not None and self.channel_pending(row.group_id):
                 continue  # its group's channel is not created yet
+            if channel is None:  # and never will be (Slack refused it for good): give up
+                self._give_up(row, now, "no_channel")
+                continue
             sent += self._retry_one(row, channel, now)
         return sent
 
@@ -548,6 +551,14 @@ class SlackOutbox:
                 log.warning("could not pin deferred delivery %s: %s", row.id, error_code(exc))
         log.info("posted deferred delivery %s", row.id)
         return 1
+
+    def _give_up(self, row: SlackDelivery, now: datetime, why: str) -> None:
+        with session_scope(self.dispatcher.engine) as session:
+            stored = session.get(SlackDelivery, row.id)
+            assert stored is not None
+            stored.done_at, stored.last_error = now, why
+            session.add(stored)
+        log.error("gave up deferred delivery %s: %s", row.id, why)
 
     def _reschedule(
         self, row: SlackDelivery, posts: list[dict[str, Any]], when: datetime, why: str
