@@ -7,7 +7,13 @@ process_before_response=True, so Bolt answers as soon as the ack function return
 Bolt polls for the ack every 10 ms). This is Bolt's lazy-listener idea — ack now, work after —
 with our own pool, because Bolt's lazy functions can only run as threads of this process.
 `SlackHandlers` does the work: it translates the payload, calls the dispatcher and delivers the
-Reply (effects on channels first, then messages).
+Reply (effects on channels first, then messages, then archiving).
+
+A command or click that opens a modal has it opened from the ack path by `ModalOpener`, never
+behind the queue: Slack's trigger_id lasts 3 seconds. The HTTP route checks the signature on the
+raw bytes before anything is parsed, and answers a signed but malformed body with 400. Work Slack
+rate-limits for long (a post, a channel, a name) is kept as a SlackDelivery row and done later by
+`SlackHandlers.retry_deferred` (every few seconds in the running bot).
 
 Retried events (same `event_id`) are dropped by inserting a ProcessedEvent row first: the unique key
 makes the second insert fail, whichever delivery path (HTTP retry headers or Socket Mode) sent it.
