@@ -238,9 +238,10 @@ def _add_run(subparsers: Subparsers) -> None:
         _cmd_run,
         summary="Start the bot: Slack or Teams when configured, else the local chat.",
         epilog=(
-            "Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (plus SLACK_APP_TOKEN for Socket "
-            "Mode); Teams needs MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and "
-            "MICROSOFT_APP_TENANT_ID. With neither, the local chat runs on DATABASE_URL."
+            "Slack needs SLACK_BOT_TOKEN, with SLACK_APP_TOKEN (Socket Mode) or "
+            "SLACK_SIGNING_SECRET (HTTP mode); Teams needs MICROSOFT_APP_ID, "
+            "MICROSOFT_APP_PASSWORD and MICROSOFT_APP_TENANT_ID. With neither, the local chat runs "
+            "on DATABASE_URL."
         ),
     )
 

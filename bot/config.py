@@ -190,8 +190,8 @@ class Settings(BaseSettings):
     @property
     def platform(self) -> str:
         """Which chat platform the credentials configure: slack, teams or local."""
-        if self.slack_bot_token and self.slack_signing_secret:
-            return "slack"
+        if self.slack_bot_token or self.slack_app_token or self.slack_signing_secret:
+            return "slack"  # Socket Mode needs no signing secret; run_slack names what is missing
         if self.microsoft_app_id and self.microsoft_app_password:
             return "teams"
         return "local"

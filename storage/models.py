@@ -517,6 +517,39 @@ class SlotChoice(SQLModel, table=True):
     at: datetime = _utc()
 
 
+class SlackDelivery(SQLModel, table=True):
+    """Slack work that Slack deferred (HTTP 429): a post, a group's channel still to create, or
+    a person's name still to look up (their Slack username stands in until then).
+
+    Kept until it is done, and retried by the Slack runtime after Slack's Retry-After, so neither
+    a rate limit nor a restart loses it. A post for a group whose channel does not exist yet has
+    no `channel` until it does.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # "post", "channel" or "name" (a stand-in name to refresh)
+    group_id: int | None = Field(default=None, foreign_key="coregroup.id", index=True)
+    channel: str | None = Field(default=None, max_length=120)
+    thread_ts: str | None = Field(default=None, max_length=40)
+    # post: {"posts": [chat.postMessage arguments…], "key", "card", "expects"};
+    # channel: {} (the group's name, topic and members are read when it is retried);
+    # name: {"user_id", "stand_in"}
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    attempts: int = 0
+    created_at: datetime = _utc()
+    next_try_at: datetime = _utc(index=True)
+    done_at: datetime | None = _utc(default=None, index=True)
+    last_error: str | None = Field(default=None, max_length=100)
+
+
+class SlackChannelPace(SQLModel, table=True):
+    """When the next post to a Slack channel may go (Slack allows about one a second), shared by
+    every process of the bot so their posts to one channel are spaced too."""
+
+    channel: str = Field(primary_key=True, max_length=120)
+    next_at: datetime = _utc()
+
+
 class AuditEntry(SQLModel, table=True):
     """Append-only record of who read or changed what in which group."""
 

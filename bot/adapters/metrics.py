@@ -44,10 +44,6 @@ from prometheus_client import (
 from prometheus_client import generate_latest as _generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
@@ -151,22 +147,6 @@ def observe_tick(report: Any, seconds: float) -> None:
 def rate_limited(platform: str) -> None:
     """Count one 429 from `platform`'s API."""
     RATE_LIMITED.labels(platform).inc()
-
-
-class CountingRateLimitHandler(RateLimitErrorRetryHandler):
-    """slack_sdk's 429 retry (after Retry-After), counting each 429 it sees."""
-
-    def can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is not None and response.status_code == 429:
-            rate_limited("slack")
-        return super().can_retry(state=state, request=request, response=response, error=error)
 
 
 # --- gauges read when scraped ---------------------------------------------------------------------

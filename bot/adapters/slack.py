@@ -7,7 +7,13 @@ process_before_response=True, so Bolt answers as soon as the ack function return
 Bolt polls for the ack every 10 ms). This is Bolt's lazy-listener idea — ack now, work after —
 with our own pool, because Bolt's lazy functions can only run as threads of this process.
 `SlackHandlers` does the work: it translates the payload, calls the dispatcher and delivers the
-Reply (effects on channels first, then messages).
+Reply (effects on channels first, then messages, then archiving).
+
+A command or click that opens a modal has it opened from the ack path by `ModalOpener`, never
+behind the queue: Slack's trigger_id lasts 3 seconds. The HTTP route checks the signature on the
+raw bytes before anything is parsed, and answers a signed but malformed body with 400. Work Slack
+rate-limits for long (a post, a channel, a name) is kept as a SlackDelivery row and done later by
+`SlackHandlers.retry_deferred` (every few seconds in the running bot).
 
 Retried events (same `event_id`) are dropped by inserting a ProcessedEvent row first: the unique key
 makes the second insert fail, whichever delivery path (HTTP retry headers or Socket Mode) sent it.
@@ -15,6 +21,8 @@ makes the second insert fail, whichever delivery path (HTTP retry headers or Soc
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -22,9 +30,12 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
@@ -40,6 +51,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
@@ -48,12 +60,16 @@ from bot.adapters.metrics import instrument
 from bot.adapters.readiness import readiness_routes, slack_readiness
 from bot.adapters.shutdown import stop_gracefully
 from bot.adapters.signed_links import LinkSigner
-from bot.adapters.slack_forms import FORMS, CommandForm, form_for
+from bot.adapters.slack_forms import FORMS, form_for
 from bot.adapters.slack_outbox import (
+    DEFERRED,
     Pacer,
+    RateLimits,
+    SharedPacer,
     SlackDirectory,
     SlackOutbox,
     error_code,
+    rate_limited,
     slack_client,
 )
 from bot.adapters.slack_work import ProcessWork, SlackJob, ThreadWork
@@ -61,12 +77,14 @@ from bot.adapters.web import WebServer, build_web_app
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.core.context import Locale
-from bot.core.people import Who
+from bot.core.groups import space_name, space_topic
+from bot.core.people import Who, identity_of
 from bot.core.ports import DeliveryError, Outbox
 from bot.logs import configure_logging
 from bot.messages import (
     AddToSpace,
     ArchiveSpace,
+    Bullets,
     CreateSpace,
     Effect,
     InPlace,
@@ -74,6 +92,7 @@ from bot.messages import (
     Outbound,
     RemoveFromSpace,
     Reply,
+    Text,
     ToActor,
     ToGroup,
     ToPerson,
@@ -83,26 +102,32 @@ from bot.render.blockkit import (
     FORM_CALLBACK,
     PRIVATE_METADATA,
     ask_modal,
-    fallback_text,
     fit,
     form_modal,
     form_values,
     home_view,
     modal_answer,
     parse_click,
-    to_blocks,
     to_messages,
 )
 from bot.render.preview import kind_of
 from commands import build_registry
 from commands.dispatch import COMMAND, Dispatcher
 from storage.db import make_engine, session_scope
-from storage.enums import Platform
-from storage.models import ProcessedEvent
+from storage.enums import GroupStatus, Platform
+from storage.models import (
+    Case,
+    CoreGroup,
+    Membership,
+    Person,
+    ProcessedEvent,
+    SlackDelivery,
+)
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+RETRY_EVERY = 5.0  # seconds between looks for deferred Slack work that is due
 CHANNEL_NAME_MAX = 80
 TOPIC_MAX = 250
 
@@ -200,7 +225,9 @@ class _Delivery:
     origin: Origin
     bot_user_id: str | None
     to_pin: dict[int, str] = field(default_factory=dict)  # group id → its new channel
+    pin_later: set[int] = field(default_factory=set)  # groups whose channel Slack deferred
     problems: list[str] = field(default_factory=list)
+    deferred: list[Outbound] = field(default_factory=list)  # posts kept until Slack allows
 
 
 # --- the work ---------------------------------------------------------------------------------
@@ -234,7 +261,17 @@ class SlackHandlers:
             "message": self.on_message,
             "home": self.on_home_opened,
         }[job.kind]
-        handler(job.body, job.bot_user_id)
+        try:
+            handler(job.body, job.bot_user_id)
+        finally:
+            self._keep_stand_ins()
+
+    def _keep_stand_ins(self) -> None:
+        """People mentioned while users.info was rate-limited: look them up again later."""
+        directory = self.dispatcher.directory
+        if isinstance(directory, SlackDirectory):
+            for user_id, stand_in, wait in directory.take_stand_ins():
+                self.refresh_name_later(user_id, stand_in, wait)
 
     # Requests ----------------------------------------------------------------------------------
 
@@ -246,9 +283,8 @@ class SlackHandlers:
             response_url=body.get("response_url"),
         )
         text = inbound_text(body.get("text") or "")
-        form = form_for(text)
-        if form is not None and self._open_form(form, body.get("trigger_id"), origin):
-            return
+        # A form for this command was opened in the ack (ModalOpener); it reaches here only when
+        # Slack would not open it, and then runs as typed (its usage message says what to add).
         who = self._who(origin.user_id, body.get("user_name", ""))
         reply = self.dispatcher.command(who, text, channel_id=origin.channel_id)
         self.deliver(reply, origin, bot_user_id)
@@ -268,13 +304,16 @@ class SlackHandlers:
         action = body["actions"][0]
         raw_value = action.get("value") or (action.get("selected_option") or {}).get("value", "")
         click = parse_click(action["action_id"], raw_value)
-        origin = self._origin_of_click(body)
+        origin = self.origin_of_click(body)
         if click.ask is not None:
-            view = ask_modal(click.ask, origin.metadata(click.action, click.value))
-            try:
-                self.client.views_open(trigger_id=body["trigger_id"], view=view)
-            except SlackClientError as exc:
-                log.warning("views.open failed: %s", error_code(exc))
+            # Its question modal was opened in the ack (ModalOpener); the click reaches here only
+            # when Slack would not open it: say so rather than do nothing.
+            why = body.get(MODAL_FAILED) or "no trigger"
+            note = (
+                f"Slack couldn't open the question window ({why}). Please click the button "
+                "again; nothing was changed."
+            )
+            self._send(Outbound(ToActor(), Message.plain(note)), _Delivery(origin, bot_user_id))
             return
         who = self._who(origin.user_id, body.get("user", {}).get("name", ""))
         reply = self.dispatcher.click(who, click.action, click.value, channel_id=origin.channel_id)
@@ -326,18 +365,15 @@ class SlackHandlers:
     # Delivery ----------------------------------------------------------------------------------
 
     def deliver(self, reply: Reply, origin: Origin, bot_user_id: str | None = None) -> None:
-        """Carry out the reply's effects, then send its messages where they belong."""
+        """Carry out the reply's effects, send its messages where they belong, archive last.
+
+        Archiving a channel comes after the messages: Slack refuses posts to an archived channel
+        (`is_archived`), and the closing notice and cancelled meetings must reach the members.
+        """
         state = _Delivery(origin, bot_user_id)
-        for effect in reply.effects:
-            try:
-                self._apply(effect, state)
-            except (SlackClientError, DeliveryError) as exc:
-                why = error_code(exc) if isinstance(exc, SlackClientError) else str(exc)
-                log.error("Slack refused %s: %s", type(effect).__name__, why)
-                state.problems.append(
-                    f"I couldn't update the group's Slack channel ({why}). Ask your Slack "
-                    "admin to check Core Group Bot's permissions; nothing else was affected."
-                )
+        first = [e for e in reply.effects if not isinstance(e, ArchiveSpace)]
+        last = [e for e in reply.effects if isinstance(e, ArchiveSpace)]
+        self._apply_all(first, state)
         outbound = list(reply.outbound)
         outbound += [Outbound(ToActor(), Message.plain(text)) for text in state.problems]
         failed: list[Outbound] = []
@@ -357,12 +393,166 @@ class SlackHandlers:
                 log.error(
                     "could not deliver %s %s: %s", kind_of(item.message), describe(item.to), exc
                 )
+        state.problems.clear()
+        self._apply_all(last, state)
         report = undelivered_report(reply.outbound, failed, self.dispatcher.display_names)
-        if report is not None:
+        notes = [Message.plain(text) for text in state.problems]
+        if state.deferred:
+            notes.append(self._deferred_note(state.deferred))
+        for note in [*notes, *([report] if report is not None else [])]:
             try:
-                self._send(Outbound(ToActor(), report), state)
+                self._send(Outbound(ToActor(), note), state)
             except (SlackClientError, DeliveryError) as exc:
                 log.error("could not report undelivered messages: %s", exc)
+
+    def _deferred_note(self, deferred: list[Outbound]) -> Message:
+        """Tell the actor which posts wait for Slack (never that they were posted)."""
+        who = self.dispatcher.display_names(
+            [o.to.person_id for o in deferred if isinstance(o.to, ToPerson)]
+        )
+        lines = []
+        for item in deferred:
+            kind = kind_of(item.message)
+            if isinstance(item.to, ToPerson):
+                lines.append(f"the {kind} for {who.get(item.to.person_id, 'a member')}")
+            else:
+                lines.append(f"the {kind} for the group's channel")
+        return Message(
+            text="Slack is busy: some messages will follow",
+            kind="not yet delivered",
+            blocks=(
+                Text(
+                    "Slack is busy just now, so these have not been posted yet; they will be "
+                    "posted when Slack allows (nothing more to do):"
+                ),
+                Bullets(tuple(lines)),
+            ),
+        )
+
+    def _apply_all(self, effects: Sequence[Effect], state: _Delivery) -> None:
+        for effect in effects:
+            try:
+                self._apply(effect, state)
+            except SlackApiError as exc:
+                if rate_limited(exc) is None or not isinstance(effect, CreateSpace | AddToSpace):
+                    self._effect_failed(effect, exc, state)
+                    continue
+                self.defer_channel(effect.group_id, rate_limited(exc) or 0.0)
+                if isinstance(effect, CreateSpace):
+                    state.pin_later.add(effect.group_id)
+                    state.problems.append(
+                        "Slack is busy just now, so the group's private channel will be created "
+                        "(and its members invited) when Slack allows; messages for the group will "
+                        "be posted there then. Nothing more to do."
+                    )
+                else:
+                    state.problems.append(
+                        "Slack is busy just now, so the new members will be invited to the "
+                        "group's channel when Slack allows. Nothing more to do."
+                    )
+            except (SlackClientError, DeliveryError) as exc:
+                self._effect_failed(effect, exc, state)
+
+    def _effect_failed(
+        self, effect: Effect, exc: SlackClientError | DeliveryError, state: _Delivery
+    ) -> None:
+        why = error_code(exc) if isinstance(exc, SlackClientError) else str(exc)
+        log.error("Slack refused %s: %s", type(effect).__name__, why)
+        state.problems.append(
+            f"I couldn't update the group's Slack channel ({why}). Ask your Slack "
+            "admin to check Core Group Bot's permissions; nothing else was affected."
+        )
+
+    # Work Slack deferred -----------------------------------------------------------------------
+
+    def defer_channel(self, group_id: int, wait: float) -> None:
+        """Keep the group's channel set-up (create, invite members) to do when Slack allows."""
+        if self.outbox.channel_pending(group_id):
+            return
+        now = self.dispatcher.clock.now()
+        with session_scope(self.dispatcher.engine) as session:
+            session.add(
+                SlackDelivery(
+                    kind="channel",
+                    group_id=group_id,
+                    created_at=now,
+                    next_try_at=now + timedelta(seconds=wait),
+                )
+            )
+        log.info("Slack deferred the channel of group %s (retry in %.0fs)", group_id, wait)
+
+    def retry_deferred(self) -> int:
+        """Do the deferred channel set-ups and posts that are due; returns how many were done."""
+        now = self.dispatcher.clock.now()
+        with Session(self.dispatcher.engine) as session:
+            due = session.exec(
+                select(SlackDelivery)
+                .where(
+                    SlackDelivery.kind == "channel",
+                    col(SlackDelivery.done_at).is_(None),
+                    SlackDelivery.next_try_at <= now,
+                )
+                .order_by(col(SlackDelivery.id))
+            ).all()
+        done = 0
+        for row in due:
+            assert row.group_id is not None
+            done += self._retry_channel(row, now)
+        with Session(self.dispatcher.engine) as session:
+            names = session.exec(
+                select(SlackDelivery).where(
+                    SlackDelivery.kind == "name",
+                    col(SlackDelivery.done_at).is_(None),
+                    SlackDelivery.next_try_at <= now,
+                )
+            ).all()
+        for row in names:
+            done += self._retry_name(row, now)
+        return done + self.outbox.retry_posts()
+
+    def _group_space(self, group_id: int) -> tuple[str, str, tuple[int, ...]] | None:
+        """An open group without a channel: its channel name, topic and members now."""
+        with Session(self.dispatcher.engine) as session:
+            group = session.get(CoreGroup, group_id)
+            if group is None or group.channel_id or group.status != GroupStatus.ACTIVE:
+                return None
+            case = session.get(Case, group.case_id)
+            assert case is not None
+            members = session.exec(
+                select(Membership.person_id).where(
+                    Membership.group_id == group_id, col(Membership.active).is_(True)
+                )
+            ).all()
+            return space_name(case.reference), space_topic(case.reference), tuple(members)
+
+    def _retry_channel(self, row: SlackDelivery, now: datetime) -> int:
+        assert row.group_id is not None
+        space = self._group_space(row.group_id)
+        error: str | None = None
+        wait: float | None = None
+        if space is not None:
+            name, topic, members = space
+            state = _Delivery(Origin(user_id=""), None)
+            try:
+                self._apply(CreateSpace(row.group_id, name, topic, members), state)
+            except SlackApiError as exc:
+                wait, error = rate_limited(exc), error_code(exc)
+            except (SlackClientError, DeliveryError) as exc:
+                error = error_code(exc) if isinstance(exc, SlackClientError) else str(exc)
+                wait = min(5.0 * 2 ** min(row.attempts, 10), 600.0)
+        with session_scope(self.dispatcher.engine) as session:
+            stored = session.get(SlackDelivery, row.id)
+            assert stored is not None
+            stored.attempts += 1
+            stored.last_error = error
+            if wait is not None:
+                stored.next_try_at = now + timedelta(seconds=wait)
+            else:
+                stored.done_at = now
+            session.add(stored)
+        if error is not None and wait is None:
+            log.error("Slack refused the deferred channel of group %s: %s", row.group_id, error)
+        return 1 if error is None else 0
 
     def _send(self, item: Outbound, state: _Delivery) -> None:
         origin, message = state.origin, item.message
@@ -372,12 +562,17 @@ class SlackHandlers:
             case InPlace():
                 self._in_place(message, origin)
             case ToGroup(group_id=group_id):
-                ref = self.outbox.send(item.to, message)
                 channel = state.to_pin.pop(group_id, None)
-                if channel is not None:
+                pin = channel is not None or group_id in state.pin_later
+                state.pin_later.discard(group_id)
+                ref = self.outbox.send(item.to, message, pin=pin)
+                if ref.startswith(DEFERRED):
+                    state.deferred.append(item)
+                elif channel is not None:
                     self.client.pins_add(channel=channel, timestamp=ref.partition(":")[2])
             case ToPerson():
-                self.outbox.send(item.to, message)
+                if self.outbox.send(item.to, message).startswith(DEFERRED):
+                    state.deferred.append(item)
 
     def _to_actor(self, message: Message, origin: Origin) -> None:
         if origin.direct and origin.channel_id:
@@ -399,12 +594,12 @@ class SlackHandlers:
         elif origin.ephemeral and origin.response_url:
             self._respond(origin.response_url, message, replace=True)
         elif origin.message_ts and origin.channel_id:
-            self.client.chat_update(
-                channel=origin.channel_id,
-                ts=origin.message_ts,
-                text=fallback_text(message),
-                blocks=to_blocks(message),
-            )
+            # A message longer than Slack's 50 blocks: the clicked one becomes its first page,
+            # the rest follow it as new messages (nothing cut).
+            first, *more = to_messages(message)
+            self.client.chat_update(channel=origin.channel_id, ts=origin.message_ts, **first)
+            for payload in more:
+                self.outbox.post_payload(origin.channel_id, payload)
         else:
             self._to_actor(message, origin)
             return
@@ -416,30 +611,14 @@ class SlackHandlers:
             timeout=15,
             retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler()],
         )
-        if replace:
-            sent = webhook.send(
-                text=fallback_text(message), blocks=to_blocks(message), replace_original=True
-            )
+        # A long answer goes as several messages; a replacement replaces with its first page.
+        for n, payload in enumerate(to_messages(message)):
+            if replace and n == 0:
+                sent = webhook.send(**payload, replace_original=True)
+            else:
+                sent = webhook.send(**payload, response_type="ephemeral")
             if sent.status_code != 200:
                 log.error("response_url answered %s", sent.status_code)
-            return
-        for payload in to_messages(message):  # a long answer goes as several messages
-            sent = webhook.send(**payload, response_type="ephemeral")
-            if sent.status_code != 200:
-                log.error("response_url answered %s", sent.status_code)
-
-    def _open_form(self, form: CommandForm, trigger_id: str | None, origin: Origin) -> bool:
-        """Open a form modal for the command; False if Slack would not (then run it as typed)."""
-        if not trigger_id:
-            return False
-        packed = {"f": form.form.name, "c": origin.channel_id, "r": origin.response_url}
-        view = form_modal(form.form, json.dumps(packed, separators=(",", ":")))
-        try:
-            self.client.views_open(trigger_id=trigger_id, view=view)
-        except SlackClientError as exc:
-            log.warning("views.open failed: %s", error_code(exc))
-            return False
-        return True
 
     def _publish_home(self, user_id: str) -> None:
         who = self._who(user_id)
@@ -522,15 +701,80 @@ class SlackHandlers:
     # Helpers -----------------------------------------------------------------------------------
 
     def _who(self, user_id: str, fallback_name: str = "") -> Who:
+        directory = self.dispatcher.directory
         try:
-            found = self.dispatcher.directory.describe(user_id)
+            if isinstance(directory, SlackDirectory):
+                found = directory.lookup(user_id)
+            else:
+                found = directory.describe(user_id)
         except SlackClientError as exc:
             log.warning("users.info failed for %s: %s", user_id, error_code(exc))
-            found = None
+            stand_in = fallback_name or user_id
+            self.refresh_name_later(user_id, stand_in, rate_limited(exc))
+            return Who(Platform.SLACK, user_id, stand_in)
         return found or Who(Platform.SLACK, user_id, fallback_name or user_id)
 
+    def refresh_name_later(self, user_id: str, stand_in: str, wait: float | None) -> None:
+        """users.info failed: the Slack username stands in for the name until a retry finds it."""
+        with session_scope(self.dispatcher.engine) as session:
+            pending = session.exec(
+                select(SlackDelivery).where(
+                    SlackDelivery.kind == "name", col(SlackDelivery.done_at).is_(None)
+                )
+            ).all()
+            if any(row.payload.get("user_id") == user_id for row in pending):
+                return
+            now = self.dispatcher.clock.now()
+            session.add(
+                SlackDelivery(
+                    kind="name",
+                    payload={"user_id": user_id, "stand_in": stand_in},
+                    created_at=now,
+                    next_try_at=now + timedelta(seconds=wait if wait is not None else 60.0),
+                )
+            )
+
+    def _retry_name(self, row: SlackDelivery, now: datetime) -> int:
+        """Look the person up again; replace the stand-in name (only if nobody changed it)."""
+        user_id, stand_in = str(row.payload["user_id"]), str(row.payload["stand_in"])
+        error: str | None = None
+        wait: float | None = None
+        who: Who | None = None
+        try:
+            directory = self.dispatcher.directory
+            if isinstance(directory, SlackDirectory):
+                who = directory.lookup(user_id)
+            else:
+                who = directory.describe(user_id)
+        except SlackClientError as exc:
+            error = error_code(exc)
+            wait = rate_limited(exc) or min(60.0 * 2 ** min(row.attempts, 6), 3600.0)
+        with session_scope(self.dispatcher.engine) as session:
+            if who is not None:
+                ident = identity_of(session, Platform.SLACK, user_id)
+                person = session.get(Person, ident.person_id) if ident is not None else None
+                if ident is not None and person is not None and person.display_name == stand_in:
+                    person.display_name = who.display_name
+                    if who.timezone:
+                        person.timezone = who.timezone
+                    if ident.handle == stand_in.split(" ")[0].lower():
+                        ident.handle = who.display_name.split(" ")[0].lower()
+                    session.add(person)
+                    session.add(ident)
+            stored = session.get(SlackDelivery, row.id)
+            assert stored is not None
+            stored.attempts += 1
+            stored.last_error = error
+            if wait is not None:
+                stored.next_try_at = now + timedelta(seconds=wait)
+            else:
+                stored.done_at = now
+            session.add(stored)
+        return 1 if wait is None else 0
+
     @staticmethod
-    def _origin_of_click(body: dict[str, Any]) -> Origin:
+    def origin_of_click(body: dict[str, Any]) -> Origin:
+        """Where a click came from (its message, channel, response_url or the Home tab)."""
         container = body.get("container") or {}
         view = body.get("view") or {}
         return Origin(
@@ -558,26 +802,125 @@ class SlackHandlers:
 # --- the app, its HTTP route and the runner -----------------------------------------------------
 
 
-def build_slack_app(
-    settings: Settings, *, client: WebClient, submit: Callable[[SlackJob], None]
-) -> App:
-    """The Bolt app: every listener acknowledges at once and `submit`s the work as a SlackJob."""
-    if not settings.slack_signing_secret and not settings.slack_app_token:
+MODAL_FAILED = "coregroup_modal_failed"  # set on a job whose modal Slack would not open
+
+
+def modal_for(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """The modal a command or click opens at once (a form, or a button's question), if any.
+
+    Built from the payload alone — no database, no Web API — so it can run in the ack path.
+    """
+    if not body.get("trigger_id"):
+        return None
+    if kind == "command":
+        form = form_for(inbound_text(body.get("text") or ""))
+        if form is None:
+            return None
+        packed = {
+            "f": form.form.name,
+            "c": body.get("channel_id"),
+            "r": body.get("response_url"),
+        }
+        return form_modal(form.form, json.dumps(packed, separators=(",", ":")))
+    if kind == "action":
+        actions = body.get("actions") or [{}]
+        action = actions[0]
+        raw_value = action.get("value") or (action.get("selected_option") or {}).get("value", "")
+        click = parse_click(str(action.get("action_id", "")), str(raw_value))
+        if click.ask is None:
+            return None
+        origin = SlackHandlers.origin_of_click(body)
+        return ask_modal(click.ask, origin.metadata(click.action, click.value))
+    return None
+
+
+class ModalOpener:
+    """Opens modals from the ack path, on threads of the front process that never queue behind
+    the work: Slack's trigger_id expires 3 seconds after the click, whatever the backlog.
+
+    When Slack will not open one, the request goes to the work as usual (marked MODAL_FAILED): a
+    command runs as typed, a click tells the person to try again.
+    """
+
+    def __init__(
+        self, client: WebClient, submit: Callable[[SlackJob], None], *, threads: int = 4
+    ) -> None:
+        self.client = client
+        self.submit = submit
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-modal")
+
+    def open_if_asked(self, job: SlackJob) -> bool:
+        """Start opening the job's modal and return True, or False if it opens none."""
+        try:
+            view = modal_for(job.kind, job.body)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False  # not shaped as expected: the work will say what is wrong
+        if view is None:
+            return False
+        self._pool.submit(self._open, job, view)
+        return True
+
+    def _open(self, job: SlackJob, view: dict[str, Any]) -> None:
+        try:
+            self.client.views_open(trigger_id=job.body["trigger_id"], view=view)
+        except SlackClientError as exc:
+            code = error_code(exc)
+            log.warning("views.open failed for a %s: %s", job.kind, code)
+            body = {**job.body, "trigger_id": None, MODAL_FAILED: code}
+            self.submit(SlackJob(job.kind, body, job.bot_user_id))
+        except Exception:  # the opener's boundary: log, never lose the thread
+            log.exception("views.open crashed for a %s", job.kind)
+
+    def close(self) -> None:
+        """Finish the modals being opened."""
+        self._pool.shutdown(wait=True)
+
+
+def slack_mode(settings: Settings) -> str:
+    """ "socket" or "http", or a ConfigError naming only the Slack settings that mode lacks."""
+    if not settings.slack_bot_token:
+        raise ConfigError(
+            "Invalid configuration — Slack needs SLACK_BOT_TOKEN (the bot token, xoxb-…), with "
+            "SLACK_APP_TOKEN for Socket Mode or SLACK_SIGNING_SECRET for HTTP mode"
+        )
+    if settings.slack_app_token:
+        return "socket"
+    if not settings.slack_signing_secret:
         raise ConfigError(
             "Invalid configuration — SLACK_SIGNING_SECRET is required in HTTP mode "
             "(or set SLACK_APP_TOKEN to use Socket Mode)"
         )
+    return "http"
+
+
+def build_slack_app(
+    settings: Settings,
+    *,
+    client: WebClient,
+    submit: Callable[[SlackJob], None],
+    modals: ModalOpener | None = None,
+) -> App:
+    """The Bolt app: every listener acknowledges at once and `submit`s the work as a SlackJob.
+
+    A command or click that opens a modal has it opened by `modals` instead, from the ack path.
+    """
+    slack_mode(settings)
     app = App(
         name="coregroup",
         client=client,
         signing_secret=settings.slack_signing_secret or "",
+        # Socket Mode needs no signing secret: Slack's connection is the proof of origin.
+        request_verification_enabled=bool(settings.slack_signing_secret),
         process_before_response=True,
     )
 
     def ack_then(kind: str) -> Callable[..., None]:
         def ack_and_submit(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
             ack()
-            submit(SlackJob(kind, body, context.bot_user_id))
+            job = SlackJob(kind, body, context.bot_user_id)
+            if modals is not None and modals.open_if_asked(job):
+                return
+            submit(job)
 
         return ack_and_submit
 
@@ -590,15 +933,87 @@ def build_slack_app(
     return app
 
 
-def slack_routes(app: App) -> list[web.RouteDef]:
-    """`POST /slack/events`: Slack's events, slash commands and interactivity, into Bolt."""
+# What Bolt raises reading a body not shaped as Slack sends it (a signed but broken request).
+MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+SIGNATURE_MAX_AGE = 5 * 60  # seconds: Slack's own rule for replayed requests
+
+
+def signed_by_slack(
+    secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float
+) -> bool:
+    """Whether the request carries Slack's v0 signature of `body`, made in the last 5 minutes.
+
+    A missing or non-numeric timestamp is simply unsigned (401), never an error.
+    """
+    if not secret or not timestamp or not signature or not timestamp.isascii():
+        return False
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > SIGNATURE_MAX_AGE:
+        return False
+    base = b"v0:" + timestamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+# Top-level keys Slack always sends as objects, and as lists of objects, when it sends them at all.
+_OBJECTS = ("event", "view", "user", "team", "container", "channel", "enterprise", "message")
+_LISTS = ("actions", "authorizations")
+
+
+def slack_shaped(body: Any) -> bool:
+    """Whether a parsed body has the shape of Slack's payloads where Bolt reads it."""
+    if not isinstance(body, dict):
+        return False
+    for key in _OBJECTS:
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            return False
+    for key in _LISTS:
+        items = body.get(key)
+        if items is not None and not (
+            isinstance(items, list) and all(isinstance(item, dict) for item in items)
+        ):
+            return False
+    return True
+
+
+def _refused(status: int, why: str) -> web.Response:
+    return web.json_response({"error": why}, status=status)
+
+
+def slack_routes(
+    app: App, *, signing_secret: str | None = None, now: Callable[[], float] = time.time
+) -> list[web.RouteDef]:
+    """`POST /slack/events`: Slack's events, slash commands and interactivity, into Bolt.
+
+    The signature is checked on the raw bytes before anything is parsed (401 when it is missing,
+    wrong, stale or its timestamp is not a number); a signed body that is not what Slack sends
+    (not UTF-8, broken JSON, not an object) answers 400. Neither ever reaches the work.
+    """
+    secret = signing_secret if signing_secret is not None else app._signing_secret
 
     async def events(request: web.Request) -> web.Response:
-        body = await request.text()
+        raw = await request.read()
+        headers = request.headers
+        if not signed_by_slack(
+            secret,
+            headers.get("X-Slack-Request-Timestamp"),
+            headers.get("X-Slack-Signature"),
+            raw,
+            now(),
+        ):
+            return _refused(401, "invalid_request")
+        try:
+            bolt_request = BoltRequest(
+                body=raw.decode("utf-8"), query=request.query_string, headers=dict(headers)
+            )
+        except MALFORMED:  # not UTF-8, a payload that is not JSON, JSON that is not an object
+            return _refused(400, "malformed_body")
+        if not slack_shaped(bolt_request.body):
+            return _refused(400, "malformed_body")
         # Bolt only verifies, routes and acks here (no I/O): run it inline on the event loop.
-        response = app.dispatch(
-            BoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
-        )
+        response = app.dispatch(bolt_request)
+        if response.status >= 500:  # Bolt could not read it (it logged why): the request's fault
+            log.warning("refused a signed Slack request Bolt could not read")
+            return _refused(400, "malformed_body")
         return web.Response(
             status=response.status,
             body=response.body.encode(),
@@ -612,7 +1027,8 @@ def slack_handlers(
     settings: Settings, engine: Engine, clock: Clock, *, pacer: Pacer | None = None
 ) -> SlackHandlers:
     """The work side: Web API client, directory, dispatcher and outbox behind the handlers."""
-    client = slack_client(settings)
+    limits = RateLimits(now=lambda: clock.now().timestamp())  # Retry-After on the bot's clock
+    client = slack_client(settings, limits=limits)
     dispatcher = Dispatcher(
         engine=engine,
         clock=clock,
@@ -621,7 +1037,12 @@ def slack_handlers(
         directory=SlackDirectory(client),
         registry=build_registry(),
     )
-    return SlackHandlers(dispatcher, client, SlackOutbox(client, dispatcher, pacer=pacer))
+    # Posts to one channel are spaced across every process of the bot (booked in the database);
+    # a simulated clock lives in one process, where the in-process pacer does.
+    if pacer is None:
+        pacer = SharedPacer(engine, clock.now) if isinstance(clock, SystemClock) else Pacer()
+    outbox = SlackOutbox(client, dispatcher, pacer=pacer, limits=limits)
+    return SlackHandlers(dispatcher, client, outbox)
 
 
 def process_runner(settings: Settings) -> Callable[[SlackJob], None]:
@@ -635,6 +1056,8 @@ class Work(Protocol):
 
     def submit(self, job: SlackJob) -> None: ...
 
+    def ready(self) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -646,9 +1069,20 @@ class SlackRuntime:
     dispatcher: Dispatcher
     outbox: SlackOutbox
     work: Work
+    modals: ModalOpener
+    handlers: SlackHandlers
+
+    def retry_deferred(self) -> int:
+        """Do the work Slack deferred (rate-limited posts and channels) that is now due."""
+        return self.handlers.retry_deferred()
+
+    def ready(self) -> bool:
+        """Whether the workers can work (for `/healthz`)."""
+        return self.work.ready()
 
     def close(self) -> None:
-        """Finish the work in hand and stop the pool."""
+        """Finish the modals being opened and the work in hand, then stop the pool."""
+        self.modals.close()
         self.work.close()
 
 
@@ -667,8 +1101,9 @@ def build_slack_runtime(
         work = ProcessWork(partial(process_runner, settings), processes=processes)
     else:
         work = ThreadWork(handlers.run)
-    app = build_slack_app(settings, client=handlers.client, submit=work.submit)
-    return SlackRuntime(app, handlers.dispatcher, handlers.outbox, work)
+    modals = ModalOpener(handlers.client, work.submit)
+    app = build_slack_app(settings, client=handlers.client, submit=work.submit, modals=modals)
+    return SlackRuntime(app, handlers.dispatcher, handlers.outbox, work, modals, handlers)
 
 
 def default_processes(clock: Clock) -> int:
@@ -676,6 +1111,17 @@ def default_processes(clock: Clock) -> int:
     if not isinstance(clock, SystemClock):
         return 0  # a simulated clock lives in this process only
     return max(2, min(8, os.cpu_count() or 2))
+
+
+def connect_socket_mode(runtime: SlackRuntime, settings: Settings) -> SocketModeHandler:
+    """Connect to Slack over Socket Mode (apps.connections.open, then the WebSocket it names):
+    envelopes are acked on the connection and their work goes to the runtime's pool. The client
+    reconnects by itself when Slack says `disconnect` or the connection drops."""
+    socket = SocketModeHandler(
+        runtime.app, settings.slack_app_token or "", web_client=runtime.handlers.client
+    )
+    socket.connect()
+    return socket
 
 
 def run_slack(
@@ -689,14 +1135,23 @@ def run_slack(
 
     `on_outbox` receives the Slack outbox once the app is built (the reminder scheduler).
     """
+    mode = slack_mode(settings)  # before any worker starts: a clear error names what is missing
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runtime = build_slack_runtime(settings, engine, clock, processes=default_processes(clock))
     scheduler = on_outbox(runtime.outbox) if on_outbox is not None else None
+
+    def retry_loop() -> None:  # the work Slack deferred, from this process only: one retrier
+        while not stop.wait(RETRY_EVERY):
+            try:
+                runtime.retry_deferred()
+            except Exception:  # the loop's boundary: log it and try again next time
+                log.exception("retrying deferred Slack work failed")
+
+    threading.Thread(target=retry_loop, name="slack-retry", daemon=True).start()
     socket: SocketModeHandler | None = None
-    if settings.slack_app_token:
-        socket = SocketModeHandler(runtime.app, settings.slack_app_token)
-        socket.connect()
+    if mode == "socket":
+        socket = connect_socket_mode(runtime, settings)
         routes: list[web.RouteDef] = []
     else:
         routes = slack_routes(runtime.app)
@@ -712,7 +1167,8 @@ def run_slack(
     )
     readiness = slack_readiness(settings, engine)
     routes += readiness_routes(readiness)
-    web_app = instrument(build_web_app(engine, routes), engine, clock.now)  # /metrics
+    # /healthz waits for the workers; /readyz for the database and Slack; /metrics.
+    web_app = instrument(build_web_app(engine, routes, ready=runtime.ready), engine, clock.now)
     server = WebServer(web_app, port=settings.port).start()
     if socket is not None:
         mode = "Socket Mode (connected to Slack; no public URL needed)"

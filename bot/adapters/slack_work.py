@@ -34,8 +34,11 @@ class SlackJob:
 
 Runner = Callable[[SlackJob], None]
 
-# Worker processes run at the lowest CPU priority: under load the OS gives the acks the CPU first.
-WORKER_NICENESS = 19
+# Worker processes run a little below the front process, so under load the OS gives the acks the
+# CPU first, but not at the lowest priority: at nice 19 anything else on the host starved them
+# (bench/slack_ack.py at 20 requests/s on a shared 2-core machine: command → reply p99 3.5-7.1 s
+# at nice 19, 0.5 s at nice 5; nice 0 let the workers slow acks at 200/s to a 476 ms p99).
+WORKER_NICENESS = 5
 
 
 def run_guarded(runner: Runner, job: SlackJob) -> None:
@@ -57,15 +60,20 @@ class ThreadWork:
         """Queue a job; returns at once."""
         self._pool.submit(run_guarded, self.runner, job)
 
+    def ready(self) -> bool:
+        """Threads here can always work."""
+        return True
+
     def close(self) -> None:
         """Finish queued jobs, then stop."""
         self._pool.shutdown(wait=True)
 
 
-def _worker_main(factory: Callable[[], Runner], queue: Any, threads: int) -> None:
+def _worker_main(factory: Callable[[], Runner], queue: Any, threads: int, ready: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     os.nice(WORKER_NICENESS)
     runner = factory()
+    ready.set()  # the runner is built (imports, engine, client): this process can work
 
     def drain() -> None:
         while (job := queue.get()) is not None:
@@ -91,10 +99,11 @@ class ProcessWork:
         context = multiprocessing.get_context("spawn")  # never fork a process that has threads
         self._queue = context.Queue()
         self._stops = processes * threads
+        self._ready = [context.Event() for _ in range(processes)]
         self._processes = [
             context.Process(
                 target=_worker_main,
-                args=(factory, self._queue, threads),
+                args=(factory, self._queue, threads, self._ready[n]),
                 name=f"slack-worker-{n}",
                 daemon=True,
             )
@@ -106,6 +115,13 @@ class ProcessWork:
     def submit(self, job: SlackJob) -> None:
         """Queue a job for the next free worker thread; returns at once."""
         self._queue.put(job)
+
+    def ready(self) -> bool:
+        """Whether every worker process is alive and has built its runner."""
+        return all(
+            event.is_set() and process.is_alive()
+            for event, process in zip(self._ready, self._processes, strict=True)
+        )
 
     def close(self) -> None:
         """Let the workers finish what is queued, then stop them."""

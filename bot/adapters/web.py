@@ -1,4 +1,5 @@
-"""The bot's one HTTP server: each platform adds its routes, and `GET /healthz` checks the database.
+"""The bot's one HTTP server: each platform adds its routes; `GET /healthz` checks the database
+and, given `ready`, that the workers can work.
 
 Slack adds `POST /slack/events` (bot.adapters.slack.slack_routes); another platform adds its own
 route list the same way, e.g. `build_web_app(engine, [*slack_routes(app), *teams_routes(...)])`.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 from sqlalchemy import Engine, text
@@ -18,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 HEALTH_TIMEOUT = 5.0  # seconds: an unreachable database must not hang the health check
 ENGINE = web.AppKey("engine", Engine)
+READY: web.AppKey[Callable[[], bool]] = web.AppKey("ready")
 
 
 def database_ok(engine: Engine) -> bool:
@@ -31,6 +33,9 @@ def database_ok(engine: Engine) -> bool:
 
 
 async def _healthz(request: web.Request) -> web.Response:
+    ready = request.app.get(READY)
+    if ready is not None and not ready():
+        return web.json_response({"status": "starting"}, status=503)
     loop = asyncio.get_running_loop()
     check = loop.run_in_executor(None, database_ok, request.app[ENGINE])
     try:
@@ -42,10 +47,21 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "database unreachable"}, status=503)
 
 
-def build_web_app(engine: Engine, routes: Iterable[web.RouteDef] = ()) -> web.Application:
-    """An aiohttp application serving `GET /healthz` plus the platforms' `routes`."""
+def build_web_app(
+    engine: Engine,
+    routes: Iterable[web.RouteDef] = (),
+    *,
+    ready: Callable[[], bool] | None = None,
+) -> web.Application:
+    """An aiohttp application serving `GET /healthz` plus the platforms' `routes`.
+
+    `/healthz` answers 200 only when the database answers and `ready()` (the workers can work)
+    says so; 503 with `{"status": "starting"}` until then.
+    """
     app = web.Application()
     app[ENGINE] = engine
+    if ready is not None:
+        app[READY] = ready
     app.add_routes([web.get("/healthz", _healthz), *routes])
     return app
 

@@ -72,12 +72,14 @@ ASK_CALLBACK = "coregroup_ask"
 ANSWER_ID = "answer"
 
 _BROADCAST = re.compile(r"(?<!\w)@(channel|here|everyone)\b", re.IGNORECASE)
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def escape(text: str) -> str:
     """Literal text made safe for any Slack text field: no markup links, mentions or broadcasts."""
-    escaped = "".join(_ENTITIES.get(ch, ch) for ch in text)
+    # str.replace, "&" first: the same as mapping each character, at a tenth of the cost.
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "@" not in escaped:
+        return escaped
     return _BROADCAST.sub("@\u200b\\1", escaped)
 
 

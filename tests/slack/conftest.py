@@ -74,7 +74,9 @@ def slack_app(
     """The real Slack app in HTTP mode on 127.0.0.1 and an ephemeral port, on a fresh database."""
     runtime = build_slack_runtime(slack_settings, engine, clock, pacer=Pacer(0.0))
     server = WebServer(
-        build_web_app(engine, slack_routes(runtime.app)), host="127.0.0.1", port=0
+        build_web_app(engine, slack_routes(runtime.app), ready=runtime.ready),
+        host="127.0.0.1",
+        port=0,
     ).start()
     yield RunningApp(runtime, server, SlackClient(server.url, fake_slack), fake_slack)
     server.stop()

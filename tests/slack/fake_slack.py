@@ -28,6 +28,7 @@ from tests.specs import SLACK_WEB_API
 
 SPEC = SLACK_WEB_API
 BOT_TOKEN = "xoxb-test-0000"
+APP_TOKEN = "xapp-1-A0COREGROUP-0000-test"  # the app-level token Socket Mode connects with
 TEAM_ID = "T0COUNCIL"
 BOT_USER_ID = "U0COREBOT"
 CHANNEL_NAME = r"^[a-z0-9_-]{1,80}$"
@@ -258,6 +259,9 @@ class FakeSlack:
     def __init__(self, port: int = 0) -> None:
         self.calls: list[Call] = []
         self.responses: list[Call] = []
+        # When the first post reached each response_url (time.monotonic(), system-wide on Linux):
+        # the benchmark's command → visible reply.
+        self.response_times: dict[str, float] = {}
         self.problems: list[str] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, Channel] = {}
@@ -267,6 +271,8 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
         self._limits: dict[str, list[int]] = {}
+        # Socket Mode: a fresh WebSocket URL for each apps.connections.open.
+        self.socket_url: Callable[[], str] | None = None
         self._failures: dict[str, list[str]] = {}
         self._holds: dict[str, int] = {}  # method → calls still let through before holding
         self._gate = threading.Event()
@@ -403,6 +409,7 @@ class FakeSlack:
                 },
                 "calls": len(self.calls),
                 "responses": len(self.responses),
+                "response_times": dict(self.response_times),
                 "problems": self.problems[:20],
             }
 
@@ -474,7 +481,9 @@ class FakeSlack:
             self.problems += self._payload_problems(method, args)
             self.calls.append(Call(method, args, token))
             try:
-                if token != BOT_TOKEN:
+                # apps.connections.open takes the app-level token; everything else the bot's.
+                wanted = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+                if token != wanted:
                     raise SlackError("invalid_auth")
                 failures = self._failures.get(method)
                 if failures:
@@ -489,6 +498,7 @@ class FakeSlack:
 
     def _respond(self, path: str, args: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
+            self.response_times.setdefault(path, time.monotonic())
             self.problems += blocks_problems(args.get("blocks", []), limit=50)
             self.responses.append(Call("respond", {**args, "url": path}, None))
         return 200, {"Content-Type": "text/plain"}, b"ok"
@@ -521,6 +531,11 @@ class FakeSlack:
             "bot_id": "B0COREBOT",
             "is_enterprise_install": False,
         }
+
+    def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_url is None:
+            raise SlackError("not_allowed_token_type")
+        return {"url": self.socket_url()}
 
     def _api_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(args.get("user", ""))

@@ -3,6 +3,9 @@ fake Slack, every call checked against Slack's spec by the fake (see conftest's 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import http.client
 import json
 import logging
 import os
@@ -14,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema
 import pytest
@@ -22,14 +26,15 @@ from referencing import Registry, Resource
 from sqlalchemy import Engine, create_engine
 from sqlmodel import Session, select
 
-from bot.adapters.slack import build_slack_runtime, slack_routes
+from bot.adapters.slack import build_slack_app, build_slack_runtime, slack_mode, slack_routes
+from bot.adapters.slack_outbox import slack_client
 from bot.adapters.web import WebServer, build_web_app
 from bot.clock import SystemClock
 from bot.config import Settings
 from storage.models import ProcessedEvent
 from tests.slack.conftest import KEY_WORKER, PARENT, RunningApp
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack, shown
-from tests.slack.signing import FORM, SIGNING_SECRET, SlackClient
+from tests.slack.signing import FORM, JSON, SIGNING_SECRET, SlackClient, signature
 from tests.specs import SLACK_MANIFEST_SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +62,69 @@ def test_request_older_than_five_minutes_is_refused_with_401(slack_app: RunningA
     body = "command=%2Fcoregroup&text=help&user_id=U0KEYWORK"
     answer = slack_app.slack.post(body, FORM, timestamp=int(time.time()) - 6 * 60)
     assert answer.status == 401
+
+
+@pytest.mark.parametrize(
+    "stamp", ["soon", "", "1e9", "1790000000.5", "-5", "12345678901234567890x"]
+)
+def test_a_timestamp_that_is_not_a_number_is_refused_with_401(
+    slack_app: RunningApp, stamp: str
+) -> None:
+    body = "command=%2Fcoregroup&text=help&user_id=U0KEYWORK"
+    headers = {
+        "Content-Type": FORM,
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature(SIGNING_SECRET, stamp, body),
+    }
+    answer = slack_app.slack.request("POST", "/slack/events", body, headers)
+    assert answer.status == 401
+    assert slack_app.fake.responses == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("{not json", JSON),
+        ("[1, 2, 3]", JSON),
+        ('"just a string"', JSON),
+        ("payload=%7Bnot+json", FORM),
+        ("payload=%5B%5D", FORM),
+        ('{"type": "event_callback", "event": "not an object"}', JSON),
+        ('{"type": "event_callback", "event": {"type": "message"}, "authorizations": 7}', JSON),
+        ("payload=" + quote(json.dumps({"type": "block_actions", "actions": "x"})), FORM),
+        ("payload=" + quote(json.dumps({"type": "view_submission", "view": 3})), FORM),
+    ],
+)
+def test_a_signed_but_malformed_body_is_refused_with_400_never_500(
+    slack_app: RunningApp, body: str, content_type: str
+) -> None:
+    answer = slack_app.slack.post(body, content_type)
+    assert 400 <= answer.status < 500, answer
+    slack_app.slack.slash_command("help", user_id=KEY_WORKER)  # the app still works
+    slack_app.fake.wait_responses()
+
+
+def test_a_signed_body_that_is_not_utf8_is_refused_with_400(slack_app: RunningApp) -> None:
+    raw = b"command=%2Fcoregroup&text=\xff\xfe"
+    stamp = str(int(time.time()))
+    base = b"v0:" + stamp.encode() + b":" + raw
+    digest = "v0=" + hmac.new(SIGNING_SECRET.encode(), base, hashlib.sha256).hexdigest()
+    conn = http.client.HTTPConnection(slack_app.slack.host, slack_app.slack.port, timeout=10)
+    try:
+        conn.request(
+            "POST",
+            "/slack/events",
+            body=raw,
+            headers={
+                "Content-Type": FORM,
+                "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": digest,
+            },
+        )
+        status = conn.getresponse().status
+    finally:
+        conn.close()
+    assert status == 400
 
 
 def test_url_verification_challenge_is_answered(slack_app: RunningApp) -> None:
@@ -367,10 +435,68 @@ def test_run_slack_says_which_mode_it_started_and_stops_on_sigterm(
         assert "HTTP mode" in banner and "POST /slack/events" in banner
         port = int(re.search(r"on port (\d+)\)", banner).group(1))  # type: ignore[union-attr]
         slack = SlackClient(f"http://127.0.0.1:{port}", fake_slack)
-        assert slack.request("GET", "/healthz").status == 200
+        # Ready only once the worker processes can work: "starting" until then.
+        health = fake_slack.wait_for(
+            lambda: (a := slack.request("GET", "/healthz")).status == 200 and a, timeout=60
+        )
+        assert health.json() == {"status": "ok"}
         slack.slash_command("help", user_id=KEY_WORKER)
         [reply] = fake_slack.wait_responses(timeout=60)
         assert "Core group assistant" in shown(reply.args)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
+
+
+# --- configuration: each mode asks only for what it needs ---------------------------------------
+
+
+def _run_refused(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`coregroup run` with exactly `env` on a fresh, upgraded SQLite database."""
+    env = {"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", **env}
+
+    def coregroup(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *argv],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert coregroup("db", "upgrade").returncode == 0
+    return coregroup("run")
+
+
+def test_http_mode_without_a_signing_secret_names_only_slack_settings(tmp_path: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN}
+    refused = _run_refused(env, tmp_path)
+    assert refused.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in refused.stderr and "SLACK_APP_TOKEN" in refused.stderr
+    assert "MICROSOFT" not in refused.stderr + refused.stdout
+    assert "Traceback" not in refused.stderr
+
+
+def test_socket_mode_without_a_bot_token_names_only_slack_settings(tmp_path: Path) -> None:
+    env = {"SLACK_APP_TOKEN": "xapp-1-A0-1-abc"}
+    refused = _run_refused(env, tmp_path)
+    assert refused.returncode == 2
+    assert "SLACK_BOT_TOKEN" in refused.stderr
+    assert "MICROSOFT" not in refused.stderr + refused.stdout
+    assert "SLACK_SIGNING_SECRET is required" not in refused.stderr
+
+
+def test_socket_mode_needs_no_signing_secret(fake_slack: FakeSlack) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token=BOT_TOKEN,
+        slack_app_token="xapp-1-A0-1-abc",
+        slack_signing_secret=None,
+        slack_api_url=fake_slack.api_url,
+    )
+    assert settings.platform == "slack"
+    assert slack_mode(settings) == "socket"
+    app = build_slack_app(settings, client=slack_client(settings), submit=lambda job: None)
+    assert app is not None

@@ -205,9 +205,31 @@ def test_closing_the_group_archives_its_channel(slack_app: RunningApp) -> None:
 
     fake.wait_calls("conversations.archive")
     assert channel.archived
+    # The members were told first: Slack refuses posts to an archived channel (is_archived).
+    assert "closed the core group" in shown(channel.messages[-1])
+    watched = ("chat.postMessage", "conversations.archive")
+    order = [c.method for c in fake.calls if c.method in watched]
+    assert order[-2:] == ["chat.postMessage", "conversations.archive"]
+    posts = [c for c in fake.calls if c.method == "chat.postMessage"]
+    assert all(c.status == 200 for c in posts if c.args["channel"] == channel.id)
     # The ephemeral confirmation was replaced through its response_url, not chat.update.
     replaced = fake.wait_for(lambda: [r for r in fake.responses if r.args.get("replace_original")])
     assert replaced and fake.calls_to("chat.update") == []
+
+
+def test_closing_by_typing_confirm_tells_the_group_and_cancels_its_meeting_before_archiving(
+    slack_app: RunningApp,
+) -> None:
+    fake = slack_app.fake
+    channel = start_group(slack_app)
+    run(slack_app, "schedule 5/1/2027 10am", channel, wait="chat.postMessage", count=1)
+    run(slack_app, "close confirm plan ended", channel, wait="conversations.archive")
+
+    assert channel.archived
+    notice = shown(channel.messages[-1])
+    assert "closed the core group" in notice and "is cancelled" in notice
+    assert not [c for c in fake.calls if c.method == "chat.postMessage" and c.status != 200]
+    assert not [r for r in fake.responses if "couldn't" in shown(r.args)]
 
 
 def test_scheduling_from_the_private_reply_asks_for_the_date_then_tells_the_group(
