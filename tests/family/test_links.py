@@ -25,6 +25,14 @@ def test_invite_gives_a_link_and_a_code_stored_only_as_hashes(site: Site) -> Non
     assert "family:invite" in kinds
 
 
+def test_the_link_and_code_reach_the_chair_privately(site: Site) -> None:
+    out = site.chat(f"as sam\nin #cg-cp-2026-0142\n/coregroup invite @jo")
+    private = out.split("[DM to sam]", 1)
+    assert len(private) == 2 and "/family/" in private[1] and "Their code:" in private[1]
+    assert "/family/" not in private[0]
+    assert "in your direct messages" in out
+
+
 def test_only_the_chair_can_invite_and_only_family(site: Site) -> None:
     out = site.chat(f"as alex\n/coregroup {REF} invite @jo")
     assert "Only the chair" in out and "/family/" not in out
