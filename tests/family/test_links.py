@@ -26,7 +26,7 @@ def test_invite_gives_a_link_and_a_code_stored_only_as_hashes(site: Site) -> Non
 
 
 def test_the_link_and_code_reach_the_chair_privately(site: Site) -> None:
-    out = site.chat(f"as sam\nin #cg-cp-2026-0142\n/coregroup invite @jo")
+    out = site.chat("as sam\nin #cg-cp-2026-0142\n/coregroup invite @jo")
     private = out.split("[DM to sam]", 1)
     assert len(private) == 2 and "/family/" in private[1] and "Their code:" in private[1]
     assert "/family/" not in private[0]
