@@ -3,14 +3,17 @@ kindly, says to ask their social worker, and tells nothing about any group."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import jwt
 from sqlmodel import Session, select
 
+from bot.adapters.family_web import family_routes, secure_cookies
+from bot.adapters.web import build_web_app
 from storage.enums import AuditKind
 from storage.models import AuditEntry, FamilyInvite
-from tests.family.conftest import REF, SECRET, Site, invite
+from tests.family.conftest import REF, SECRET, Browser, Site, invite
 
 ASK = "ask your social worker"
 
@@ -160,3 +163,23 @@ def test_someone_who_leaves_the_group_loses_the_link(site: Site) -> None:
     site.browser.sign_in(path, code)
     site.chat(f"as sam\n/coregroup {REF} remove @jo")
     assert site.browser.get("/family/meeting").status == 401
+
+
+def test_cookies_are_secure_unless_the_pages_are_on_localhost(site: Site) -> None:
+    assert secure_cookies("https://coregroup.northshire.gov.uk")
+    assert secure_cookies(None)
+    assert not secure_cookies("http://127.0.0.1:8080") and not secure_cookies("http://localhost")
+    locale = dataclasses.replace(
+        site.chat.dispatcher.locale, public_url="https://coregroup.northshire.gov.uk"
+    )
+    routes = family_routes(engine=site.engine, locale=locale, clock=site.clock)
+    browser = Browser(build_web_app(site.engine, routes))
+    try:
+        path, code = invite(site.chat, "jo")
+        form = browser.get(path)
+        assert all("Secure" in c for c in form.response.headers.getall("Set-Cookie"))
+        page = browser.post(path, {"csrf": browser.csrf(form), "code": code}, allow_redirects=False)
+        cookie = page.response.headers.getall("Set-Cookie")[0]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    finally:
+        browser.close()
