@@ -2,6 +2,10 @@
 
 Usage:  python bench/family_pages.py [--seconds 20] [--rate 50] [--database-url sqlite:///...]
 
+On a shared 2-CPU machine (Wed 2 Dec 2026, 1000 requests at 50/s): SQLite p99 15–33 ms at load
+average 3.7–4.3, PostgreSQL p99 23.5 ms at 2.4; at load average 5–8 (other test suites running)
+p99 rose past the target (150–300 ms SQLite, 650 ms PostgreSQL): the numbers are the machine's.
+
 The server is the real one (bot.adapters.family_web on bot.adapters.web's aiohttp server) in its
 own process, on the demo's seeded group (bot.demo) in a fresh SQLite file unless --database-url
 names another empty database. The driver signs in as the parent with the link and code the chair
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -142,7 +147,8 @@ def main() -> int:
     print(
         f"{len(times)} page requests at {args.rate:g}/s for {args.seconds:g}s on {db}: "
         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {max(times):.1f} ms, "
-        f"mean {statistics.mean(times):.1f} ms (target p99 < {TARGET_MS:g} ms)"
+        f"mean {statistics.mean(times):.1f} ms (target p99 < {TARGET_MS:g} ms); machine load "
+        f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     return 0 if p99 < TARGET_MS else 1
 

@@ -141,11 +141,12 @@ def run_demo(
         link, code = family_link(chat)
         out.write(WELCOME)
         if link:
-            served = (
-                "Open it in a browser to see the family's pages."
-                if server is not None
-                else "(The pages are served by `coregroup demo` on WEB_PORT.)"
-            )
+            if server is not None:
+                served = "Open it in a browser to see the family's pages."
+            elif web is not None:
+                served = f"(The pages could not start: port {web[1]} is taken; set WEB_PORT.)"
+            else:
+                served = "(`coregroup demo` serves the pages on WEB_PORT.)"
             out.write(FAMILY_LINK.format(url=link, code=code, served=served))
         try:
             chat.run(lines)

@@ -14,7 +14,7 @@ from bot.core.errors import BadInput, NotAllowed
 from bot.core.groups import ROLE_WORDS
 from bot.core.meetings import format_when, next_meeting
 from bot.core.people import resolve_person
-from bot.messages import Block, Bullets, Context, Heading, Message, Reply, Text, ToGroup
+from bot.messages import Block, Bullets, Context, Heading, Message, Reply, Text, ToGroup, ToPerson
 from commands.groups import add_member
 from commands.meetings import _book, _when_and_venue
 from commands.parse import Args, is_mention, tokenize
@@ -113,7 +113,8 @@ def invite(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
         detail=f"person={person.id} invite={made.invite.id}",
     )
     name = person.display_name
-    return Reply().say(
+    # In a direct message: a reply in a Teams group chat or channel would be seen by everyone.
+    reply = Reply().say(
         Message(
             text=f"{view.reference}: a personal link for {name} (send the code separately)",
             blocks=(
@@ -132,7 +133,11 @@ def invite(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
                     f"`{INVITE_EXAMPLE} revoke` switches it off now. Five wrong codes lock it."
                 ),
             ),
-        )
+        ),
+        to=ToPerson(ctx.actor_id),
+    )
+    return reply.say(
+        f"I've sent you {name}'s personal link and code in your direct messages with me."
     )
 
 

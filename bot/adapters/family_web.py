@@ -255,8 +255,13 @@ class FamilyWeb:
         """Check the code: a session on success; a kind refusal and the tries left otherwise."""
         now = self.clock.now()
         if not self.signer.csrf_ok(request.nonce, request.form.get("csrf")):
-            error = "The page had been open a long time, so please type your code again."
-            return self._code_page(request, left=family.MAX_TRIES, error=error, status=403)
+            page = self.link(request)  # the form again (or why the link opens nothing)
+            if page.template == "code.html":
+                page.context["error"] = (
+                    "The page had been open a long time, so please type your code again."
+                )
+                page.status = 403
+            return page
         try:
             with session_scope(self.engine) as session:
                 visitor = family.open_link(

@@ -297,10 +297,22 @@ def _live(session: Session, invite: FamilyInvite | None, person_id: int, now: da
         raise LinkRefused("expired")
     if invite.locked_at is not None:
         raise LinkRefused("locked")
-    group = session.get(CoreGroup, invite.group_id)
-    membership = family_membership(session, group_id=invite.group_id, person_id=person_id)
-    person = session.get(Person, person_id)
-    if group is None or group.status != GroupStatus.ACTIVE or membership is None or person is None:
+    # One query (this runs on every page): the person's active membership of an active group.
+    row = session.exec(
+        select(Membership, Person)
+        .join(Person, col(Person.id) == Membership.person_id)
+        .join(CoreGroup, col(CoreGroup.id) == Membership.group_id)
+        .where(
+            Membership.group_id == invite.group_id,
+            Membership.person_id == person_id,
+            col(Membership.active).is_(True),
+            CoreGroup.status == GroupStatus.ACTIVE,
+        )
+    ).first()
+    if row is None:
+        raise LinkRefused("revoked")
+    membership, person = row
+    if not (Role(membership.role).is_family or person.is_family):
         raise LinkRefused("revoked")
     return Visitor(invite, person, membership)
 

@@ -21,14 +21,13 @@ from bot.core.documents.model import BulletList, DocumentOptions, Paragraph, Tab
 from bot.core.errors import UserError
 from bot.core.family import Visitor, record
 from bot.core.meetings import (
-    attendance_of,
     case_of_group,
     format_when,
     next_meeting,
     set_attendance,
 )
 from storage.enums import AttendanceStatus, AuditKind, MeetingKind, MinutesStatus, Role
-from storage.models import CoreGroup, Meeting, Membership, Minutes, UpdateAnswer
+from storage.models import Attendance, CoreGroup, Meeting, Membership, Minutes, UpdateAnswer
 from storage.models import Person as PersonRow
 
 # An answer longer than this is refused (and kept in the form): a page, not a document.
@@ -105,19 +104,20 @@ def meeting_page(session: Session, visitor: Visitor, *, now: datetime, tz: ZoneI
     record(session, visitor, now, AuditKind.READ, "family:view:meeting")
     if meeting is None:
         return MeetingPage(booked=False)
-    roles = {
-        m.person_id: m
-        for m in session.exec(
-            select(Membership).where(
-                Membership.group_id == visitor.group_id, col(Membership.active).is_(True)
-            )
-        ).all()
-    }
+    rows = session.exec(
+        select(PersonRow, Attendance, Membership)
+        .join(Attendance, col(Attendance.person_id) == PersonRow.id)
+        .join(
+            Membership,
+            (col(Membership.person_id) == PersonRow.id)
+            & (col(Membership.group_id) == visitor.group_id)
+            & col(Membership.active).is_(True),
+        )
+        .where(Attendance.meeting_id == meeting.id)
+        .order_by(col(Attendance.id))
+    ).all()
     people = []
-    for person, row in attendance_of(session, meeting=meeting):
-        membership = roles.get(person.id or 0)
-        if membership is None:
-            continue
+    for person, row, membership in rows:
         name = "You" if person.id == visitor.person_id else person.display_name
         role = FAMILY_ROLE_WORDS[Role(membership.role)]
         people.append(Person(name, role, COMING_WORDS[AttendanceStatus(row.status)]))
@@ -217,7 +217,7 @@ def before_page(
     page = BeforePage(booked=True, when=convo.when, locked=convo.locked(now), total=len(questions))
     page.answers = [_asked(convo, q, answers) for q in questions]
     current = next((q for q in questions if q.key == change), None)
-    current = current or convo.next_question(answers)
+    current = current or next((q for q in questions if q.key not in answers), None)
     page.complete = current is None
     if current is not None and not page.locked:
         page.current = _asked(convo, current, answers)

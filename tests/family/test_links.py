@@ -3,14 +3,17 @@ kindly, says to ask their social worker, and tells nothing about any group."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import jwt
 from sqlmodel import Session, select
 
+from bot.adapters.family_web import family_routes, secure_cookies
+from bot.adapters.web import build_web_app
 from storage.enums import AuditKind
 from storage.models import AuditEntry, FamilyInvite
-from tests.family.conftest import REF, SECRET, Site, invite
+from tests.family.conftest import REF, SECRET, Browser, Site, invite
 
 ASK = "ask your social worker"
 
@@ -23,6 +26,14 @@ def test_invite_gives_a_link_and_a_code_stored_only_as_hashes(site: Site) -> Non
         assert code not in row.code_hash and token != row.token_hash
         kinds = [e.what for e in s.exec(select(AuditEntry)).all()]
     assert "family:invite" in kinds
+
+
+def test_the_link_and_code_reach_the_chair_privately(site: Site) -> None:
+    out = site.chat("as sam\nin #cg-cp-2026-0142\n/coregroup invite @jo")
+    private = out.split("[DM to sam]", 1)
+    assert len(private) == 2 and "/family/" in private[1] and "Their code:" in private[1]
+    assert "/family/" not in private[0]
+    assert "in your direct messages" in out
 
 
 def test_only_the_chair_can_invite_and_only_family(site: Site) -> None:
@@ -152,3 +163,23 @@ def test_someone_who_leaves_the_group_loses_the_link(site: Site) -> None:
     site.browser.sign_in(path, code)
     site.chat(f"as sam\n/coregroup {REF} remove @jo")
     assert site.browser.get("/family/meeting").status == 401
+
+
+def test_cookies_are_secure_unless_the_pages_are_on_localhost(site: Site) -> None:
+    assert secure_cookies("https://coregroup.northshire.gov.uk")
+    assert secure_cookies(None)
+    assert not secure_cookies("http://127.0.0.1:8080") and not secure_cookies("http://localhost")
+    locale = dataclasses.replace(
+        site.chat.dispatcher.locale, public_url="https://coregroup.northshire.gov.uk"
+    )
+    routes = family_routes(engine=site.engine, locale=locale, clock=site.clock)
+    browser = Browser(build_web_app(site.engine, routes))
+    try:
+        path, code = invite(site.chat, "jo")
+        form = browser.get(path)
+        assert all("Secure" in c for c in form.response.headers.getall("Set-Cookie"))
+        page = browser.post(path, {"csrf": browser.csrf(form), "code": code}, allow_redirects=False)
+        cookie = page.response.headers.getall("Set-Cookie")[0]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    finally:
+        browser.close()
