@@ -17,6 +17,7 @@ MODULES = (
     "share",
     "minutes",
     "oversight",
+    "report",
     "reminders",
 )
 

@@ -26,6 +26,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core.calendar import WorkingCalendar
 from bot.core.context import Locale
+from bot.core.errors import BadInput
 from bot.core.policy import (
     Deadline,
     after_review_deadline,
@@ -60,6 +61,8 @@ from storage.models import (
     Team,
 )
 
+MAX_PERIOD_DAYS = 732  # two years: enough for any annual comparison, bounded in cost
+PERIOD_EXAMPLE = "2027-01-01 to 2027-03-31"
 # An outcome with no change for this long is drifting (as the reminders' drift notes).
 DRIFT_DAYS = 28
 FAMILY = "Family"
@@ -105,6 +108,67 @@ class Period:
             found.append(month)
             month = (month + timedelta(days=32)).replace(day=1)
         return found
+
+
+def _quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _month_end(first: date, months: int) -> date:
+    """The last day of the month `months - 1` after the month starting `first`."""
+    year, month0 = divmod(first.month - 1 + months, 12)
+    return date(first.year + year, month0 + 1, 1) - timedelta(days=1)
+
+
+def _shift_months(first: date, months: int) -> date:
+    year, month0 = divmod(first.month - 1 + months, 12)
+    return date(first.year + year, month0 + 1, 1)
+
+
+NAMED_PERIODS = (
+    "this month",
+    "last month",
+    "this quarter",
+    "last quarter",
+    "this year",
+    "last year",
+)
+
+
+def named_period(words: str, today: date) -> Period | None:
+    """The period a phrase names ("last month", "this quarter", ...), or None if it names none.
+
+    "This ..." runs to the end of the month, quarter or year, so it includes days still to come.
+    """
+    key = " ".join(words.lower().split())
+    month, quarter, year = today.replace(day=1), _quarter_start(today), date(today.year, 1, 1)
+    starts = {
+        "this month": (month, 1),
+        "last month": (_shift_months(month, -1), 1),
+        "this quarter": (quarter, 3),
+        "last quarter": (_shift_months(quarter, -3), 3),
+        "this year": (year, 12),
+        "last year": (date(today.year - 1, 1, 1), 12),
+    }
+    if key not in starts:
+        return None
+    start, months = starts[key]
+    return Period(start, _month_end(start, months))
+
+
+def checked_period(start: date, end: date, *, example: str = PERIOD_EXAMPLE) -> Period:
+    """The period from `start` to `end`, or BadInput saying what is wrong with it."""
+    if end < start:
+        raise BadInput(
+            f"The period ends ({end.isoformat()}) before it starts ({start.isoformat()}).",
+            hint=f"Give the first day, then the last, for example: {example}",
+        )
+    if (end - start).days >= MAX_PERIOD_DAYS:
+        raise BadInput(
+            "Please ask for two years at most in one report.",
+            hint=f"For example: {example}",
+        )
+    return Period(start, end)
 
 
 @dataclass(frozen=True)
