@@ -20,8 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
-from sqlmodel import Session, col, or_, select
+from sqlalchemy import select as rows_of
+from sqlmodel import Session, col, func, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core.calendar import WorkingCalendar
@@ -350,21 +352,70 @@ def _group_ids(
     )
 
 
+class _Meeting(NamedTuple):
+    id: int
+    starts_at: datetime
+
+
+class _Minutes(NamedTuple):
+    record_due: date
+    circulate_due: date
+    recorded_at: datetime | None
+    circulated_at: datetime | None
+
+
+class _Action(NamedTuple):
+    id: int
+    outcome_id: int | None
+    owner_id: int
+    due_on: date
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class _Outcome(NamedTuple):
+    id: int
+    created_at: datetime
+    last_activity_at: datetime
+
+
+class _Attended(NamedTuple):
+    group_id: int
+    person_id: int
+    status: str
+
+
+class _Update(NamedTuple):
+    group_id: int
+    person_id: int
+    state: str
+    completed_at: datetime | None
+    starts_at: datetime
+
+
 @dataclass
 class _World:
-    """Everything the report reads, keyed by group."""
+    """Everything the report reads, keyed by group: plain rows, not ORM objects (thousands of
+    them for a year of a big team; building ORM instances would cost more than the queries)."""
 
     groups: list[tuple[CoreGroup, Case, str]]
-    members: dict[tuple[int, int], tuple[Membership, Person]]
-    meetings: dict[int, list[Meeting]]
-    minutes: dict[int, Minutes]
+    members: dict[tuple[int, int], tuple[str, str]]  # (group, person): (agency, role label)
+    meetings: dict[int, list[_Meeting]]
+    minutes: dict[int, _Minutes]
     reviews: dict[int, list[ReviewConference]]
-    actions: dict[int, list[Action]]
-    closed_at: dict[int, tuple[datetime, str]]
-    outcomes: dict[int, list[Outcome]]
-    attendance: list[tuple[Attendance, int]]
-    updates: list[tuple[MemberUpdate, Meeting]]
-    disagreements: list[Disagreement]
+    actions: dict[int, list[_Action]]
+    closed_at: dict[int, datetime]
+    outcomes: dict[int, list[_Outcome]]
+    attendance: list[_Attended]
+    updates: list[_Update]
+    disagreements: list[tuple[int, int]]  # (group, person who raised it)
+
+
+def _agency(role: str, membership_agency: str, person_agency: str, is_family: bool) -> str:
+    if Role(role).is_family or is_family:
+        return FAMILY
+    return " ".join((membership_agency or person_agency).split()) or NO_AGENCY
 
 
 def _load(
@@ -384,24 +435,38 @@ def _load(
         ).all()
     ]
     members = {
-        (m.group_id, m.person_id): (m, p)
-        for m, p in session.exec(
-            select(Membership, Person)
+        (group_id, person_id): (_agency(role, agency, own, family), Role(role).label)
+        for group_id, person_id, role, agency, own, family in session.execute(
+            rows_of(
+                col(Membership.group_id),
+                col(Membership.person_id),
+                col(Membership.role),
+                col(Membership.agency),
+                col(Person.agency),
+                col(Person.is_family),
+            )
             .join(Person, col(Person.id) == Membership.person_id)
             .where(col(Membership.group_id).in_(ids))
         ).all()
     }
-    meetings: dict[int, list[Meeting]] = defaultdict(list)
-    for meeting in session.exec(
-        select(Meeting)
+    meetings: dict[int, list[_Meeting]] = defaultdict(list)
+    for group_id, meeting_id, starts_at in session.exec(
+        select(Meeting.group_id, Meeting.id, Meeting.starts_at)
         .where(col(Meeting.group_id).in_(ids), Meeting.status != MeetingStatus.CANCELLED)
         .order_by(col(Meeting.starts_at), col(Meeting.id))
     ).all():
-        meetings[meeting.group_id].append(meeting)
+        assert meeting_id is not None
+        meetings[group_id].append(_Meeting(meeting_id, starts_at))
     minutes = {
-        m.meeting_id: m
-        for m in session.exec(
-            select(Minutes)
+        meeting_id: _Minutes(*rest)
+        for meeting_id, *rest in session.execute(
+            rows_of(
+                col(Minutes.meeting_id),
+                col(Minutes.record_due),
+                col(Minutes.circulate_due),
+                col(Minutes.recorded_at),
+                col(Minutes.circulated_at),
+            )
             .join(Meeting, col(Meeting.id) == Minutes.meeting_id)
             .where(col(Meeting.group_id).in_(ids))
         ).all()
@@ -414,64 +479,83 @@ def _load(
         .order_by(col(ReviewConference.held_on))
     ).all():
         reviews[review.case_id].append(review)
-    actions: dict[int, list[Action]] = defaultdict(list)
-    for action in session.exec(
-        select(Action).where(col(Action.group_id).in_(ids)).order_by(col(Action.id))
-    ).all():
-        actions[action.group_id].append(action)
-    # When each closed action was (last) closed, and to what: its latest closing status event.
-    closing = [s.value for s in ActionStatus if s.is_closed]
-    closed_at: dict[int, tuple[datetime, str]] = {}
-    for action_id, at, status in session.exec(
-        select(ActionEvent.action_id, ActionEvent.at, ActionEvent.new_value)
-        .join(Action, col(Action.id) == ActionEvent.action_id)
-        .where(
-            col(Action.group_id).in_(ids),
-            col(ActionEvent.kind).in_([ActionEventKind.STATUS, ActionEventKind.NOTE]),
-            col(ActionEvent.new_value).in_(closing),
+    actions: dict[int, list[_Action]] = defaultdict(list)
+    for group_id, *fields_ in session.execute(
+        rows_of(
+            col(Action.group_id),
+            col(Action.id),
+            col(Action.outcome_id),
+            col(Action.owner_id),
+            col(Action.due_on),
+            col(Action.status),
+            col(Action.created_at),
+            col(Action.updated_at),
         )
+        .where(col(Action.group_id).in_(ids))
+        .order_by(col(Action.id))
     ).all():
-        if action_id not in closed_at or closed_at[action_id][0] < at:
-            closed_at[action_id] = (at, status or "")
-    outcomes: dict[int, list[Outcome]] = defaultdict(list)
-    for outcome in session.exec(
-        select(Outcome).where(
+        actions[group_id].append(_Action(*fields_))
+    # When each closed action was (last) closed: its latest event putting it in a closed status.
+    closing = [s.value for s in ActionStatus if s.is_closed]
+    closed_at = {
+        action_id: at
+        for action_id, at in session.exec(
+            select(ActionEvent.action_id, func.max(ActionEvent.at))
+            .join(Action, col(Action.id) == ActionEvent.action_id)
+            .where(
+                col(Action.group_id).in_(ids),
+                col(ActionEvent.kind).in_([ActionEventKind.STATUS, ActionEventKind.NOTE]),
+                col(ActionEvent.new_value).in_(closing),
+            )
+            .group_by(col(ActionEvent.action_id))
+        ).all()
+    }
+    outcomes: dict[int, list[_Outcome]] = defaultdict(list)
+    for group_id, *fields_ in session.exec(
+        select(Outcome.group_id, Outcome.id, Outcome.created_at, Outcome.last_activity_at).where(
             col(Outcome.group_id).in_(ids), Outcome.status == OutcomeStatus.ACTIVE
         )
     ).all():
-        outcomes[outcome.group_id].append(outcome)
+        outcomes[group_id].append(_Outcome(*fields_))
     in_period = (
         col(Meeting.group_id).in_(ids),
-        Meeting.status == MeetingStatus.HELD,
+        col(Meeting.status) == MeetingStatus.HELD,
         col(Meeting.starts_at) >= starts,
         col(Meeting.starts_at) < ends,
         col(Meeting.starts_at) <= now,
     )
     attendance = [
-        (a, g)
-        for a, g in session.exec(
-            select(Attendance, Meeting.group_id)
+        _Attended(*row)
+        for row in session.exec(
+            select(Meeting.group_id, Attendance.person_id, Attendance.status)
             .join(Meeting, col(Meeting.id) == Attendance.meeting_id)
             .where(*in_period)
         ).all()
     ]
     updates = [
-        (u, m)
-        for u, m in session.exec(
-            select(MemberUpdate, Meeting)
+        _Update(*row)
+        for row in session.execute(
+            rows_of(
+                col(Meeting.group_id),
+                col(MemberUpdate.person_id),
+                col(MemberUpdate.state),
+                col(MemberUpdate.completed_at),
+                col(Meeting.starts_at),
+            )
             .join(Meeting, col(Meeting.id) == MemberUpdate.meeting_id)
             .where(*in_period)
         ).all()
     ]
-    disagreements = list(
-        session.exec(
-            select(Disagreement).where(
+    disagreements = [
+        (group_id, raised_by)
+        for group_id, raised_by in session.exec(
+            select(Disagreement.group_id, Disagreement.raised_by).where(
                 col(Disagreement.group_id).in_(ids),
                 col(Disagreement.raised_at) >= starts,
                 col(Disagreement.raised_at) < ends,
             )
         ).all()
-    )
+    ]
     return _World(
         groups,
         members,
@@ -490,16 +574,38 @@ def _load(
 # --- working it out -----------------------------------------------------------------------------
 
 
-def judge(
-    *, deadline: Deadline, done: date | None, today: date, calendar: WorkingCalendar
+class _Counter:
+    """Working days between two dates for one calendar, from a running count over a span of days
+    (thousands of steps are judged per report; counting day by day each time is the slow part)."""
+
+    def __init__(self, calendar: WorkingCalendar, first: date, last: date) -> None:
+        self.calendar, self.first = calendar, first
+        self.running = [0]
+        day = first
+        while day < last:
+            day += timedelta(days=1)
+            self.running.append(self.running[-1] + calendar.is_working_day(day))
+
+    def between(self, start: date, end: date) -> int:
+        """Working days in (start, end], as `WorkingCalendar.working_days_between`."""
+        a, b = (start - self.first).days, (end - self.first).days
+        if end <= start:
+            return 0
+        if a >= 0 and b < len(self.running):
+            return self.running[b] - self.running[a]
+        return self.calendar.working_days_between(start, end)
+
+
+def _judge(
+    *, deadline: Deadline, done: date | None, today: date, count: _Counter
 ) -> tuple[Timeliness, int]:
     """How a step went: on time, late (by working days), missed (overdue so far) or pending."""
     if done is not None:
         if done <= deadline.due:
             return Timeliness.ON_TIME, 0
-        return Timeliness.LATE, calendar.working_days_between(deadline.due, done)
+        return Timeliness.LATE, count.between(deadline.due, done)
     if deadline.due < today:
-        return Timeliness.MISSED, calendar.working_days_between(deadline.due, today)
+        return Timeliness.MISSED, count.between(deadline.due, today)
     return Timeliness.PENDING, 0
 
 
@@ -515,10 +621,15 @@ def _steps(
     period: Period,
     now: datetime,
     locale: Locale,
+    counters: dict[int, _Counter],
 ) -> list[StepResult]:
     assert group.id is not None and case.id is not None
     tz, today = locale.tz, now.astimezone(locale.tz).date()
     calendar, policy = locale.calendar(case), locale.policy(case)
+    count = counters.get(id(calendar))
+    if count is None:
+        span = (period.start - timedelta(days=1), max(period.end, today) + timedelta(days=1))
+        count = counters[id(calendar)] = _Counter(calendar, *span)
     closed = group.closed_at.astimezone(tz).date() if group.closed_at else None
     held = [m for m in world.meetings.get(group.id, []) if m.starts_at <= now]
     days = [m.starts_at.astimezone(tz).date() for m in held]
@@ -533,7 +644,6 @@ def _steps(
             after = after_review_deadline(review=review.held_on, calendar=calendar, policy=policy)
             found.append((Step.AFTER_REVIEW, after, _first_on_or_after(days, review.held_on)))
     for meeting, day in zip(held, days, strict=True):
-        assert meeting.id is not None
         row = world.minutes.get(meeting.id)
         record = record_deadline(meeting=day, calendar=calendar, policy=policy)
         circulate = circulate_deadline(meeting=day, calendar=calendar, policy=policy)
@@ -549,17 +659,16 @@ def _steps(
             continue
         if done is None and closed is not None and deadline.due > closed:
             continue  # the group closed before this was owed
-        status, late = judge(deadline=deadline, done=done, today=today, calendar=calendar)
+        status, late = _judge(deadline=deadline, done=done, today=today, count=count)
         results.append(StepResult(group.id, case.reference, step, deadline.due, done, status, late))
     return results
 
 
-def _closed_by(world: _World, action: Action, day: date, locale: Locale) -> bool:
+def _closed_by(world: _World, action: _Action, day: date, locale: Locale) -> bool:
     """Whether the action was done, declined or cancelled by the end of `day`."""
-    if not ActionStatus(action.status).is_closed or action.id is None:
+    if not ActionStatus(action.status).is_closed:
         return False
-    closed = world.closed_at.get(action.id)
-    when = closed[0] if closed else action.updated_at
+    when = world.closed_at.get(action.id, action.updated_at)
     return when.astimezone(locale.tz).date() <= day
 
 
@@ -580,18 +689,11 @@ def _drift(world: _World, report: GroupReport, *, as_of: date, locale: Locale) -
                 touched.get(action.outcome_id, action.updated_at), action.updated_at
             )
     for outcome in world.outcomes.get(report.group_id, []):
-        assert outcome.id is not None
         if outcome.created_at.astimezone(locale.tz).date() > as_of:
             continue
         last = max(outcome.last_activity_at, touched.get(outcome.id, outcome.created_at))
         if (as_of - last.astimezone(locale.tz).date()).days >= DRIFT_DAYS:
             report.drifting_outcomes += 1
-
-
-def _agency(membership: Membership, person: Person) -> str:
-    if Role(membership.role).is_family or person.is_family:
-        return FAMILY
-    return " ".join((membership.agency or person.agency).split()) or NO_AGENCY
 
 
 def _participation(
@@ -604,15 +706,14 @@ def _participation(
         found = world.members.get((group_id, person_id))
         if found is None:
             return []
-        membership, person = found
-        agency, role = _agency(membership, person), Role(membership.role).label
+        agency, role = found
         return [
             agencies.setdefault(agency, Participation(agency)),
             roles.setdefault(role, Participation(role)),
         ]
 
-    for attendance, group_id in world.attendance:
-        for row in rows(group_id, attendance.person_id):
+    for attendance in world.attendance:
+        for row in rows(attendance.group_id, attendance.person_id):
             match attendance.status:
                 case AttendanceStatus.ATTENDED:
                     row.attended += 1
@@ -620,13 +721,13 @@ def _participation(
                     row.apologies += 1
                 case AttendanceStatus.ABSENT:
                     row.absent += 1
-    for update, meeting in world.updates:
+    for update in world.updates:
         returned = (
             update.state == UpdateState.COMPLETE
             and update.completed_at is not None
-            and update.completed_at <= meeting.starts_at
+            and update.completed_at <= update.starts_at
         )
-        for row in rows(meeting.group_id, update.person_id):
+        for row in rows(update.group_id, update.person_id):
             row.updates_asked += 1
             row.updates_returned += returned
     for group_id in groups:
@@ -647,8 +748,8 @@ def _participation(
                     row.actions_late += not on_time
                 else:
                     row.actions_not_done += 1
-    for disagreement in world.disagreements:
-        for row in rows(disagreement.group_id, disagreement.raised_by):
+    for group_id, raised_by in world.disagreements:
+        for row in rows(group_id, raised_by):
             row.disagreements += 1
 
     def ordered(found: dict[str, Participation]) -> list[Participation]:
@@ -670,10 +771,13 @@ def build_report(
     today = now.astimezone(locale.tz).date()
     as_of = min(period.end, today)
     groups = []
+    counters: dict[int, _Counter] = {}
     for group, case, team in world.groups:
         assert group.id is not None
         line = GroupReport(group.id, case.reference, team)
-        line.steps = _steps(world, group, case, period=period, now=now, locale=locale)
+        line.steps = _steps(
+            world, group, case, period=period, now=now, locale=locale, counters=counters
+        )
         _actions(world, line, as_of=as_of, locale=locale)
         _drift(world, line, as_of=as_of, locale=locale)
         groups.append(line)
