@@ -11,11 +11,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
 
 from bot.core.calendar import format_day
-from bot.core.report import STEPS, Participation, Report, Tally
+from bot.core.context import Locale
+from bot.core.documents.files import Rendered
+from bot.core.report import STEPS, Participation, Period, Report, Tally, build_report
 from bot.messages import Attachment, Block, Context, Fields, Heading, Message, Text, bullets
+from storage.enums import AuditKind
+from storage.models import AuditEntry, Person
 
 CHART_SIZE = (1200, 600)  # pixels: 12 x 6 inches at 100 dpi
 _DPI = 100
@@ -24,16 +30,6 @@ _ON_TIME, _LATE, _MISSED = "#009E73", "#E69F00", "#D55E00"
 _RATES = (("attended", "#0072B2", ""), ("updates returned", "#56B4E9", "//"))
 MAX_LINES = 12  # groups listed in chat; the CSV and PDF have them all
 SOURCE_PREFIX = "report"
-
-
-@dataclass(frozen=True)
-class ReportFile:
-    """One file made from the report."""
-
-    filename: str
-    mime_type: str
-    data: bytes
-    title: str
 
 
 def percent(rate: float | None) -> str:
@@ -292,14 +288,14 @@ def csv_rows(report: Report) -> list[dict[str, object]]:
     return rows
 
 
-def render_csv(report: Report) -> ReportFile:
+def render_csv(report: Report) -> Rendered:
     """The report as a CSV file (UTF-8 with a byte-order mark, so Excel reads it right)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in csv_rows(report):
         writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS])
-    return ReportFile(
+    return Rendered(
         f"{_slug(report)}.csv",
         "text/csv",
         out.getvalue().encode("utf-8-sig"),
@@ -307,7 +303,7 @@ def render_csv(report: Report) -> ReportFile:
     )
 
 
-def render_png(report: Report) -> ReportFile:
+def render_png(report: Report) -> Rendered:
     """The chart: steps on time, late and missed by month; attendance and updates by agency."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -358,10 +354,10 @@ def render_png(report: Report) -> ReportFile:
     figure.tight_layout(rect=(0, 0, 1, 0.94))
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=_DPI, metadata={"Software": None})
-    return ReportFile(f"{_slug(report)}.png", "image/png", out.getvalue(), alt_text(report))
+    return Rendered(f"{_slug(report)}.png", "image/png", out.getvalue(), alt_text(report))
 
 
-def render_pdf(report: Report, *, marking: str) -> ReportFile:
+def render_pdf(report: Report, *, marking: str) -> Rendered:
     """The report as a PDF: the totals, the chart (with its alt text) and the tables."""
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
@@ -451,7 +447,7 @@ def render_pdf(report: Report, *, marking: str) -> ReportFile:
             for p in report.by_agency
         ],
     )
-    return ReportFile(
+    return Rendered(
         f"{_slug(report)}.pdf", "application/pdf", bytes(pdf.output()), f"{title(report)} (PDF)"
     )
 
@@ -460,7 +456,7 @@ def _counts(tally: Tally) -> tuple[int, int, int, int]:
     return tally.on_time, tally.late, tally.missed, tally.pending
 
 
-def render(report: Report, fmt: str, *, marking: str) -> ReportFile:
+def render(report: Report, fmt: str, *, marking: str) -> Rendered:
     """The report in `fmt`: csv, png or pdf."""
     if fmt == "csv":
         return render_csv(report)
@@ -475,6 +471,57 @@ def source_of(team_ids: list[int], report: Report, fmt: str) -> str:
     return f"{SOURCE_PREFIX}/{teams}/{report.period.start}/{report.period.end}/{fmt}"
 
 
-def attachment(file: ReportFile, source: str) -> Attachment:
+def attachment(file: Rendered, source: str) -> Attachment:
     """A report file as a message attachment."""
     return Attachment(file.filename, file.mime_type, file.data, file.title, source)
+
+
+FORMATS = ("csv", "png", "pdf")
+
+
+def parse_source(source: str) -> tuple[list[int], date, date, str] | None:
+    """The teams, period and format a report source names; None if it names no report."""
+    parts = source.split("/")
+    if len(parts) != 5 or parts[0] != SOURCE_PREFIX or parts[4] not in FORMATS:
+        return None
+    try:
+        teams = [int(t) for t in parts[1].split("+")]
+        return teams, date.fromisoformat(parts[2]), date.fromisoformat(parts[3]), parts[4]
+    except ValueError:
+        return None
+
+
+def download(
+    session: Session, *, source: str, person_id: int, locale: Locale, now: datetime
+) -> Rendered | None:
+    """The report file a signed link names, made afresh if the person still manages the team.
+
+    Checked at download time: someone who is no longer the team's manager gets nothing. Every
+    download is audited, like a run of the report.
+    """
+    parsed = parse_source(source)
+    person = session.get(Person, person_id)
+    if parsed is None or person is None or not person.is_team_manager:
+        return None
+    teams, start, end, fmt = parsed
+    if teams != [person.team_id]:
+        return None
+    period = Period(start, end)
+    report = build_report(session, team_ids=teams, period=period, now=now, locale=locale)
+    detail = f"teams={teams[0]} from={start} to={end} format={fmt}"
+    session.add(
+        AuditEntry(
+            at=now, actor_id=person_id, kind=AuditKind.READ, what="report:download", detail=detail
+        )
+    )
+    session.add_all(
+        AuditEntry(
+            at=now,
+            actor_id=person_id,
+            kind=AuditKind.READ,
+            what="report:download",
+            group_id=g.group_id,
+        )
+        for g in report.groups
+    )
+    return render(report, fmt, marking=locale.documents.marking)
