@@ -322,6 +322,10 @@ def render_png(report: Report) -> Rendered:
     ):
         months.bar(labels, values, bottom=bottom, label=name, color=colour, hatch=hatch)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    months.set_ylim(0, max([*bottom, 1]) * 1.15)
+    if len(found) > 12:  # two years: every other month named, so the labels stay readable
+        for i, label in enumerate(months.get_xticklabels()):
+            label.set_visible(i % 2 == 0)
     months.set_title("Statutory steps by month due")
     months.set_ylabel("steps")
     months.yaxis.get_major_locator().set_params(integer=True)

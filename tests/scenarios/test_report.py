@@ -507,3 +507,47 @@ def test_cli_prints_the_summary_and_explains_bad_input(
         capsys, "report", "--team", "North Team", "--from", "31/02/2027", "--to", "2027-03-31"
     )
     assert code == 2 and '"31/02/2027" is not a date' in err
+
+
+def test_a_scottish_case_is_judged_by_scotlands_timescales_and_bank_holidays(
+    engine: Engine, clock: FakeClock
+) -> None:
+    clock.set(at(date(2026, 11, 23), 9))
+    with Session(engine, expire_on_commit=False) as s:
+        team = make_team(session=s, name="Border Team")
+        case = make_case(
+            session=s,
+            clock=clock,
+            reference="CP-2026-0901",
+            nation="scotland",
+            icpc_date=date(2026, 11, 23),
+        )
+        group = make_group(session=s, clock=clock, case=case, team_id=team.id)
+        chair = make_person(session=s, clock=clock, agency="Social Work")
+        make_membership(session=s, clock=clock, group=group, person=chair, role=Role.KEY_WORKER)
+        make_meeting(
+            session=s,
+            clock=clock,
+            group=group,
+            created_by=chair,
+            starts_at=at(date(2026, 12, 16)),
+            status=MeetingStatus.HELD,
+        )
+        s.commit()
+        assert team.id is not None
+        report = build_report(
+            s,
+            team_ids=[team.id],
+            period=Period(date(2026, 12, 1), date(2027, 1, 31)),
+            now=at(date(2027, 1, 20), 9),
+            locale=Locale(),
+        )
+    found = [(r.step, r.due, r.status, r.working_days_late) for r in report.steps()]
+    assert found == [
+        # 15 working days after the CPPM; St Andrew's Day (Mon 30 Nov) is not one.
+        (Step.FIRST_MEETING, date(2026, 12, 15), Timeliness.LATE, 1),
+        (Step.CIRCULATE, date(2026, 12, 23), Timeliness.MISSED, 16),
+        # Scotland records within 10 working days: Christmas and New Year's holidays skipped.
+        (Step.RECORD, date(2027, 1, 5), Timeliness.MISSED, 11),
+        (Step.NEXT_MEETING, date(2027, 1, 27), Timeliness.PENDING, 0),
+    ]
