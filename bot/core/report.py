@@ -10,7 +10,13 @@ Rules (DOMAIN.md, "Timescales"; each is a Policy setting):
 - on time: done on or before the deadline; late: done after it (by N working days of the case's
   nation); missed: not done and the deadline has passed today; pending: not done, not yet due;
 - a meeting counts as held once its start has passed (as `bot.core.groups.meeting_dates`);
-- a step due after its group closed is not owed.
+- a step due after its group closed is not owed;
+- participation counts meetings marked held in the period (attended / apologies / absent as
+  recorded), updates completed before the meeting started, actions due in the period (done by
+  their due date, done later, or not done and past due; declined and cancelled ones left out)
+  and disagreements raised in it, each under the member's agency and role in that group;
+- open and overdue actions and drifting outcomes (no change for 4 weeks, counting changes to
+  their actions) are counted at the end of the period, or today if that is sooner.
 """
 
 from __future__ import annotations
