@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_teams(subparsers)
     _add_minutes(subparsers)
     _add_member(subparsers)
+    from bot.report_cli import add_report
+
+    add_report(subparsers)
     return parser
 
 

@@ -18,6 +18,7 @@ MODULES = (
     "share",
     "minutes",
     "oversight",
+    "report",
     "reminders",
 )
 

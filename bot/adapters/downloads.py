@@ -17,6 +17,7 @@ from bot.core.context import Locale
 from bot.core.documents.delivery import download
 from bot.core.documents.files import Rendered
 from bot.core.documents.render_docx import TemplateError
+from bot.core.report_render import download as report_download
 from storage.db import session_scope
 
 NOT_AVAILABLE = (
@@ -46,6 +47,12 @@ def download_routes(*, engine: Engine, locale: Locale, signer: LinkSigner) -> li
                     person_id=claims.person_id,
                     tz=locale.tz,
                     options=locale.documents,
+                    now=signer.clock.now(),
+                ) or report_download(
+                    session,
+                    source=claims.source,
+                    person_id=claims.person_id,
+                    locale=locale,
                     now=signer.clock.now(),
                 )
         except TemplateError as err:
