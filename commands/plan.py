@@ -13,9 +13,9 @@ from bot.core.access import (
     GroupView,
     audit,
     group_by_id,
+    group_for_channel,
     has_family,
     hidden,
-    in_group_space,
     require_active,
     require_manager,
     resolve_group,
@@ -721,7 +721,7 @@ def list_actions(ctx: Ctx, _view: GroupView | None, args: Args) -> Reply:
         args.tokens.remove(ref)
     word = args.take()
     which = "open" if word is None else _pick_list_word(word)
-    across = ref is None and which == "mine" and not in_group_space(ctx)
+    across = ref is None and which == "mine" and group_for_channel(ctx) is None
     if across:
         views = visible_groups(ctx)
         if not views:

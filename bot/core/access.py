@@ -145,11 +145,6 @@ def _space_of(ctx: Ctx) -> tuple[CoreGroup, Case] | None:
     return (row[0], row[1]) if row else None
 
 
-def in_group_space(ctx: Ctx) -> bool:
-    """Whether the request came from a space that belongs to a group (visible or not)."""
-    return _space_of(ctx) is not None
-
-
 def group_for_channel(ctx: Ctx) -> GroupView | None:
     """The group whose space the request came from, if the actor may see it."""
     row = _space_of(ctx)
@@ -176,14 +171,15 @@ def resolve_group(ctx: Ctx, reference: str | None, *, include_closed: bool = Fal
         # A group's space means that group only: never the actor's other group, even when they
         # cannot see this one (still in the channel after a failed removal, a Teams channel).
         here = _view(ctx, *space)
-        if here is None:
-            audit(ctx, group_id=None, kind=AuditKind.DENIED, what="group", detail="space")
-            raise _not_found(None)
-        return here
+        if here is not None:
+            return here
+        # Not theirs: answered as in a space of no group, except that their only group is never
+        # taken for it; they are asked which group they mean.
+        audit(ctx, group_id=None, kind=AuditKind.DENIED, what="group", detail="space")
     mine = visible_groups(ctx, include_closed=include_closed)
-    if len(mine) == 1:
+    if len(mine) == 1 and space is None:
         return mine[0]
-    if not mine:
+    if not mine:  # worded as anywhere else, so a space tells a stranger nothing
         raise NotFound(
             "You're not in any core group yet.",
             hint="Start one with `/coregroup new CP-2026-0142 icpc 18/12/2026`, "
