@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
 
 from bot.clock import Clock
@@ -45,7 +47,12 @@ def identity_of(session: Session, platform: Platform, user_id: str) -> ChatIdent
 
 
 def person_for(session: Session, who: Who, clock: Clock) -> Person:
-    """The person behind a platform user, created on first contact."""
+    """The person behind a platform user, created on first contact.
+
+    A new user's first requests may arrive together (a double click, several commands after a
+    start-up): the identity is inserted with ON CONFLICT DO NOTHING, and the request that loses
+    the race drops the person it made and uses the one that won.
+    """
     ident = identity_of(session, who.platform, who.user_id)
     if ident is not None:
         person = session.get(Person, ident.person_id)
@@ -57,16 +64,29 @@ def person_for(session: Session, who: Who, clock: Clock) -> Person:
     session.add(person)
     session.flush()
     assert person.id is not None
-    session.add(
-        ChatIdentity(
-            person_id=person.id,
-            platform=who.platform,
-            user_id=who.user_id,
-            handle=(who.display_name or who.user_id).split(" ")[0].lower(),
-        )
+    values = {
+        "person_id": person.id,
+        "platform": who.platform,
+        "user_id": who.user_id,
+        "handle": (who.display_name or who.user_id).split(" ")[0].lower(),
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(ChatIdentity)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["platform", "user_id"])
+        .returning(col(ChatIdentity.id))
     )
+    created = session.execute(statement).scalar_one_or_none()
+    if created is not None:
+        return person
+    session.delete(person)  # another request met them first
     session.flush()
-    return person
+    ident = identity_of(session, who.platform, who.user_id)
+    assert ident is not None
+    winner = session.get(Person, ident.person_id)
+    assert winner is not None
+    return winner
 
 
 def resolve_person(
