@@ -623,11 +623,12 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def _cmd_db_current(args: argparse.Namespace) -> int:
     """Report the schema revision of DATABASE_URL and whether it is up to date."""
-    from storage.db import current_revision, head_revision
+    from storage.db import current_revision, head_revision, refuse_newer
 
     settings = load_settings()
     with _database(settings) as engine:
         current = current_revision(engine)
+    refuse_newer(current)
     where, head = masked_url(settings.database_url), head_revision()
     if current is None:
         _out(f"Database at {where} has no schema yet; run `coregroup db upgrade` to create it.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -35,6 +36,21 @@ def checked_email(value: str) -> str:
 
 
 LINK_SECRET_MIN = 32
+CLOSURE_DAYS_EXAMPLE = "CLOSURE_DAYS=2026-12-29,2026-12-30"
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _closure_day(text: str) -> date:
+    """One local closure day, written YYYY-MM-DD; ValueError showing the format otherwise."""
+    try:
+        if _ISO_DAY.match(text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ValueError(
+        f"{text!r} is not a date; list the days as YYYY-MM-DD separated by commas, "
+        f"e.g. {CLOSURE_DAYS_EXAMPLE}"
+    )
 
 
 class ConfigError(RuntimeError):
@@ -179,7 +195,11 @@ class Settings(BaseSettings):
     @classmethod
     def _split_days(cls, value: object) -> object:
         if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
+            days = []
+            for part in (p.strip() for p in value.split(",")):
+                if part:
+                    days.append(_closure_day(part))
+            return tuple(days)
         return value
 
     @property

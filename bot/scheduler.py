@@ -53,6 +53,7 @@ from bot.core.reminders import (
     record_failure,
     release_claims,
     release_expired,
+    renew_claims,
     settle_found,
     track_changes,
     upsert,
@@ -88,6 +89,7 @@ class TickReport:
     retrying: int = 0
     failed: int = 0
     returned: int = 0  # claims given back unsent on a graceful shutdown
+    lapsed: int = 0  # claims found lapsed just before sending: left to their new claim
 
     def add(self, other: TickReport) -> None:
         """Fold another report's counts into this one."""
@@ -181,15 +183,19 @@ class ReminderEngine:
         with ThreadPoolExecutor(max_workers=max(self.settings.send_workers, 1)) as senders:
             sending: list[Future[TickReport]] = []
             while time.monotonic() < stop and not self.stopping:
-                claimed = self._claim(moment(), report)
+                claimed = self._claim(moment(), report, moment)
+                if claimed is not None:
+                    owners.append(claimed[0])  # renewed from now on with the chunk being sent
                 for future in sending:
                     report.add(future.result())
                 sending = []
                 if claimed is None:
                     break
                 owner, outgoing = claimed
-                owners.append(owner)
-                sending = [senders.submit(self._send, owner, item, moment) for item in outgoing]
+                sending = [
+                    senders.submit(self._send, owner, item, moment, lambda: owners[-1:])
+                    for item in outgoing
+                ]
             for future in sending:
                 report.add(future.result())
         if self.stopping:
@@ -299,8 +305,14 @@ class ReminderEngine:
 
     # Claiming and sending --------------------------------------------------------------------
 
-    def _claim(self, now: datetime, report: TickReport) -> tuple[str, list[Outgoing]] | None:
-        """Claim a chunk of due rows and turn them into messages, in one short transaction."""
+    def _claim(
+        self,
+        now: datetime,
+        report: TickReport,
+        moment: Callable[[], datetime] | None = None,
+    ) -> tuple[str, list[Outgoing]] | None:
+        """Claim a chunk of due rows and turn them into messages, in one short transaction (the
+        lease counted from when it ends: waiting on another instance's locks does not use it)."""
         owner = f"{self.instance}#{next(self._claims)}"[-80:]
         with session_scope(self.engine) as session:
             rows = claim_due(
@@ -316,6 +328,8 @@ class ReminderEngine:
             report.claimed += len(rows)
             rows = self._settle_earlier_tries(session, rows, now, report)
             prepared = prepare(session, rows, planner=self.planner, now=now)
+            if moment is not None:
+                renew_claims(session, ids=(), owner=owner, until=moment() + self.settings.lease)
         report.dropped += prepared.dropped
         report.deferred += prepared.deferred
         return owner, prepared.outgoing
@@ -351,8 +365,15 @@ class ReminderEngine:
                 )
         return [row for row in rows if id(row) not in settled]
 
-    def _send(self, owner: str, item: Outgoing, moment: Callable[[], datetime]) -> TickReport:
-        """Send one message and record the outcome against its rows."""
+    def _send(
+        self,
+        owner: str,
+        item: Outgoing,
+        moment: Callable[[], datetime],
+        waiting: Callable[[], list[str]] = list,
+    ) -> TickReport:
+        """Send one message and record the outcome against its rows; `waiting` names the chunk
+        claimed behind this one, whose lease is renewed with this chunk's."""
         result = TickReport()
         if self.stopping:  # not started yet: its claim is given back once the sends in flight end
             return result
@@ -362,6 +383,20 @@ class ReminderEngine:
                 raise DeliveryError(
                     f"no sender for {item.recipient.platform.value}", retryable=False
                 )
+            # Slow sends (429s) must not outlive the claim: renew it before each message, and
+            # leave the rows to whoever holds them now if it lapsed meanwhile.
+            with session_scope(self.engine) as session:
+                held = renew_claims(
+                    session,
+                    ids=item.ids,
+                    owner=owner,
+                    until=moment() + self.settings.lease,
+                    also=waiting(),
+                )
+            if not held:
+                log.warning("reminders %s: claim lapsed before sending; not sent here", item.ids)
+                result.lapsed = len(item.ids)
+                return result
             ref = outbox.send(item.recipient.to, item.message)
         except DeliveryError as err:
             with session_scope(self.engine) as session:

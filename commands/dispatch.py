@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine
@@ -12,11 +14,11 @@ from sqlmodel import Session, col, select
 from bot.clock import Clock
 from bot.core.access import GroupView, audit, resolve_group
 from bot.core.context import Ctx, Locale
-from bot.core.errors import NotAllowed, NotFound, UserError
+from bot.core.errors import Ambiguous, NotAllowed, NotFound, UserError
 from bot.core.people import Directory, Who, person_for
 from bot.core.routing import expected_by, remember_prompt
 from bot.logs import log_failure
-from bot.messages import Context, Heading, Message, Reply, Text
+from bot.messages import Button, Buttons, Context, Heading, Message, Reply, Text
 from commands.parse import Args, is_reference, suggest, tokenize
 from commands.registry import Command, Registry
 from storage.db import session_scope
@@ -26,6 +28,9 @@ from storage.models import CardCopy, ChatIdentity, CoreGroup, Person
 log = logging.getLogger(__name__)
 
 COMMAND = "/coregroup"
+# The buttons that answer "who do you mean?": each re-runs what was typed with the choice made.
+CHOOSE = "people.choose"
+MAX_VALUE = 2000  # the longest button value every platform keeps (Slack's limit)
 
 
 class Dispatcher:
@@ -52,7 +57,13 @@ class Dispatcher:
 
     def command(self, who: Who, text: str, *, channel_id: str | None = None) -> Reply:
         """Run `/coregroup <text>` for `who`."""
-        return self._guarded(who, channel_id, f"{COMMAND} {text}".strip(), self._command(text))
+        return self._guarded(
+            who,
+            channel_id,
+            f"{COMMAND} {text}".strip(),
+            self._command(text),
+            again=lambda token, choice: {"c": _chosen_in(text, token, choice)},
+        )
 
     def click(
         self,
@@ -64,11 +75,37 @@ class Dispatcher:
         channel_id: str | None = None,
     ) -> Reply:
         """Handle a button or menu click (with the text it asked for, if any)."""
+        if action == CHOOSE:
+            return self._chosen(who, value, channel_id=channel_id)
         handler = self.registry.clicks.get(action)
         if handler is None:
             log.warning("click on unknown action %s", action)
             return Reply().say("That button no longer works. Run `/coregroup help` to start again.")
-        return self._guarded(who, channel_id, text or "", lambda ctx: handler(ctx, value, text))
+        return self._guarded(
+            who,
+            channel_id,
+            text or "",
+            lambda ctx: handler(ctx, value, text),
+            again=lambda token, choice: {
+                "a": action,
+                "v": value,
+                "t": _chosen_in(text or "", token, choice),
+            },
+        )
+
+    def _chosen(self, who: Who, value: str, *, channel_id: str | None) -> Reply:
+        """Re-run what was typed with the person chosen on a "who do you mean?" button."""
+        try:
+            again = json.loads(value)
+        except ValueError:
+            again = None
+        if isinstance(again, dict) and isinstance(again.get("c"), str):
+            return self.command(who, again["c"], channel_id=channel_id)
+        if isinstance(again, dict) and isinstance(again.get("a"), str) and again["a"] != CHOOSE:
+            return self.click(
+                who, again["a"], str(again.get("v", "")), text=again.get("t"), channel_id=channel_id
+            )
+        return Reply().say("That button no longer works. Run `/coregroup help` to start again.")
 
     def message(
         self,
@@ -224,12 +261,20 @@ class Dispatcher:
         return run
 
     def _guarded(
-        self, who: Who, channel_id: str | None, typed: str, run: Callable[[Ctx], Reply]
+        self,
+        who: Who,
+        channel_id: str | None,
+        typed: str,
+        run: Callable[[Ctx], Reply],
+        *,
+        again: Callable[[str, int], dict[str, str]] | None = None,
     ) -> Reply:
         try:
             with session_scope(self.engine) as session:
                 ctx = self._ctx(session, who, channel_id)
                 return run(ctx)
+        except Ambiguous as err:
+            return choose_reply(err, typed, again)
         except UserError as err:
             if isinstance(err, NotFound | NotAllowed):
                 self._audit_denied(who, channel_id, type(err).__name__)
@@ -286,6 +331,35 @@ def _unknown_command(name: str, registry: Registry) -> UserError:
     return UserError(
         f"I don't know `{name}`.", hint=f"Type `{COMMAND} help` to see the commands with examples."
     )
+
+
+def _chosen_in(text: str, token: str, person_id: int) -> str:
+    """`text` with the typed name `token` (e.g. `@sam`) replaced by the choice `@sam#12`."""
+    pattern = re.compile(r"(?<!\S)" + re.escape(token) + r"(?!\S)")
+    return pattern.sub(lambda _: f"{token}#{person_id}", text, count=1)
+
+
+def choose_reply(
+    err: Ambiguous, typed: str, again: Callable[[str, int], dict[str, str]] | None
+) -> Reply:
+    """Nothing was done: ask who was meant, one button per person (nothing else about them)."""
+    blocks: list = [Text(err.message)]
+    if again is not None and err.choices:
+        values = [json.dumps(again(err.token, c.person_id)) for c in err.choices]
+        if all(len(v) <= MAX_VALUE for v in values):  # else only the hint: mention them
+            blocks.append(
+                Buttons(
+                    tuple(
+                        Button(c.label[:75], CHOOSE, v)
+                        for c, v in zip(err.choices, values, strict=True)
+                    )
+                )
+            )
+    if err.hint:
+        blocks.append(Context(err.hint))
+    if typed:
+        blocks.append(Context(f"You typed: {typed}"[:2900]))
+    return Reply().say(Message(text=err.message, blocks=tuple(blocks)))
 
 
 def error_reply(err: UserError, typed: str) -> Reply:

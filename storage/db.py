@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -55,18 +56,38 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+class SchemaNewer(SchemaOutOfDate):
+    """The database was upgraded by a newer release of the bot than this one."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(f"The database is newer than this version ({revision}); upgrade the bot.")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Create or upgrade the schema to `revision`."""
+    """Create or upgrade the schema to `revision` (SchemaNewer if a newer release made it)."""
+    refuse_newer(current_revision(engine))
     command.upgrade(alembic_config(engine), revision)
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(create_engine("sqlite://")))
 
 
 def head_revision() -> str:
     """The newest migration this code knows."""
-    head = ScriptDirectory.from_config(
-        alembic_config(create_engine("sqlite://"))
-    ).get_current_head()
+    head = _scripts().get_current_head()
     assert head is not None
     return head
+
+
+def refuse_newer(revision: str | None) -> None:
+    """Raise SchemaNewer when `revision` is none of this code's migrations."""
+    if revision is None:
+        return
+    try:
+        _scripts().get_revision(revision)
+    except CommandError:
+        raise SchemaNewer(revision) from None
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -78,6 +99,7 @@ def current_revision(engine: Engine) -> str | None:
 def check_schema(engine: Engine) -> None:
     """Raise SchemaOutOfDate unless the database is at the newest migration."""
     current, head = current_revision(engine), head_revision()
+    refuse_newer(current)
     if current != head:
         state = "has no schema yet" if current is None else f"is at revision {current}"
         raise SchemaOutOfDate(

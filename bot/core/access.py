@@ -133,8 +133,8 @@ def hidden(ctx: Ctx, *, what: str, detail: str) -> NotFound:
     return _not_found(None)
 
 
-def group_for_channel(ctx: Ctx) -> GroupView | None:
-    """The group whose space the request came from, if the actor may see it."""
+def _space_of(ctx: Ctx) -> tuple[CoreGroup, Case] | None:
+    """The group whose space the request came from, whoever may see it."""
     if not ctx.channel_id:
         return None
     row = ctx.session.exec(
@@ -142,13 +142,21 @@ def group_for_channel(ctx: Ctx) -> GroupView | None:
         .join(Case, col(Case.id) == CoreGroup.case_id)
         .where(CoreGroup.channel_id == ctx.channel_id, CoreGroup.platform == ctx.platform)
     ).first()
+    return (row[0], row[1]) if row else None
+
+
+def group_for_channel(ctx: Ctx) -> GroupView | None:
+    """The group whose space the request came from, if the actor may see it."""
+    row = _space_of(ctx)
     return _view(ctx, *row) if row else None
 
 
 def resolve_group(ctx: Ctx, reference: str | None, *, include_closed: bool = False) -> GroupView:
     """Find the group a request is about: named by reference, implied by channel, or the only one.
 
-    A reference the actor cannot see gives the same NotFound as one that does not exist.
+    A reference the actor cannot see gives the same NotFound as one that does not exist; so does
+    a group's space whose group they cannot see. "Your only group" is for direct messages and
+    spaces that belong to no group.
     """
     if reference:
         for view in visible_groups(ctx, include_closed=True):
@@ -158,13 +166,20 @@ def resolve_group(ctx: Ctx, reference: str | None, *, include_closed: bool = Fal
                 return view
         audit(ctx, group_id=None, kind=AuditKind.DENIED, what="group", detail=f"ref={reference}")
         raise _not_found(reference)
-    here = group_for_channel(ctx)
-    if here is not None:
-        return here
+    space = _space_of(ctx)
+    if space is not None:
+        # A group's space means that group only: never the actor's other group, even when they
+        # cannot see this one (still in the channel after a failed removal, a Teams channel).
+        here = _view(ctx, *space)
+        if here is not None:
+            return here
+        # Not theirs: answered as in a space of no group, except that their only group is never
+        # taken for it; they are asked which group they mean.
+        audit(ctx, group_id=None, kind=AuditKind.DENIED, what="group", detail="space")
     mine = visible_groups(ctx, include_closed=include_closed)
-    if len(mine) == 1:
+    if len(mine) == 1 and space is None:
         return mine[0]
-    if not mine:
+    if not mine:  # worded as anywhere else, so a space tells a stranger nothing
         raise NotFound(
             "You're not in any core group yet.",
             hint="Start one with `/coregroup new CP-2026-0142 icpc 18/12/2026`, "

@@ -1,5 +1,7 @@
 """Typed errors a user can act on; the dispatch boundary turns them into a private message."""
 
+from dataclasses import dataclass
+
 
 class UserError(Exception):
     """Something the person asking can fix; the message says how."""
@@ -31,3 +33,21 @@ class NotAllowed(UserError):
 
 class Conflict(UserError):
     """The request clashes with the current state (e.g. minutes already published)."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One person a typed name could mean, labelled only with what the actor may know."""
+
+    person_id: int
+    label: str
+
+
+class Ambiguous(UserError):
+    """A typed name could mean more than one person, or someone outside the group: nothing is
+    done, and the actor is asked to choose (one button per person) or to mention them."""
+
+    def __init__(self, message: str, *, token: str, choices: tuple[Choice, ...], hint: str = ""):
+        super().__init__(message, hint=hint)
+        self.token = token
+        self.choices = choices

@@ -6,12 +6,15 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlmodel import Session, col, select
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, or_, select
 
 from bot.clock import Clock
 from bot.config import checked_email
-from bot.core.errors import BadInput
-from storage.enums import Platform
+from bot.core.errors import Ambiguous, BadInput, Choice
+from storage.enums import Platform, Role
 from storage.models import ChatIdentity, Membership, Person
 
 
@@ -44,7 +47,12 @@ def identity_of(session: Session, platform: Platform, user_id: str) -> ChatIdent
 
 
 def person_for(session: Session, who: Who, clock: Clock) -> Person:
-    """The person behind a platform user, created on first contact."""
+    """The person behind a platform user, created on first contact.
+
+    A new user's first requests may arrive together (a double click, several commands after a
+    start-up): the identity is inserted with ON CONFLICT DO NOTHING, and the request that loses
+    the race drops the person it made and uses the one that won.
+    """
     ident = identity_of(session, who.platform, who.user_id)
     if ident is not None:
         person = session.get(Person, ident.person_id)
@@ -56,16 +64,29 @@ def person_for(session: Session, who: Who, clock: Clock) -> Person:
     session.add(person)
     session.flush()
     assert person.id is not None
-    session.add(
-        ChatIdentity(
-            person_id=person.id,
-            platform=who.platform,
-            user_id=who.user_id,
-            handle=(who.display_name or who.user_id).split(" ")[0].lower(),
-        )
+    values = {
+        "person_id": person.id,
+        "platform": who.platform,
+        "user_id": who.user_id,
+        "handle": (who.display_name or who.user_id).split(" ")[0].lower(),
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(ChatIdentity)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["platform", "user_id"])
+        .returning(col(ChatIdentity.id))
     )
+    created = session.execute(statement).scalar_one_or_none()
+    if created is not None:
+        return person
+    session.delete(person)  # another request met them first
     session.flush()
-    return person
+    ident = identity_of(session, who.platform, who.user_id)
+    assert ident is not None
+    winner = session.get(Person, ident.person_id)
+    assert winner is not None
+    return winner
 
 
 def resolve_person(
@@ -77,7 +98,13 @@ def resolve_person(
     clock: Clock,
     group_id: int | None = None,
 ) -> Person:
-    """The person a mention (`<@U123>`, `<@U123|sam>`, `@sam`) or a member's name refers to."""
+    """The person a mention (`<@U123>`, `<@U123|sam>`, `@sam`) or a member's name refers to.
+
+    Only a platform's real mention (or, in the local chat, an exact user id) names someone
+    outside the group. A typed name is taken as one member of the group when it fits exactly one
+    person; when it could mean anyone else, the actor is asked to choose (`Ambiguous`), never
+    guessed: a fuzzy match must not welcome the wrong person into a case.
+    """
     match = MENTION.match(token)
     if match:
         user_id = match.group(1)
@@ -91,37 +118,46 @@ def resolve_person(
             raise BadInput(f"I can't find that person ({token}) in this workspace.")
         return person_for(session, who, clock)
     name = token.removeprefix("@").strip()
+    chosen: int | None = None
+    picked = CHOSEN.match(name)
+    if picked:  # a choice made with the buttons `Ambiguous` offered: `@sam#12`
+        name, chosen = picked.group(1), int(picked.group(2))
     if not name:
         raise BadInput("Say who: mention them, e.g. `@sam`.")
-    ident = session.exec(
-        select(ChatIdentity).where(
-            ChatIdentity.platform == platform, col(ChatIdentity.handle) == name.lower()
+    if platform == Platform.LOCAL and chosen is None:
+        # The local chat's people are their one-word user ids: `@sam` is an exact mention.
+        ident = identity_of(session, platform, name.lower())
+        if ident is not None:
+            person = session.get(Person, ident.person_id)
+            assert person is not None
+            return person
+    candidates = name_candidates(session, name, platform=platform, group_id=group_id)
+    if chosen is not None:
+        for person, _ in candidates:
+            if person.id == chosen:
+                return person
+        raise BadInput(
+            f"I don't know who {token} is.",
+            hint="Mention them with @ (pick them from the list as you type).",
         )
-    ).first()
-    if ident is not None:
-        person = session.get(Person, ident.person_id)
-        assert person is not None
-        return person
-    if group_id is not None:
-        members = session.exec(
-            select(Person)
-            .join(Membership, col(Membership.person_id) == Person.id)
-            .where(Membership.group_id == group_id, col(Membership.active).is_(True))
-        ).all()
-        folded = name.casefold()
-        hits = [
-            p
-            for p in members
-            if p.display_name.casefold() == folded
-            or p.display_name.casefold().split(" ")[0] == folded
-        ]
-        if len(hits) == 1:
-            return hits[0]
-        if len(hits) > 1:
-            raise BadInput(
-                f"More than one member is called {name}.",
-                hint="Mention the person you mean with @ so I can tell them apart.",
-            )
+    if len(candidates) == 1 and candidates[0][1] is not None:
+        return candidates[0][0]  # the one member of the group with that name
+    if candidates:
+        shown = candidates[:MAX_CHOICES]
+        raise Ambiguous(
+            f"More than one person is called {name}: who do you mean?"
+            if len(candidates) > 1
+            else f"Nobody in the group is called {name}: do you mean this person?",
+            token=token,
+            choices=tuple(
+                Choice(
+                    person_id=p.id or 0,
+                    label=p.display_name if role is None else f"{p.display_name} ({role.label})",
+                )
+                for p, role in shown
+            ),
+            hint="Choose one, or mention them with @ (pick them from the list as you type).",
+        )
     who = directory.describe(name)
     if who is None:
         raise BadInput(
@@ -129,6 +165,50 @@ def resolve_person(
             hint="Mention them with @ (pick them from the list as you type).",
         )
     return person_for(session, who, clock)
+
+
+# `@sam#12`: the choice of person 12 for the typed name `@sam`, made with a button.
+CHOSEN = re.compile(r"^(.+)#(\d{1,12})$")
+MAX_CHOICES = 8
+
+
+def name_candidates(
+    session: Session, name: str, *, platform: Platform, group_id: int | None
+) -> list[tuple[Person, Role | None]]:
+    """Everyone a typed name could mean: the group's members whose name (or its first word) it
+    is, with their role there, then other people on the platform known by that name."""
+    folded = name.casefold()
+    found: list[tuple[Person, Role | None]] = []
+    seen: set[int] = set()
+    if group_id is not None:
+        rows = session.exec(
+            select(Person, Membership)
+            .join(Membership, col(Membership.person_id) == Person.id)
+            .where(Membership.group_id == group_id, col(Membership.active).is_(True))
+            .order_by(col(Membership.id))
+        ).all()
+        for person, membership in rows:
+            display = person.display_name.casefold()
+            if (display == folded or display.split(" ")[0] == folded) and person.id not in seen:
+                found.append((person, Role(membership.role)))
+                seen.add(person.id or 0)
+    others = session.exec(
+        select(Person)
+        .join(ChatIdentity, col(ChatIdentity.person_id) == Person.id)
+        .where(
+            ChatIdentity.platform == platform,
+            or_(
+                col(ChatIdentity.handle) == name.lower(),
+                func.lower(Person.display_name) == name.lower(),
+            ),
+        )
+        .order_by(col(Person.display_name), col(Person.id))
+    ).all()
+    for person in others:
+        if person.id not in seen:
+            found.append((person, None))
+            seen.add(person.id or 0)
+    return found
 
 
 EMAIL_OFF = ("none", "off", "remove", "clear")

@@ -1152,6 +1152,43 @@ def claim_due(
     )
 
 
+def renew_claims(
+    session: Session,
+    *,
+    ids: Sequence[int],
+    owner: str,
+    until: datetime,
+    also: Sequence[str] = (),
+) -> bool:
+    """Just before a send: extend the lease of every row `owner` (one claimed chunk) and `also`
+    (the chunk waiting behind it) still hold, so chunks sent slowly keep their claims. True when
+    all of `ids` (the message about to go) are still `owner`'s; otherwise (the claim lapsed and
+    another took some) the ones still held are given back unsent, so the message is built afresh
+    by whoever claims them next."""
+    table = _table(Reminder)
+    claimed = table.c.status == ReminderStatus.CLAIMED.value
+    renewed = session.connection().execute(
+        update(table)
+        .where(claimed, table.c.claimed_by.in_([owner, *also]))
+        .values(claimed_until=until)
+        .returning(table.c.id, table.c.claimed_by)
+    )
+    mine = {row_id for row_id, by in renewed if by == owner}
+    if set(ids) <= mine:
+        return True
+    session.connection().execute(
+        update(table)
+        .where(table.c.id.in_(list(ids)), claimed, table.c.claimed_by == owner)
+        .values(
+            status=ReminderStatus.PENDING.value,
+            claimed_by=None,
+            claimed_until=None,
+            attempts=table.c.attempts - 1,
+        )
+    )
+    return False
+
+
 def mark_sent(session: Session, *, ids: Sequence[int], owner: str, ref: str, now: datetime) -> int:
     """Mark claimed rows sent with the platform's message id; returns how many were still ours."""
     table = _table(Reminder)
