@@ -466,24 +466,31 @@ def list_meetings(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     numbered = list(enumerate(core.meetings_of(ctx.session, group_id=view.id), 1))
     if not numbered:
         hint = f" Book one with `{SCHEDULE_EXAMPLE}`." if view.can_manage else ""
+        if view.is_family:
+            return Reply().say("No meetings are booked yet. Your key worker will let you know.")
         return Reply().say(f"No meetings are booked yet for {view.reference}.{hint}")
+    family = view.is_family
     coming = [
-        core.meeting_line(m, number=n, tz=tz)
+        core.meeting_line(m, number=n, tz=tz, family=family)
         for n, m in numbered
         if m.status == MeetingStatus.SCHEDULED and not core.has_started(m, now)
     ]
     before = [
-        core.meeting_line(m, number=n, tz=tz)
+        core.meeting_line(m, number=n, tz=tz, family=family)
         for n, m in reversed(numbered)
         if m.status != MeetingStatus.SCHEDULED or core.has_started(m, now)
     ]
-    blocks: list[Block] = [Heading(f"Meetings — {view.reference}"), Text("Coming up:")]
+    heading = "Your family's meetings" if family else f"Meetings — {view.reference}"
+    blocks: list[Block] = [Heading(heading), Text("Coming up:")]
     blocks.append(Bullets(tuple(coming)) if coming else Text("Nothing booked."))
     if before:
         blocks += [Text("Earlier:"), Bullets(tuple(before))]
-    blocks.append(
-        Context("Use a meeting's number in other commands, e.g. `/coregroup move 2 to Fri 10am`.")
-    )
+    if not family:
+        blocks.append(
+            Context(
+                "Use a meeting's number in other commands, e.g. `/coregroup move 2 to Fri 10am`."
+            )
+        )
     return Reply().say(
         Message(text=f"{view.reference}: {len(numbered)} meetings", blocks=tuple(blocks))
     )

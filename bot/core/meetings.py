@@ -28,6 +28,13 @@ KIND_LABELS = {
     MeetingKind.AFTER_REVIEW: "core group meeting after the review conference",
 }
 
+# The same, as the family hears it.
+FAMILY_KIND_LABELS = {
+    MeetingKind.FIRST: "first meeting",
+    MeetingKind.REGULAR: "meeting",
+    MeetingKind.AFTER_REVIEW: "meeting after the review conference",
+}
+
 STATUS_LABELS = {
     MeetingStatus.SCHEDULED: "booked",
     MeetingStatus.HELD: "held",
@@ -429,13 +436,12 @@ def cancelled_card(
     )
 
 
-def meeting_line(meeting: Meeting, *, number: int, tz: ZoneInfo) -> str:
-    """One line of the meetings list."""
+def meeting_line(meeting: Meeting, *, number: int, tz: ZoneInfo, family: bool = False) -> str:
+    """One line of the meetings list (`family`: in family words)."""
     status = STATUS_LABELS[MeetingStatus(meeting.status)]
     place = meeting.venue or ("video call" if meeting.call_link else "place to be confirmed")
-    line = (
-        f"{number}. {format_when(meeting.starts_at, tz)} — {KIND_LABELS[MeetingKind(meeting.kind)]}"
-    )
+    kind = (FAMILY_KIND_LABELS if family else KIND_LABELS)[MeetingKind(meeting.kind)]
+    line = f"{number}. {format_when(meeting.starts_at, tz)} — {kind}"
     line += f" — {place} — {status}"
     if meeting.status == MeetingStatus.CANCELLED and meeting.cancel_reason:
         line += f" ({meeting.cancel_reason})"
