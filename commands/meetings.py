@@ -301,6 +301,14 @@ def _book(ctx: Ctx, view: GroupView, args: Args) -> Reply:
         calendar=ctx.calendar(view.case),
         policy=ctx.policy(view.case),
     )
+    first = core.another_first(session, group_id=view.id, kind=kind)
+    if first is not None:
+        number = core.number_of(session, meeting=first)
+        warnings.append(
+            f"Meeting {number} ({core.format_when(first.starts_at, tz)}) is already booked as "
+            "the first meeting, so there are now two. If this one replaces it: "
+            f"`/coregroup cancel {number}`."
+        )
     meeting = core.book_meeting(
         session,
         group_id=view.id,
@@ -463,7 +471,12 @@ def list_meetings(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     assert view is not None
     _no_more(args, "/coregroup meetings")
     tz, now = ctx.locale.tz, ctx.now()
-    numbered = list(enumerate(core.meetings_of(ctx.session, group_id=view.id), 1))
+    numbers = core.numbers_of(ctx.session, group_id=view.id)
+    numbered = [
+        (numbers[m.id], m)
+        for m in core.meetings_of(ctx.session, group_id=view.id)
+        if m.id is not None
+    ]
     if not numbered:
         hint = f" Book one with `{SCHEDULE_EXAMPLE}`." if view.can_manage else ""
         if view.is_family:
