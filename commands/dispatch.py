@@ -241,11 +241,12 @@ class Dispatcher:
         def run(ctx: Ctx) -> Reply:
             tokens = tokenize(text)
             ref = tokens.pop(0) if tokens and is_reference(tokens[0]) else None
+            family = bool(ctx.actor.is_family)
             if not tokens:
-                return help_reply(self.registry, None)
+                return help_reply(self.registry, None, family=family)
             name = tokens.pop(0)
             if name.lower() in ("help", "?"):
-                return help_reply(self.registry, tokens[0] if tokens else None)
+                return help_reply(self.registry, tokens[0] if tokens else None, family=family)
             cmd = self.registry.find(name)
             if cmd is None:
                 raise _unknown_command(name, self.registry)
@@ -269,16 +270,18 @@ class Dispatcher:
         *,
         again: Callable[[str, int], dict[str, str]] | None = None,
     ) -> Reply:
+        family = False
         try:
             with session_scope(self.engine) as session:
                 ctx = self._ctx(session, who, channel_id)
+                family = bool(ctx.actor.is_family)
                 return run(ctx)
         except Ambiguous as err:
             return choose_reply(err, typed, again)
         except UserError as err:
             if isinstance(err, NotFound | NotAllowed):
                 self._audit_denied(who, channel_id, type(err).__name__)
-            return error_reply(err, typed)
+            return error_reply(err, typed, family=family)
         except Exception:
             # No user text or exception message in the log: either may hold a child's name.
             error_id = log_failure(log, "unexpected error handling a request from %s", who.user_id)
@@ -362,18 +365,45 @@ def choose_reply(
     return Reply().say(Message(text=err.message, blocks=tuple(blocks)))
 
 
-def error_reply(err: UserError, typed: str) -> Reply:
+def error_reply(err: UserError, typed: str, *, family: bool = False) -> Reply:
     """A private reply explaining the problem, how to fix it, and echoing what was typed."""
-    blocks: list = [Text(err.message)]
-    if err.hint:
-        blocks.append(Text(err.hint))
+    message, hint = err.worded(family=family)
+    blocks: list = [Text(message)]
+    if hint:
+        blocks.append(Text(hint))
     if typed:
         blocks.append(Context(f"You typed: {typed}"[:2900]))
-    return Reply().say(Message(text=err.message, blocks=tuple(blocks)))
+    return Reply().say(Message(text=message, blocks=tuple(blocks)))
 
 
-def help_reply(registry: Registry, topic: str | None) -> Reply:
-    """The list of commands with examples, or the detail of one command."""
+# What a parent, carer or young person can ask, in their words (the rest is the key worker's).
+FAMILY_HELP = (
+    ("status", "when and where the next meeting is, and what you agreed to do"),
+    ("actions mine", "the things you agreed to do"),
+    ("action 2", "one of them, with buttons to say how it is going"),
+    ("myupdate", "what you have told us before the next meeting; change any answer"),
+    ("meetings", "your family's meetings, coming up and past"),
+    ("members", "who is in the group"),
+    ("minutes", "what was agreed at the last meeting"),
+    ("hours 9am-8pm", "the hours I may send you messages"),
+)
+
+
+def _family_help() -> Reply:
+    lines = [f"{COMMAND} {usage} — {what}" for usage, what in FAMILY_HELP]
+    blocks = (
+        Heading("What you can ask me"),
+        Text("\n".join(lines)),
+        Context("If something isn't clear, or you'd like something changed, ask your key worker."),
+    )
+    return Reply().say(Message(text="What you can ask me", blocks=blocks))
+
+
+def help_reply(registry: Registry, topic: str | None, *, family: bool = False) -> Reply:
+    """The list of commands with examples, or the detail of one command (for the family: what
+    they can ask, in their words)."""
+    if family and not topic:
+        return _family_help()
     if topic:
         cmd = registry.find(topic)
         if cmd is None:

@@ -367,10 +367,13 @@ def _record_email(ctx: Ctx, person: Person, typed: str | None, email: str | None
 def _welcome(view: GroupView, role: Role, by: str) -> Message:
     if role.is_family:
         body = (
-            f"{by} has added you to the core group for {view.reference}: the people working with "
-            "your family on the plan agreed at the conference. I'll tell you about meetings and "
-            "anything the group asks of you. Type `/coregroup status` any time to see what's next."
+            f"{by} has added you to the group supporting your family: the people working with "
+            "you on the plan agreed at the conference. I'll tell you about meetings and anything "
+            "the group asks of you. Type `/coregroup status` any time to see what's next, or "
+            "`/coregroup help` to see what you can ask me."
         )
+        added = "You've been added to the group supporting your family"
+        return Message(text=added, blocks=(Text(body),))
     else:
         body = (
             f"{by} has added you to the core group for {view.reference} as {role.label}. "
@@ -427,13 +430,16 @@ def list_members(ctx: Ctx, view: GroupView | None, _args: Args) -> Reply:
     assert view is not None
     rows = active_members(ctx, view.id)
     lines = []
+    chair = "chair (runs the meetings)" if view.is_family else "chair"
+    taker = "minute-taker (writes down what is agreed)" if view.is_family else "minute-taker"
     for m, p in rows:
-        marks = [x for x, on in (("chair", m.is_chair), ("minute-taker", m.is_minute_taker)) if on]
+        marks = [x for x, on in ((chair, m.is_chair), (taker, m.is_minute_taker)) if on]
         line = f"{p.display_name} — {_role_text(Role(m.role), m.agency)}"
         lines.append(line + (f" · {', '.join(marks)}" if marks else ""))
     count = f"{len(rows)} member{'s' if len(rows) != 1 else ''}"
-    blocks: list[Block] = [Heading(f"{view.reference}: {count}"), bullets(lines)]
-    if view.case.conference_chair_id is not None:
+    heading = f"Who is in the group: {count}" if view.is_family else f"{view.reference}: {count}"
+    blocks: list[Block] = [Heading(heading), bullets(lines)]
+    if view.case.conference_chair_id is not None and not view.is_family:
         iro = ctx.session.get(Person, view.case.conference_chair_id)
         if iro is not None:
             blocks.append(Text(f"Conference chair (for disagreements): {iro.display_name}"))
@@ -713,6 +719,9 @@ def _close(ctx: Ctx, view: GroupView, *, clicked: bool) -> Reply:
     text = " ".join(parts)
     reply = Reply()
     reply.effects.append(ArchiveSpace(view.id))
+    for membership, person in active_members(ctx, view.id):
+        if Role(membership.role).is_family and person.id not in (None, ctx.actor_id):
+            reply.say(_closed_for_family(ctx, cancelled=len(cancelled)), to=ToPerson(person.id))
     if clicked:
         # The confirmation the chair clicked becomes the record of what happened.
         reply.say(
@@ -726,6 +735,27 @@ def _close(ctx: Ctx, view: GroupView, *, clicked: bool) -> Reply:
     else:
         _announce(ctx, reply, view, text)
     return reply
+
+
+def _closed_for_family(ctx: Ctx, *, cancelled: int) -> Message:
+    """The closed-group notice a parent, carer or young person gets, in their words."""
+    lines = [
+        f"{ctx.actor.display_name} has let me know that the group supporting your family has "
+        f"finished its work, on {format_day(ctx.today())}."
+    ]
+    if cancelled:
+        lines.append("Meetings that were booked won't go ahead, and I won't send more reminders.")
+    else:
+        lines.append("I won't send you more reminders.")
+    lines.append("You can still read what was agreed: type `/coregroup status`.")
+    return Message(
+        text="The group supporting your family has finished its work",
+        blocks=(
+            Heading("The group has finished its work"),
+            Text(" ".join(lines)),
+            Context("If you have questions about what happens next, ask your key worker."),
+        ),
+    )
 
 
 # --- status -------------------------------------------------------------------------------------

@@ -301,6 +301,14 @@ def _book(ctx: Ctx, view: GroupView, args: Args) -> Reply:
         calendar=ctx.calendar(view.case),
         policy=ctx.policy(view.case),
     )
+    first = core.another_first(session, group_id=view.id, kind=kind)
+    if first is not None:
+        number = core.number_of(session, meeting=first)
+        warnings.append(
+            f"Meeting {number} ({core.format_when(first.starts_at, tz)}) is already booked as "
+            "the first meeting, so there are now two. If this one replaces it: "
+            f"`/coregroup cancel {number}`."
+        )
     meeting = core.book_meeting(
         session,
         group_id=view.id,
@@ -463,27 +471,39 @@ def list_meetings(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     assert view is not None
     _no_more(args, "/coregroup meetings")
     tz, now = ctx.locale.tz, ctx.now()
-    numbered = list(enumerate(core.meetings_of(ctx.session, group_id=view.id), 1))
+    numbers = core.numbers_of(ctx.session, group_id=view.id)
+    numbered = [
+        (numbers[m.id], m)
+        for m in core.meetings_of(ctx.session, group_id=view.id)
+        if m.id is not None
+    ]
     if not numbered:
         hint = f" Book one with `{SCHEDULE_EXAMPLE}`." if view.can_manage else ""
+        if view.is_family:
+            return Reply().say("No meetings are booked yet. Your key worker will let you know.")
         return Reply().say(f"No meetings are booked yet for {view.reference}.{hint}")
+    family = view.is_family
     coming = [
-        core.meeting_line(m, number=n, tz=tz)
+        core.meeting_line(m, number=n, tz=tz, family=family)
         for n, m in numbered
         if m.status == MeetingStatus.SCHEDULED and not core.has_started(m, now)
     ]
     before = [
-        core.meeting_line(m, number=n, tz=tz)
+        core.meeting_line(m, number=n, tz=tz, family=family)
         for n, m in reversed(numbered)
         if m.status != MeetingStatus.SCHEDULED or core.has_started(m, now)
     ]
-    blocks: list[Block] = [Heading(f"Meetings — {view.reference}"), Text("Coming up:")]
+    heading = "Your family's meetings" if family else f"Meetings — {view.reference}"
+    blocks: list[Block] = [Heading(heading), Text("Coming up:")]
     blocks.append(Bullets(tuple(coming)) if coming else Text("Nothing booked."))
     if before:
         blocks += [Text("Earlier:"), Bullets(tuple(before))]
-    blocks.append(
-        Context("Use a meeting's number in other commands, e.g. `/coregroup move 2 to Fri 10am`.")
-    )
+    if not family:
+        blocks.append(
+            Context(
+                "Use a meeting's number in other commands, e.g. `/coregroup move 2 to Fri 10am`."
+            )
+        )
     return Reply().say(
         Message(text=f"{view.reference}: {len(numbered)} meetings", blocks=tuple(blocks))
     )

@@ -87,10 +87,16 @@ def register(registry: Registry) -> None:
 # --- shared helpers -----------------------------------------------------------------------------
 
 
-def _card(ctx: Ctx, action: Action, *, family: bool) -> Message:
-    """The action card; `family` when the family can see where it goes (notes left out)."""
+def _card(ctx: Ctx, action: Action, *, family: bool, to_family: bool = False) -> Message:
+    """The action card; `family` when the family can see where it goes (notes left out),
+    `to_family` when it is addressed to a family member (family words)."""
     return core.action_message(
-        ctx.session, action=action, tz=ctx.locale.tz, now=ctx.now(), family=family
+        ctx.session,
+        action=action,
+        tz=ctx.locale.tz,
+        now=ctx.now(),
+        family=family or to_family,
+        to_family=to_family,
     )
 
 
@@ -119,6 +125,8 @@ def _name(ctx: Ctx, person_id: int) -> str:
 
 
 def _label(view: GroupView, action: Action) -> str:
+    if view.is_family:
+        return f"action {action.number}"
     return f"action {action.number} ({view.reference})"
 
 
@@ -655,9 +663,16 @@ def _announce_new_action(
     else:
         lines.append("It is for professionals only, so it was not posted in the group's channel.")
     assert owner.id is not None
-    card = _card(ctx, action, family=_person_is_family(ctx, view, owner.id))
+    to_family = _person_is_family(ctx, view, owner.id)
+    card = _card(ctx, action, family=to_family, to_family=to_family)
     if owner.id == ctx.actor_id:
         reply.say(card)
+    elif to_family:
+        intro = (
+            f"{ctx.actor.display_name} has written down something you agreed to do, as part of "
+            "your family's plan. You can tell us how it's going with the buttons."
+        )
+        reply.say(_with_intro(card, intro), to=ToPerson(owner.id))
     else:
         intro = f"{ctx.actor.display_name} has given you a new action for {view.reference}."
         reply.say(_with_intro(card, intro), to=ToPerson(owner.id))
@@ -688,7 +703,7 @@ def _show_action(ctx: Ctx, view: GroupView, number: int) -> Reply:
     history = Message(
         text=f"{view.reference}: history of action {action.number}", blocks=tuple(blocks)
     )
-    return Reply().say(_card(ctx, action, family=family)).say(history)
+    return Reply().say(_card(ctx, action, family=family, to_family=family)).say(history)
 
 
 def _action_line(action: Action, names: dict[int, str], today: date) -> str:
@@ -735,7 +750,10 @@ def list_actions(ctx: Ctx, _view: GroupView | None, args: Args) -> Reply:
         if message is not None:
             reply.say(message)
     if not reply.outbound:
-        reply.say("You have no open actions in any of your core groups.")
+        if ctx.actor.is_family:
+            reply.say("You have nothing open to do at the moment.")
+        else:
+            reply.say("You have no open actions in any of your core groups.")
     return reply
 
 
@@ -776,12 +794,14 @@ def _actions_message(
     }[which]
     if skip_empty and not actions:
         return None
-    blocks: list[Block] = [Heading(f"{title} · {view.reference}")]
+    heading = title if view.is_family else f"{title} · {view.reference}"
+    blocks: list[Block] = [Heading(heading)]
     if actions:
         names = core.names_of(ctx.session, [a.owner_id for a in actions])
         blocks.append(bullets([_action_line(a, names, today) for a in actions]))
+        example = actions[0].number
         blocks.append(
-            Context("`/coregroup action 3` shows one action with its buttons and history.")
+            Context(f"`/coregroup action {example}` shows one action with its buttons and history.")
         )
     else:
         blocks.append(Text({"overdue": "Nothing is overdue."}.get(which, "No actions to show.")))
@@ -813,7 +833,8 @@ def _tell_owner(ctx: Ctx, action: Action, intro: str) -> Reply:
     if action.owner_id == ctx.actor_id:
         return Reply()
     view = group_by_id(ctx, action.group_id)
-    card = _card(ctx, action, family=_person_is_family(ctx, view, action.owner_id))
+    to_family = _person_is_family(ctx, view, action.owner_id)
+    card = _card(ctx, action, family=to_family, to_family=to_family)
     return Reply().say(_with_intro(card, intro), to=ToPerson(action.owner_id))
 
 
@@ -1095,7 +1116,7 @@ def _pressable(ctx: Ctx, value: str) -> tuple[Action, GroupView]:
 def _in_place(ctx: Ctx, action: Action, reply: Reply) -> Reply:
     """The updated card replaces the one clicked, then the rest of the reply."""
     view = group_by_id(ctx, action.group_id)
-    card = _card(ctx, action, family=_here_is_family(ctx, view))
+    card = _card(ctx, action, family=_here_is_family(ctx, view), to_family=view.is_family)
     return Reply().say(card, to=InPlace()).extend(reply)
 
 

@@ -78,18 +78,22 @@ def hours_command(ctx: Ctx, _view: GroupView | None, args: Args) -> Reply:
     text = args.rest()
     if not text:
         hours = person_hours(person)
+        days, morning = ("on working days", "working morning")
+        if person.is_family:
+            days, morning = ("on weekdays, not bank holidays", "weekday morning")
         return Reply().say(
-            f"I send you direct messages from {hours.describe()} on working days "
+            f"I send you direct messages from {hours.describe()} {days} "
             f"({hours.tz.key} time). Reminders due outside those hours wait until the next "
-            f"working morning. To change them: `{HOURS_EXAMPLE}`."
+            f"{morning}. To change them: `{HOURS_EXAMPLE}`."
         )
     start, end = (9, 17) if text.lower() in _DEFAULT else read_hours(text)
     person.contact_start_hour, person.contact_end_hour = start, end
     ctx.session.add(person)
     ctx.session.flush()
     hours = person_hours(person)
+    days = "on weekdays, not bank holidays" if person.is_family else "on working days"
     return Reply().say(
-        f"Done: I'll send you direct messages only from {hours.describe()} on working days "
+        f"Done: I'll send you direct messages only from {hours.describe()} {days} "
         f"({hours.tz.key} time). Anything due outside those hours waits for the next one."
     )
 

@@ -69,11 +69,24 @@ def audit(ctx: Ctx, *, group_id: int | None, kind: AuditKind, what: str, detail:
     )
 
 
+# For the family: the same reply whether the group is not there or not theirs.
+FAMILY_NOT_FOUND = ("I can't find that.", "Check what you typed, or ask your key worker.")
+FAMILY_NOT_YOURS = (
+    "That's something your key worker does.",
+    "If you'd like it done or changed, ask your key worker.",
+)
+FAMILY_CLOSED = (
+    "The group supporting your family has finished its work, so nothing can be changed now.",
+    "You can still read what was agreed. If you have questions, ask your key worker.",
+)
+
+
 def _not_found(reference: str | None) -> NotFound:
     shown = f" matching {reference}" if reference else ""
     return NotFound(
         f"I can't find a core group{shown} that you belong to.",
         hint="Check the case reference, or ask the group's chair to add you.",
+        family=FAMILY_NOT_FOUND,
     )
 
 
@@ -162,7 +175,9 @@ def resolve_group(ctx: Ctx, reference: str | None, *, include_closed: bool = Fal
         for view in visible_groups(ctx, include_closed=True):
             if view.reference.casefold() == reference.casefold():
                 if not include_closed and not view.is_active:
-                    raise BadInput(f"The core group for {view.reference} is closed.")
+                    raise BadInput(
+                        f"The core group for {view.reference} is closed.", family=FAMILY_CLOSED
+                    )
                 return view
         audit(ctx, group_id=None, kind=AuditKind.DENIED, what="group", detail=f"ref={reference}")
         raise _not_found(reference)
@@ -184,6 +199,10 @@ def resolve_group(ctx: Ctx, reference: str | None, *, include_closed: bool = Fal
             "You're not in any core group yet.",
             hint="Start one with `/coregroup new CP-2026-0142 icpc 18/12/2026`, "
             "or ask a chair to add you.",
+            family=(
+                "You're not in a group with me at the moment.",
+                "If you think you should be, ask your key worker.",
+            ),
         )
     refs = ", ".join(v.reference for v in mine[:10])
     raise BadInput(
@@ -199,6 +218,7 @@ def require_manager(view: GroupView, doing: str) -> None:
         raise NotAllowed(
             f"Only the chair or key worker can {doing} for {view.reference}.",
             hint="Ask the chair, or ask them to make you a co-chair with `/coregroup chair @you`.",
+            family=FAMILY_NOT_YOURS,
         )
 
 
@@ -218,6 +238,7 @@ def require_active(view: GroupView) -> None:
         raise BadInput(
             f"The core group for {view.reference} is closed, so it can't be changed.",
             hint="Its record stays available to members; start a new group if the plan resumes.",
+            family=FAMILY_CLOSED,
         )
 
 

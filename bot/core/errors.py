@@ -6,10 +6,18 @@ from dataclasses import dataclass
 class UserError(Exception):
     """Something the person asking can fix; the message says how."""
 
-    def __init__(self, message: str, *, hint: str = "") -> None:
+    def __init__(
+        self, message: str, *, hint: str = "", family: tuple[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # (message, hint) in family words, for a parent, carer or young person.
+        self.family = family
+
+    def worded(self, *, family: bool) -> tuple[str, str]:
+        """The message and hint, in family words when the person asking is family."""
+        return self.family if family and self.family is not None else (self.message, self.hint)
 
     def __str__(self) -> str:
         return f"{self.message}\n{self.hint}" if self.hint else self.message

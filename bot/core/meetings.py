@@ -28,6 +28,13 @@ KIND_LABELS = {
     MeetingKind.AFTER_REVIEW: "core group meeting after the review conference",
 }
 
+# The same, as the family hears it.
+FAMILY_KIND_LABELS = {
+    MeetingKind.FIRST: "first meeting",
+    MeetingKind.REGULAR: "meeting",
+    MeetingKind.AFTER_REVIEW: "meeting after the review conference",
+}
+
 STATUS_LABELS = {
     MeetingStatus.SCHEDULED: "booked",
     MeetingStatus.HELD: "held",
@@ -67,7 +74,7 @@ def role_label(membership: Membership) -> str:
 
 
 def meetings_of(session: Session, *, group_id: int) -> list[Meeting]:
-    """Every meeting of the group in date order; a meeting's number is its position plus one."""
+    """Every meeting of the group in date order."""
     return list(
         session.exec(
             select(Meeting)
@@ -77,9 +84,26 @@ def meetings_of(session: Session, *, group_id: int) -> list[Meeting]:
     )
 
 
+def _in_booking_order(session: Session, *, group_id: int) -> list[Meeting]:
+    """Every meeting of the group in the order it was booked: a meeting's number is its
+    position plus one, so a number once shown never changes (booking an earlier meeting, moving
+    or cancelling one leaves the others' numbers alone)."""
+    return list(
+        session.exec(
+            select(Meeting).where(Meeting.group_id == group_id).order_by(col(Meeting.id))
+        ).all()
+    )
+
+
+def numbers_of(session: Session, *, group_id: int) -> dict[int, int]:
+    """Each meeting's number, by meeting id."""
+    found = _in_booking_order(session, group_id=group_id)
+    return {m.id: n for n, m in enumerate(found, 1) if m.id is not None}
+
+
 def number_of(session: Session, *, meeting: Meeting) -> int:
     """The meeting's number within its group."""
-    ids = [m.id for m in meetings_of(session, group_id=meeting.group_id)]
+    ids = [m.id for m in _in_booking_order(session, group_id=meeting.group_id)]
     return ids.index(meeting.id) + 1
 
 
@@ -125,7 +149,7 @@ def latest_started(session: Session, *, group_id: int, now: datetime) -> Meeting
 
 def meeting_number(session: Session, *, group_id: int, number: int, reference: str) -> Meeting:
     """Meeting `number` of the group, or BadInput naming the numbers that exist."""
-    found = meetings_of(session, group_id=group_id)
+    found = _in_booking_order(session, group_id=group_id)
     if 1 <= number <= len(found):
         return found[number - 1]
     known = f"Meetings are numbered 1 to {len(found)}." if found else "No meetings are booked yet."
@@ -165,6 +189,17 @@ def infer_kind(
     if any(last < review <= day for review in review_dates(session, case_id=case.id)):
         return MeetingKind.AFTER_REVIEW
     return MeetingKind.REGULAR
+
+
+def another_first(
+    session: Session, *, group_id: int, kind: MeetingKind, ignore_id: int | None = None
+) -> Meeting | None:
+    """A first meeting still booked when another first one is being booked."""
+    if kind != MeetingKind.FIRST:
+        return None
+    return next(
+        (m for m in _others(session, group_id, ignore_id) if m.kind == MeetingKind.FIRST), None
+    )
 
 
 def date_warnings(
@@ -429,13 +464,12 @@ def cancelled_card(
     )
 
 
-def meeting_line(meeting: Meeting, *, number: int, tz: ZoneInfo) -> str:
-    """One line of the meetings list."""
+def meeting_line(meeting: Meeting, *, number: int, tz: ZoneInfo, family: bool = False) -> str:
+    """One line of the meetings list (`family`: in family words)."""
     status = STATUS_LABELS[MeetingStatus(meeting.status)]
     place = meeting.venue or ("video call" if meeting.call_link else "place to be confirmed")
-    line = (
-        f"{number}. {format_when(meeting.starts_at, tz)} — {KIND_LABELS[MeetingKind(meeting.kind)]}"
-    )
+    kind = (FAMILY_KIND_LABELS if family else KIND_LABELS)[MeetingKind(meeting.kind)]
+    line = f"{number}. {format_when(meeting.starts_at, tz)} — {kind}"
     line += f" — {place} — {status}"
     if meeting.status == MeetingStatus.CANCELLED and meeting.cancel_reason:
         line += f" ({meeting.cancel_reason})"

@@ -25,6 +25,7 @@ from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import Conflict
 from bot.core.groups import chairs, minute_takers
 from bot.core.meetings import (
+    FAMILY_KIND_LABELS,
     KIND_LABELS,
     attendance_of,
     case_of_group,
@@ -258,7 +259,7 @@ def _listed(names: Sequence[str]) -> str:
 # --- the eleven sections -----------------------------------------------------------------------
 
 
-def _section_1(f: _Facts, author_id: int) -> str:
+def _section_1(f: _Facts, author_id: int, *, family: bool = False) -> str:
     meeting = f.meeting
     number = number_of(f.session, meeting=meeting)
     place = meeting.venue or ("video call" if meeting.call_link else "not recorded")
@@ -266,6 +267,15 @@ def _section_1(f: _Facts, author_id: int) -> str:
         place += " (and by video call)"
     chair_names = [p.display_name for p in chairs(f.session, group_id=meeting.group_id)]
     takers = [p.display_name for p in minute_takers(f.session, group_id=meeting.group_id)]
+    if family:
+        # No case reference, and the roles said in words.
+        return _lines(
+            f"Date: {format_when(meeting.starts_at, f.tz)} "
+            f"({FAMILY_KIND_LABELS[MeetingKind(meeting.kind)]})",
+            f"Place: {place}",
+            f"Chair (ran the meeting): {_listed(chair_names)}",
+            f"Minute-taker (wrote these notes): {_listed(takers or [f.name(author_id)])}",
+        )
     return _lines(
         f"Case reference: {f.case.reference}",
         f"Date: {format_when(meeting.starts_at, f.tz)} "
@@ -316,12 +326,22 @@ _PURPOSES = {
 }
 
 
+_FAMILY_PURPOSES = {
+    MeetingKind.FIRST: "The first meeting after the child protection conference: to agree how "
+    "the plan will be put into action — who does what, and by when.",
+    MeetingKind.REGULAR: "To look at how the plan is going, one part at a time, and agree what "
+    "happens next.",
+    MeetingKind.AFTER_REVIEW: "The first meeting after the review conference: to bring the plan "
+    "up to date with what the conference decided.",
+}
+
+
 def _section_3(f: _Facts) -> tuple[str, str]:
     purpose = f"Purpose of this meeting: {_PURPOSES[MeetingKind(f.meeting.kind)]}"
     category = f.case.category.strip() or NOT_RECORDED
     concerns = f.case.concerns.strip() or NOT_RECORDED
     full = _lines(f"Category of the plan: {category}", f"Main worries: {concerns}", purpose)
-    return full, purpose
+    return full, f"What this meeting was for: {_FAMILY_PURPOSES[MeetingKind(f.meeting.kind)]}"
 
 
 def _section_4(f: _Facts, *, family: bool = False) -> str:
@@ -647,7 +667,9 @@ def _section_10(f: _Facts) -> str:
     return "\n".join(lines) or NO_DISAGREEMENT
 
 
-def _section_11(f: _Facts, *, calendar: WorkingCalendar, policy: Policy) -> str:
+def _section_11(
+    f: _Facts, *, calendar: WorkingCalendar, policy: Policy, family: bool = False
+) -> str:
     deadline = next_meeting_deadline(last_meeting=f.day, calendar=calendar, policy=policy)
     upcoming = f.session.exec(
         select(Meeting)
@@ -658,11 +680,19 @@ def _section_11(f: _Facts, *, calendar: WorkingCalendar, policy: Policy) -> str:
         )
         .order_by(col(Meeting.starts_at))
     ).first()
-    if upcoming is None:
+    if upcoming is None and family:
+        next_line = (
+            f"Next meeting: not booked yet. It should be by {format_day(deadline.due)}; your key "
+            "worker will let you know the date."
+        )
+    elif upcoming is None:
         next_line = (
             f"Next meeting: not booked yet. It must be held by {format_day(deadline.due)} "
             f"({deadline.rule})."
         )
+    elif family:
+        place = upcoming.venue or ("video call" if upcoming.call_link else "place to be confirmed")
+        next_line = f"Next meeting: {format_when(upcoming.starts_at, f.tz)} at {place}."
     else:
         place = upcoming.venue or ("video call" if upcoming.call_link else "venue to be confirmed")
         on_time = upcoming.starts_at.astimezone(f.tz).date() <= deadline.due
@@ -715,6 +745,7 @@ def assemble(
     # contingency plan, and only what a professional shared with them (or the chair words for
     # them with `amend <n> family "…"`).
     family = {
+        1: _section_1(f, author_id, family=True),
         2: _section_2(f, family=True),
         3: s3_family,
         4: _section_4(f, family=True),
@@ -723,6 +754,7 @@ def assemble(
         7: _section_7(f, family=True),
         8: s8_family,
         9: _section_9(f, family=True),
+        11: _section_11(f, calendar=calendar, policy=policy, family=True),
     }
     family |= {n: PROFESSIONALS_ONLY for n in FAMILY_WITHHELD}
     return MinutesBody(sections, family)
@@ -1137,18 +1169,28 @@ def copy_message(
         note += f" Approved by {', '.join(approved_by)}."
     if minutes.override_reason:
         note += f" Published without approval: {minutes.override_reason}"
+    if family:
+        # Who approved it, and why it went out without, are the professionals' business.
+        note = f"Version {version.number}, sent out {published} by {published_by}."
+    heading = (
+        f"What was agreed at your family's meeting on {facts.meeting_when}"
+        if family
+        else f"Minutes — {facts.reference}, core group on {facts.meeting_when}"
+    )
     blocks: list[Block] = [
-        Heading(f"Minutes — {facts.reference}, core group on {facts.meeting_when}"),
+        Heading(heading),
         *section_blocks(body_of(version), family=family),
         Context(note),
     ]
     if family:
         blocks.append(
             Context(
-                "This is your copy of the minutes. Some information for the professionals only "
-                "is left out. If anything is unclear or wrong, tell the chair."
+                "This is your copy of the minutes (the notes of the meeting). Some information "
+                "for the professionals only is left out. If anything is unclear or wrong, tell "
+                "your key worker."
             )
         )
+        return Message(text="What was agreed at your family's meeting", blocks=tuple(blocks))
     return Message(text=f"{facts.reference}: the minutes of the core group", blocks=tuple(blocks))
 
 

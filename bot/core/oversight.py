@@ -329,7 +329,7 @@ def _family_status(session: Session, *, view: Glance, viewer_id: int, locale: Lo
         and (a.outcome_id is None or a.outcome_id in shared)
     ]
     blocks: list[Block] = [
-        Heading(f"{view.reference} — what's next"),
+        Heading("What's next"),
         Fields((("Next meeting", _meeting_text(view.next_meeting, locale)),)),
         Text("Your actions:" if mine else "Your actions: none at the moment."),
     ]
@@ -346,8 +346,10 @@ def _family_status(session: Session, *, view: Glance, viewer_id: int, locale: Lo
             Text("Running late:"),
             bullets([_overdue_line(a, view.today, names.get(a.owner_id, "")) for a in late]),
         ]
+    if view.group.status != GroupStatus.ACTIVE:
+        blocks.insert(1, Text("The group supporting your family has finished its work."))
     blocks.append(Context("If anything here isn't clear, ask your key worker."))
-    return Message(text=f"{view.reference}: what's next", blocks=tuple(blocks))
+    return Message(text="What's next", blocks=tuple(blocks))
 
 
 # --- a team manager's view ----------------------------------------------------------------------

@@ -47,8 +47,13 @@ class Glossary:
 
     initials: Mapping[str, str]
     phrases: tuple[tuple[str, str | None], ...]
+    # Words fine between professionals that a parent or young person needs said another way.
+    family: tuple[tuple[str, str | None], ...] = ()
     _initials_re: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
     _phrases_re: tuple[tuple[re.Pattern[str], str | None], ...] = field(
+        default=(), repr=False, compare=False
+    )
+    _family_re: tuple[tuple[re.Pattern[str], str | None], ...] = field(
         default=(), repr=False, compare=False
     )
 
@@ -71,6 +76,14 @@ class Glossary:
                 for p, instead in self.phrases
             ),
         )
+        object.__setattr__(
+            self,
+            "_family_re",
+            tuple(
+                (re.compile(_EDGE_BEFORE + p + _EDGE_AFTER, re.IGNORECASE), instead)
+                for p, instead in self.family
+            ),
+        )
 
     @classmethod
     def parse(cls, text: str, *, source: str) -> Glossary:
@@ -87,22 +100,9 @@ class Glossary:
                 f'{source}: [initials] must be lines like ICPC = "first child protection '
                 'conference"'
             )
-        phrases: list[tuple[str, str | None]] = []
-        for number, entry in enumerate(data.get("phrases", []), start=1):
-            pattern = entry.get("pattern") if isinstance(entry, dict) else None
-            instead = entry.get("instead") if isinstance(entry, dict) else None
-            if not isinstance(pattern, str) or not pattern.strip():
-                raise GlossaryError(f"{source}: phrase {number} has no pattern")
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise GlossaryError(
-                    f"{source}: phrase {number} ({pattern!r}) is not a valid pattern: {exc}"
-                ) from None
-            if instead is not None and not isinstance(instead, str):
-                raise GlossaryError(f"{source}: phrase {number}'s `instead` must be text")
-            phrases.append((pattern, instead or None))
-        return cls(dict(initials), tuple(phrases))
+        phrases = _patterns(data.get("phrases", []), source=source, what="phrase")
+        family = _patterns(data.get("family", []), source=source, what="family phrase")
+        return cls(dict(initials), phrases, family)
 
     @classmethod
     def load(cls, path: Path | None) -> Glossary:
@@ -115,7 +115,11 @@ class Glossary:
         except (OSError, UnicodeDecodeError) as exc:
             raise GlossaryError(f"{path.name} can't be read: {exc}") from None
         extra = cls.parse(text, source=path.name)
-        return cls({**base.initials, **extra.initials}, base.phrases + extra.phrases)
+        return cls(
+            {**base.initials, **extra.initials},
+            base.phrases + extra.phrases,
+            base.family + extra.family,
+        )
 
     def findings(self, text: str) -> list[Finding]:
         """The jargon in `text`, each term once, in the order it first appears."""
@@ -139,6 +143,27 @@ class Glossary:
                 found.append(finding)
         return found
 
+    def family_findings(self, text: str) -> list[Finding]:
+        """What a parent or young person would trip over in `text`: the jargon, a case
+        reference, and the [[family]] words ("core group", "working days", an unexplained
+        "chair"), each once, in the order it first appears."""
+        hits = [(text.find(f.term), f) for f in self.findings(text)]
+        hits += [
+            (m.start(), Finding(m.group(), "leave the case reference out of family messages"))
+            for m in _REFERENCE.finditer(text)
+        ]
+        for pattern, instead in self._family_re:
+            hits += [
+                (m.start(), Finding(m.group(), instead or DESCRIBE)) for m in pattern.finditer(text)
+            ]
+        seen: set[str] = set()
+        found = []
+        for _, finding in sorted(hits, key=lambda hit: hit[0]):
+            if finding.term.casefold() not in seen:
+                seen.add(finding.term.casefold())
+                found.append(finding)
+        return found
+
     def replaced(self, text: str, terms: Collection[str] | None = None) -> str:
         """`text` with each replaceable term (or only `terms`) in plain words."""
         wanted = {t.casefold() for t in terms} if terms is not None else None
@@ -149,6 +174,26 @@ class Glossary:
                 continue
             text = _swap(text, finding.term, finding.plain)
         return text
+
+
+def _patterns(entries: object, *, source: str, what: str) -> tuple[tuple[str, str | None], ...]:
+    """`[[phrases]]`-shaped entries (pattern, optional instead), checked."""
+    found: list[tuple[str, str | None]] = []
+    for number, entry in enumerate(entries if isinstance(entries, list) else [], start=1):
+        pattern = entry.get("pattern") if isinstance(entry, dict) else None
+        instead = entry.get("instead") if isinstance(entry, dict) else None
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise GlossaryError(f"{source}: {what} {number} has no pattern")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise GlossaryError(
+                f"{source}: {what} {number} ({pattern!r}) is not a valid pattern: {exc}"
+            ) from None
+        if instead is not None and not isinstance(instead, str):
+            raise GlossaryError(f"{source}: {what} {number}'s `instead` must be text")
+        found.append((pattern, instead or None))
+    return tuple(found)
 
 
 def _swap(text: str, term: str, plain: str) -> str:
@@ -177,6 +222,11 @@ def bundled() -> Glossary:
 def jargon_in(text: str, glossary: Glossary | None = None) -> list[Finding]:
     """The jargon in `text`, each term once, in the order it first appears."""
     return (glossary or bundled()).findings(text)
+
+
+def family_findings(text: str, glossary: Glossary | None = None) -> list[Finding]:
+    """What in `text` a parent or young person would not follow (see Glossary.family_findings)."""
+    return (glossary or bundled()).family_findings(text)
 
 
 def advice(finding: Finding) -> str:

@@ -729,9 +729,17 @@ def status_phrase(
 
 
 def action_message(
-    session: Session, *, action: Action, tz: ZoneInfo, now: datetime, family: bool = False
+    session: Session,
+    *,
+    action: Action,
+    tz: ZoneInfo,
+    now: datetime,
+    family: bool = False,
+    to_family: bool = False,
 ) -> Message:
     """The action card: outcome, owner, what, due date, status, and buttons while it is open.
+
+    `to_family` is for a card addressed to a parent, carer or young person: no case reference.
 
     `family` is for a card the family can see (theirs, or in a space they are in): it shows only
     the notes shared with the family.
@@ -758,7 +766,8 @@ def action_message(
         ("Due", due_phrase(action, today)),
         ("Status", status_phrase(action, events, names, tz, family=family)),
     ]
-    blocks: list = [Heading(f"Action {action.number} · {reference}"), Text(action.description)]
+    heading = f"Action {action.number}" if to_family else f"Action {action.number} · {reference}"
+    blocks: list = [Heading(heading), Text(action.description)]
     blocks.append(Fields(tuple(pairs)))
     note = latest_note(events, family=family)
     if note is not None and note.note:
@@ -782,8 +791,8 @@ def action_message(
             )
         )
     summary = (
-        f"{reference}: action {action.number}, due {format_day(action.due_on)} "
-        f"({STATUS_LABELS[ActionStatus(action.status)].lower()})"
+        f"{'Your' if to_family else reference + ':'} action {action.number}, due "
+        f"{format_day(action.due_on)} ({STATUS_LABELS[ActionStatus(action.status)].lower()})"
     )
     return Message(text=summary, blocks=tuple(blocks), card=action_card_id(action))
 

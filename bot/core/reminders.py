@@ -1605,6 +1605,14 @@ class _About:
         return self.state.case.reference
 
     @property
+    def to_family(self) -> bool:
+        """Whether the reminder goes to a parent, carer or young person (family words)."""
+        if self.person is None or self.person.id is None:
+            return False
+        member = self.state.member(self.person.id)
+        return Role(member[0].role).is_family if member else bool(self.person.is_family)
+
+    @property
     def tz(self) -> ZoneInfo:
         return self.planner.locale.tz
 
@@ -1633,6 +1641,16 @@ def _meeting_ahead(a: _About) -> Part | None:
     if m is None:
         return None
     when = format_when(m.starts_at, a.tz)
+    if a.to_family:
+        blocks = (
+            Heading("Your family's meeting is coming up"),
+            Text(f"The group supporting your family meets on {when}."),
+            Fields((("When", f"{when} (about {m.duration_minutes} minutes)"), *place_pairs(m))),
+            Context(
+                "Can't make it? Let your key worker know, or say so when I ask how things are."
+            ),
+        )
+        return Part(f"Your family's meeting is on {when}", blocks, a.ref)
     days = int(a.occurrence.detail.get("days", 1))
     soon = "on the next working day" if days == 1 else f"in {days} working days"
     blocks = (
@@ -1649,6 +1667,13 @@ def _meeting_soon(a: _About) -> Part | None:
     if m is None:
         return None
     at = f"{m.starts_at.astimezone(a.tz):%H:%M}"
+    if a.to_family:
+        blocks = (
+            Heading("Starting soon"),
+            Text(f"Your family's meeting starts at {at} ({format_when(m.starts_at, a.tz)})."),
+            Fields(tuple(place_pairs(m))),
+        )
+        return Part(f"Your family's meeting starts at {at}", blocks, a.ref)
     blocks = (
         Heading(f"Starting soon · {a.ref}"),
         Text(
@@ -1705,10 +1730,23 @@ def _action(a: _About) -> Part | None:
         return None
     owner = a.state.member(action.owner_id)
     family = owner is not None and Role(owner[0].role).is_family
-    card = action_message(a.session, action=action, tz=a.tz, now=a.now, family=family)
+    card = action_message(
+        a.session, action=action, tz=a.tz, now=a.now, family=family, to_family=family
+    )
     due, n = format_day(action.due_on), action.number
     kind = Kind(a.row.kind)
-    if kind is Kind.ACTION_SOON:
+    if family:
+        today = a.now.astimezone(a.tz).date() == action.due_on
+        if kind is Kind.ACTION_SOON:
+            intro = f"A reminder: you agreed to do this by {due}."
+        elif kind is Kind.ACTION_DUE:
+            intro = f"A reminder: you agreed to do this by {'today' if today else due}."
+        else:
+            intro = f"This was due on {due}. How is it going? It's fine to say if you're stuck."
+            if int(a.occurrence.detail.get("n", 1)) >= a.planner.settings.escalate_after_overdue:
+                intro += " Your key worker knows too, so they can help."
+        summary = f"A reminder about something you agreed to do by {due}"
+    elif kind is Kind.ACTION_SOON:
         days = a.occurrence.detail.get("days", 2)
         intro = f"Action {n} for {a.ref} is due on {due}, in {days} working days."
         summary = f"{a.ref}: action {n} is due on {due}"
@@ -1724,6 +1762,9 @@ def _action(a: _About) -> Part | None:
     how = Context(
         f"Reply to this message in words to update action {n}, e.g. \u201cdone \u2014 referral "
         "sent\u201d or \u201cneed until next Friday\u201d."
+        if not family
+        else "Reply to this message in your own words, e.g. \u201cdone\u201d or \u201cneed "
+        "until next Friday\u201d."
     )
     return Part(summary, (Text(intro), *card.blocks, how), a.ref, expects=f"action:{action.id}")
 

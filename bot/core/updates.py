@@ -372,6 +372,11 @@ class Conversation:
         return self.membership is not None and self.membership.role == Role.KEY_WORKER
 
     @property
+    def tag(self) -> str:
+        """What a notification preview starts with: the case reference, none for the family."""
+        return "" if self.family else f"{self.reference}: "
+
+    @property
     def when(self) -> str:
         """The meeting's date and time."""
         return format_when(self.meeting.starts_at, self.tz)
@@ -480,7 +485,9 @@ class Conversation:
         blocks: list[Block] = [
             *before,
             Context(
-                f"{self.reference} · update for the meeting on {self.when} · "
+                f"Before the meeting on {self.when} · question {position} of {len(questions)}"
+                if self.family
+                else f"{self.reference} · update for the meeting on {self.when} · "
                 f"question {position} of {len(questions)}"
             ),
             Text(question.wording(self.family)),
@@ -498,7 +505,7 @@ class Conversation:
         ]
         day = format_day(self.meeting.starts_at.astimezone(self.tz).date())
         return Message(
-            text=f"{self.reference}: question {position} of {len(questions)} for your update "
+            text=f"{self.tag}question {position} of {len(questions)} for your update "
             f"before the meeting on {day}",
             blocks=tuple(blocks),
             expects=f"update:{self.id}",
@@ -962,7 +969,7 @@ def answered(convo: Conversation, key: str) -> Message:
     question = convo.find(key, answers)
     shown = convo.display(question, answers.get(key))
     return Message(
-        text=f"{convo.reference}: {question.label}: {shown}",
+        text=f"{convo.tag}{question.label}: {shown}",
         blocks=(Text(question.wording(convo.family)), Context(f"Your answer: {shown}")),
     )
 
@@ -1018,13 +1025,13 @@ def _advance(convo: Conversation, now: datetime, *, before: tuple[Block, ...]) -
 def completed_message(convo: Conversation, answers: dict[str, UpdateAnswer]) -> Message:
     """Thanks, and a summary of what they said."""
     thanks = (
-        f"Thank you. The chair will have your answers for the meeting on {convo.when}."
+        f"Thank you. Your key worker will have your answers for the meeting on {convo.when}."
         if convo.family
         else f"Thank you, your update is complete. The chair will have it for the meeting on "
         f"{convo.when}."
     )
     return Message(
-        text=f"{convo.reference}: your update is complete — thank you",
+        text=f"{convo.tag}Your update is complete — thank you",
         blocks=(
             Heading("Your update is complete"),
             Text(thanks),
@@ -1056,7 +1063,7 @@ def answers_message(convo: Conversation, *, now: datetime) -> Message:
         blocks.append(Context("All done, thank you. Press Change to change an answer."))
     else:
         blocks.append(Context("Reply to the question below to carry on."))
-    return Message(text=f"{convo.reference}: your update so far", blocks=tuple(blocks))
+    return Message(text=f"{convo.tag}Your update so far", blocks=tuple(blocks))
 
 
 # --- the whole group ----------------------------------------------------------------------------

@@ -285,7 +285,7 @@ def test_family_member_is_refused_and_cannot_see_private_actions(
     hidden = click_as(chat, "jo", "action.done", str(private.id))
     missing = click_as(chat, "jo", "action.done", "999999")
     assert hidden == missing
-    assert "I can't find a core group" in hidden
+    assert "I can't find that." in hidden  # the parent's words for "not found"
     assert actions(engine)[-1].status == ActionStatus.OPEN
 
 

@@ -38,7 +38,9 @@ def test_the_person_trying_the_demo_is_the_chair_in_the_group_space() -> None:
 
 def test_moving_the_clock_fires_the_meeting_reminders_once() -> None:
     transcript = _demo(["clock 2026-12-30 09:00", "clock +1h"])
-    assert transcript.count("== Core group meeting in 5 working days · CP-2026-0142 ==") == 6
+    # Five professionals, and Alex (the parent) in family words.
+    assert transcript.count("== Core group meeting in 5 working days · CP-2026-0142 ==") == 5
+    assert transcript.count("== Your family's meeting is coming up ==") == 1
 
 
 def test_the_console_script_runs_the_demo_from_a_pipe() -> None:

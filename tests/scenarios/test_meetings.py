@@ -279,7 +279,7 @@ def test_the_schedule_button_is_for_the_chair(group: ChatDriver, engine: Engine)
     reply = group.dispatcher.click(
         Who(Platform.LOCAL, "jo", "Jo"), "meeting.schedule", str(group_id(engine)), text="6/1 2pm"
     )
-    assert "Only the chair or key worker can book meetings" in reply.to_actor_text()
+    assert "That's something your key worker does." in reply.to_actor_text()  # Jo: the parent
     reply = group.dispatcher.click(
         Who(Platform.LOCAL, "sam", "Sam"), "meeting.schedule", "not-a-group", text="6/1 2pm"
     )
@@ -312,9 +312,7 @@ def test_move_explains_what_went_wrong(group: ChatDriver, engine: Engine) -> Non
     assert "in the past" in group("/coregroup move 1 to yesterday")
     assert "already at Wed 6 Jan 2027, 14:00" in group("/coregroup move 1 to 6/1 2pm")
     assert local(meetings(engine)[0].starts_at) == datetime(2027, 1, 6, 14, 0)
-    assert "Only the chair or key worker can move meetings" in group(
-        "as jo\n/coregroup move 1 to 5/1"
-    )
+    assert "That's something your key worker does." in group("as jo\n/coregroup move 1 to 5/1")
 
 
 def test_cancel_tells_the_group_at_once_with_the_reason(group: ChatDriver, engine: Engine) -> None:
@@ -343,7 +341,10 @@ def test_meetings_lists_upcoming_and_earlier_with_their_status(group: ChatDriver
         /coregroup held 1
         """
     )
-    out = group("as jo\n/coregroup meetings")
+    family = group("as jo\n/coregroup meetings")
+    assert "== Your family's meetings ==" in family
+    assert "1. Wed 6 Jan 2027, 14:00 — first meeting — Family Centre" in family
+    out = group("as alex\n/coregroup meetings")
 
     upcoming, earlier = out.split("Earlier:")
     assert "3. Wed 10 Feb 2027, 10:00 — core group meeting — place to be confirmed — booked" in (

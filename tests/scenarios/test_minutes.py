@@ -446,13 +446,16 @@ def test_journey_4_minutes_drafted_checked_amended_approved_published_and_record
     # Published: a copy to every member, the family's without what is for professionals only.
     out = chat("as sam\n/coregroup publish")
     for key in MEMBERS:
-        assert "Minutes — CP-2026-0142, core group on Wed 6 Jan 2027, 10:00" in to(
-            out, f"[DM to {key}]"
-        ), key
+        heading = (
+            "What was agreed at your family's meeting on Wed 6 Jan 2027, 10:00"
+            if key == "jo"
+            else "Minutes — CP-2026-0142, core group on Wed 6 Jan 2027, 10:00"
+        )
+        assert heading in to(out, f"[DM to {key}]"), key
     family = to(out, "[DM to jo]")
     professional = to(out, "[DM to dan]")
     assert "Neglect" in professional and "Neglect" not in family
-    assert "Main worries" not in family and "Purpose of this meeting" in family
+    assert "Main worries" not in family and "What this meeting was for" in family
     assert "domestic abuse programme" in professional
     assert "domestic abuse programme" not in family and "probation" not in family
     assert "Some information for the professionals only is left out" in family
@@ -863,8 +866,10 @@ def test_a_chair_publishes_without_approval_and_the_reason_is_kept(
     draft_v1(chat)
     out = chat('as sam\n/coregroup publish override "Everyone agreed them at the meeting"')
     assert "Published without approval: Everyone agreed them at the meeting" in to(
-        out, "[DM to jo]"
+        out, "[DM to priya]"
     )
+    # The family's copy says when it went out, not the professionals' reasons.
+    assert "Everyone agreed them" not in to(out, "[DM to jo]")
     assert minutes_row(engine).override_reason == "Everyone agreed them at the meeting"
     out = chat("/coregroup minutes")
     assert "Published without approval: Everyone agreed them at the meeting (Sam Okafor)" in out
@@ -920,7 +925,7 @@ def test_the_family_reads_only_their_published_copy(
     assert "The drafts of the minutes are for the professionals." in out
     chat("as priya\n/coregroup approve\nas sam\n/coregroup publish")
     out = chat("as jo\n/coregroup minutes")
-    assert "Minutes — CP-2026-0142, core group on Wed 6 Jan 2027, 10:00" in out
+    assert "What was agreed at your family's meeting on Wed 6 Jan 2027, 10:00" in out
     assert "The purpose of this meeting" in out
     assert "Neglect" not in out and "domestic abuse programme" not in out
     # The child's voice comes from the key worker's answers: professionals-only unless worded

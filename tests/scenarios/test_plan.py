@@ -581,7 +581,9 @@ def test_changes_to_actions_are_for_the_chair_only(
         /coregroup action cancel 1
         """
     )
-    assert out.count("Only the chair or key worker can change actions for CP-2026-0142.") == 5
+    assert out.count("Only the chair or key worker can change actions for CP-2026-0142.") == 4
+    # The parent is told in her words.
+    assert out.count("That's something your key worker does.") == 1
     [action] = actions(engine)
     assert (action.owner_id, action.due_on, action.status) == (
         plan.people["sam"],

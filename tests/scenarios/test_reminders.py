@@ -536,9 +536,10 @@ def test_clock_moves_fire_meeting_reminders_in_each_members_own_hours(
     assert "Where: Family Centre" in notices[0]
     assert any("meeting in 5 working days" in m for m in dm_blocks(out, "priya"))
     # ...and Jo, who takes messages from 18:00, only then.
-    assert not any("meeting in 5 working days" in m for m in dm_blocks(out, "jo"))
+    # (Jo is the parent: her notice is in family words.)
+    assert not any("Your family's meeting is coming up" in m for m in dm_blocks(out, "jo"))
     evening = group("clock 2026-11-26 18:30")
-    assert any("meeting in 5 working days" in m for m in dm_blocks(evening, "jo"))
+    assert any("Your family's meeting is coming up" in m for m in dm_blocks(evening, "jo"))
     jo = person_id(engine, "jo")
     sent = [r for r in rows(engine, "meeting-ahead") if r.person_id == jo]
     assert [r.sent_at.astimezone(LONDON).hour for r in sent if r.sent_at] == [18]
@@ -660,7 +661,8 @@ def test_contact_hours_can_be_seen_set_and_reset_with_clear_errors(
     group: ChatDriver, engine: Engine
 ) -> None:
     shown = group("as jo\n/coregroup hours")
-    assert "I send you direct messages from 09:00 to 17:00 on working days" in shown
+    # Jo is the parent: "working days" in her words.
+    assert "I send you direct messages from 09:00 to 17:00 on weekdays, not bank holidays" in shown
     assert "To change them: `/coregroup hours 18-20`." in shown
     for typed, hours in (
         ("6pm-8pm", "18:00 to 20:00"),
@@ -670,7 +672,8 @@ def test_contact_hours_can_be_seen_set_and_reset_with_clear_errors(
         ("default", "09:00 to 17:00"),
     ):
         out = group(f"/coregroup hours {typed}")
-        assert f"Done: I'll send you direct messages only from {hours} on working days" in out
+        days = "on weekdays, not bank holidays"  # Jo is the parent: "working days" in her words
+        assert f"Done: I'll send you direct messages only from {hours} {days}" in out
     with Session(engine) as session:
         jo = session.get(Person, person_id(engine, "jo"))
         assert jo is not None and (jo.contact_start_hour, jo.contact_end_hour) == (9, 17)
@@ -940,8 +943,8 @@ def test_new_contact_hours_move_reminders_already_planned(
     assert [r.due_at for r in planned] == [london(2026, 11, 26)]
     group("as jo\n/coregroup hours 18-20")
     morning = group("clock 2026-11-26 12:00")
-    assert not any("meeting in 5 working days" in m for m in dm_blocks(morning, "jo"))
+    assert not any("Your family's meeting is coming up" in m for m in dm_blocks(morning, "jo"))
     evening = group("clock 2026-11-26 18:30")
-    assert any("meeting in 5 working days" in m for m in dm_blocks(evening, "jo"))
+    assert any("Your family's meeting is coming up" in m for m in dm_blocks(evening, "jo"))
     sent = [r for r in rows(engine, "meeting-ahead") if r.person_id == jo and r.sent_at]
     assert [r.sent_at for r in sent] == [london(2026, 11, 26, 18)]

@@ -379,5 +379,6 @@ def test_nobody_can_answer_or_change_someone_elses_update(
 
 def test_the_brief_is_for_the_chair(group: ChatDriver) -> None:
     assert "Only the chair or key worker can see the pre-meeting brief" in group(
-        "as jo\n/coregroup brief"
+        "as alex\n/coregroup brief"
     )
+    assert "That's something your key worker does." in group("as jo\n/coregroup brief")

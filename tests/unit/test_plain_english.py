@@ -12,6 +12,7 @@ from bot.core.plain_english import (
     Glossary,
     GlossaryError,
     bundled,
+    family_findings,
     jargon_in,
     jargon_note,
     readability,
@@ -138,3 +139,22 @@ def test_readability_is_reported_in_words_a_chair_can_use() -> None:
     assert readability("Too short") is None
     assert readability(easy).score > 80 and "easy" in readability(easy).words
     assert readability(hard).score < 30 and "shorter sentences" in readability(hard).words
+
+
+def test_family_findings_flag_a_reference_core_group_working_days_and_an_unexplained_chair() -> (
+    None
+):
+    text = "The core group for CP-2026-0142 meets in 5 working days. Ask the chair, or the IRO."
+    terms = [f.term for f in family_findings(text)]
+    assert terms == ["core group", "CP-2026-0142", "working days", "chair", "IRO"]
+    assert family_findings("Sam is the chair (runs the meetings) and your key worker.") == []
+    assert family_findings("The group supporting your family meets on Tue 5 Jan, 9am-5pm.") == []
+
+
+def test_a_councils_glossary_adds_family_words() -> None:
+    extra = Glossary.parse('[[family]]\npattern = "LAC review"\n', source="council.toml")
+    assert [f.term for f in extra.family_findings("Your LAC review is on Monday.")] == [
+        "LAC review"
+    ]
+    with pytest.raises(GlossaryError, match="family phrase 1 has no pattern"):
+        Glossary.parse("[[family]]\ninstead = 'x'\n", source="council.toml")

@@ -242,7 +242,7 @@ _ACTION = re.compile(
     r"^Action \d+(?: \(outcome \d+\))?: (?P<who>.+?) — (?P<what>.+) — by (?P<due>.+?) — "
     r"(?P<status>[a-z' -]+?)(?: \(overdue\))?$"
 )
-_NEXT = re.compile(r"^Next meeting: (?P<when>.+?) at (?P<place>.+?) — ")
+_NEXT = re.compile(r"^Next meeting: (?P<when>.+?) at (?P<place>.+?)(?: — |\.$)")
 
 
 def _young_sections(pub: Published, tz: ZoneInfo) -> list[Section]:
