@@ -18,10 +18,16 @@ from bot.adapters.local import LocalChat
 from bot.app import local_chat, start_family_web, with_local_links
 from bot.clock import FakeClock
 from bot.core.context import Locale
-from storage.db import make_engine, upgrade
+from bot.core.oversight import join_team
+from bot.core.people import Who, person_for
+from storage.db import make_engine, session_scope, upgrade
+from storage.enums import Platform
 
 REFERENCE = "CP-2026-0142"
 SPACE = "cg-cp-2026-0142"
+
+TEAM = "Northshire Children's Services"
+TEAM_SETUP = f'coregroup team --platform local --user sam --name Sam --team "{TEAM}"'
 
 # Journey 1 of the product: the ICPC was on Fri 18 Dec 2026; the demo starts the Monday after.
 SEED = f"""
@@ -88,6 +94,13 @@ def build_demo(
         echo=True,
         files_dir=files_dir,
     )
+    # Only social workers and managers in a team may start a group: Sam is put in his team
+    # first, as an administrator would with `coregroup team`.
+    seed_out.write(f"$ {TEAM_SETUP}\n")
+    with session_scope(engine) as session:
+        sam = person_for(session, Who(Platform.LOCAL, "sam", "Sam"), clock)
+        team = join_team(session, person=sam, team_name=TEAM, manager=False)
+        seed_out.write(f"Sam (local sam) is now a member of {team.name}.\n")
     chat.run(SEED.strip().splitlines())
     if not show_seed:
         chat.forget_buttons()

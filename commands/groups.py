@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from bot.core import groups as core
 from bot.core.access import (
+    FAMILY_NOT_YOURS,
     GroupView,
     active_members,
     audit,
@@ -22,7 +23,7 @@ from bot.core.calendar import Nation, format_day
 from bot.core.context import Ctx
 from bot.core.dates import parse_day
 from bot.core.distribution import has_chat, masked
-from bot.core.errors import BadInput, Conflict
+from bot.core.errors import BadInput, Conflict, NotAllowed
 from bot.core.oversight import glance, status_message
 from bot.core.people import EMAIL_OFF, outside_person, resolve_person, set_email, valid_email
 from bot.core.plan import open_actions_for
@@ -118,8 +119,24 @@ def _announce(ctx: Ctx, reply: Reply, view: GroupView, text: str) -> None:
 # --- new ----------------------------------------------------------------------------------------
 
 
+def _refused_new() -> NotAllowed:
+    """The one reply to anyone who may not start this group: someone outside a team, or a
+    reference already in use by a group they can't see (so it never tells them it exists)."""
+    return NotAllowed(
+        "I can't start that core group for you.",
+        hint="Core groups are started by the social worker for the case or their team manager, "
+        "once they are in their team (an administrator runs `coregroup team`). Ask your team "
+        "manager or the case's social worker; if the group has already started, ask its chair "
+        "to add you.",
+        family=FAMILY_NOT_YOURS,
+    )
+
+
 def new_group(ctx: Ctx, _view: GroupView | None, args: Args) -> Reply:
-    """Start a core group for a case after the ICPC."""
+    """Start a core group for a case after the ICPC (social workers and managers in a team)."""
+    if not core.may_start_groups(ctx.actor):
+        audit(ctx, group_id=None, kind=AuditKind.DENIED, what="command:new", detail="no team")
+        raise _refused_new()
     nation_text = args.option("nation", "country")
     initials_text = args.option("initials")
     reference = core.check_reference(args.need("the case reference", NEW_EXAMPLE))
@@ -164,11 +181,7 @@ def _refuse_existing(ctx: Ctx, reference: str) -> None:
             hint=f"See it with `/coregroup status {reference}`.",
         )
     audit(ctx, group_id=None, kind=AuditKind.DENIED, what="command:new", detail="taken")
-    raise Conflict(
-        "A group can't be created for that reference. If one already exists, ask its chair "
-        "to add you.",
-        hint=f"Check the reference on the case system. For example: `{NEW_EXAMPLE}`",
-    )
+    raise _refused_new()
 
 
 def _created_reply(ctx: Ctx, case: Case, group_id: int) -> Reply:

@@ -466,3 +466,24 @@ def _change_status(
     action.status = status
     action.updated_at = clock.now()
     session.flush()
+
+
+def in_team(
+    engine: Any,
+    clock: Clock,
+    *,
+    platform: Platform,
+    user_id: str,
+    name: str,
+    team: str = "Key Workers",
+    manager: bool = False,
+) -> None:
+    """Put a chat user in a social-work team, as `coregroup team` does (they may then start
+    groups); the person is created as the bot would on first contact."""
+    from bot.core.oversight import join_team
+    from bot.core.people import Who, person_for
+    from storage.db import session_scope
+
+    with session_scope(engine) as session:
+        person = person_for(session, Who(platform, user_id, name), clock)
+        join_team(session, person=person, team_name=team, manager=manager)

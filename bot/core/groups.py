@@ -446,6 +446,12 @@ def after_review_sentence(
     return deadline, sentence + _skipping(calendar, review, deadline.due) + "."
 
 
+def may_start_groups(person: Person) -> bool:
+    """Only social workers and managers in a team (`coregroup team`) may start a core group:
+    its creator becomes key worker and chair of a child-protection group."""
+    return person.team_id is not None and not person.is_family
+
+
 def close_group(
     session: Session, *, group: CoreGroup, case: Case, reason: str | None, now: datetime
 ) -> list[Meeting]:

@@ -13,6 +13,8 @@ from bot.adapters.slack_outbox import Pacer
 from bot.adapters.web import WebServer, build_web_app
 from bot.clock import FakeClock
 from bot.config import Settings
+from storage.enums import Platform
+from tests.factories import in_team
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.signing import SIGNING_SECRET, SlackClient
 
@@ -71,7 +73,10 @@ class RunningApp:
 def slack_app(
     engine: Engine, clock: FakeClock, fake_slack: FakeSlack, slack_settings: Settings
 ) -> Iterator[RunningApp]:
-    """The real Slack app in HTTP mode on 127.0.0.1 and an ephemeral port, on a fresh database."""
+    """The real Slack app in HTTP mode on 127.0.0.1 and an ephemeral port, on a fresh database.
+
+    The key worker is in a social-work team (as `coregroup team` puts him): he may start groups."""
+    in_team(engine, clock, platform=Platform.SLACK, user_id=KEY_WORKER, name=PEOPLE[KEY_WORKER])
     runtime = build_slack_runtime(slack_settings, engine, clock, pacer=Pacer(0.0))
     server = WebServer(
         build_web_app(engine, slack_routes(runtime.app), ready=runtime.ready),

@@ -40,6 +40,7 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.distribution import Distributor
 from storage.enums import Platform
+from tests.factories import in_team
 from tests.specs import ADAPTIVE_CARD_SCHEMA
 from tests.tls import Tls, make_tls
 
@@ -700,7 +701,10 @@ def teams(
     issuer: Issuer,
     connector: FakeConnector,
 ) -> Iterator[TeamsDriver]:
-    """The Teams bot serving POST /api/messages on an ephemeral port, in front of the fakes."""
+    """The Teams bot serving POST /api/messages on an ephemeral port, in front of the fakes.
+
+    Sam is in a social-work team (as `coregroup team` puts him): he may start groups."""
+    in_team(engine, clock, platform=Platform.TEAMS, user_id=SAM.id, name=SAM.name)
     runtime = build_teams_runtime(bot_settings, engine, clock, teams_settings)
     runtime.http.backoff = 0.01  # retries in tests wait milliseconds, not seconds
     server = WebServer(build_web_app(engine, runtime.routes(engine)), host="127.0.0.1").start()

@@ -40,6 +40,7 @@ from bot.config import Settings
 from bot.distribution import Distributor
 from storage.enums import MinutesStatus, Platform
 from storage.models import ChatIdentity, Minutes, UpdateAnswer
+from tests.factories import in_team
 from tests.teams.conftest import submit_data, titles, unescape
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -280,6 +281,9 @@ def test_the_journey_through_the_agents_playground(
 
     # A new group from the group chat: the private answer goes to the 1:1, and the group chat is
     # told where it went (it also stands in for the group's space in this mode).
+    # Only social workers in a team may start a group: the chair is put in one first, as
+    # `coregroup team` would.
+    in_team(engine, clock, platform=Platform.TEAMS, user_id=pg.me["id"], name=chair)
     sent = pg.in_group(chair, f"new {REF} icpc 18/12/2026")
     assert f"Core group started for {REF}" in joined(sent)
     assert "I've answered you in our 1:1 chat" in joined(sent)
