@@ -3,13 +3,14 @@ command typed in a group's space acts on that group only."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import FakeClock
-from storage.enums import Role
+from storage.enums import Platform, Role
 from storage.models import ChatIdentity, Membership, Person
-from tests.factories import make_group, make_membership, make_person
+from tests.factories import in_team, make_group, make_membership, make_person
 from tests.scenarios.conftest import ChatDriver
 
 REF = "CP-2026-0142"
@@ -21,6 +22,15 @@ as priya
 /coregroup new {REF} icpc 18/12/2026
 in {SPACE}
 """
+
+
+@pytest.fixture(autouse=True)
+def _chairs_in_a_team(engine: Engine, clock: FakeClock, chat: ChatDriver) -> None:
+    """Priya and Kim start groups, so they are social workers in a team; no local user "sam"
+    exists here (the chat's usual key worker), so every @sam is a typed name to resolve."""
+    chat._teamed = True
+    for user_id in ("priya", "kim"):
+        in_team(engine, clock, platform=Platform.LOCAL, user_id=user_id, name=user_id.title())
 
 
 def two_sams(engine: Engine, clock: FakeClock) -> tuple[int, int]:
