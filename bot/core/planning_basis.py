@@ -7,6 +7,7 @@ import hashlib
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.core.calendar import Nation
@@ -42,11 +43,21 @@ def replan_changed_rules(session: Session, *, locale: Locale, now: datetime) -> 
         if row is not None and row.fingerprint == mark:
             continue
         if row is None:  # first look since this was installed: plan once under these rules
-            row = PlanningBasis(key=key, fingerprint=mark, changed_at=now)
+            # Several instances may look at once: the first insert wins, the others skip it.
+            insert = (
+                postgresql.insert
+                if session.get_bind().dialect.name == "postgresql"
+                else (sqlite.insert)
+            )
+            session.execute(
+                insert(PlanningBasis)
+                .values(key=key, fingerprint=mark, changed_at=now)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
         else:
             changed.append(nation)
-        row.fingerprint, row.changed_at = mark, now
-        session.add(row)
+            row.fingerprint, row.changed_at = mark, now
+            session.add(row)
         groups = (
             select(CoreGroup.id)
             .join(Case, col(Case.id) == CoreGroup.case_id)
