@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import col, select
-
 from bot.core import family, slots
 from bot.core.access import GroupView, audit, require_active
 from bot.core.context import Ctx
 from bot.core.errors import BadInput, NotAllowed
-from bot.core.groups import ROLE_WORDS
+from bot.core.groups import ROLE_WORDS, active_membership
 from bot.core.meetings import format_when, next_meeting
 from bot.core.people import resolve_person
 from bot.messages import Block, Bullets, Context, Heading, Message, Reply, Text, ToGroup, ToPerson
@@ -20,7 +18,6 @@ from commands.meetings import _book, _when_and_venue
 from commands.parse import Args, is_mention, tokenize
 from commands.registry import Command, Registry
 from storage.enums import AuditKind, Role
-from storage.models import Membership
 
 INVITE_EXAMPLE = "/coregroup invite @alex"
 AGE_EXAMPLE = "/coregroup age @sam 12"
@@ -161,13 +158,8 @@ def set_age(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
         clock=ctx.clock,
         group_id=view.id,
     )
-    membership = ctx.session.exec(
-        select(Membership).where(
-            Membership.group_id == view.id,
-            Membership.person_id == person.id,
-            col(Membership.active).is_(True),
-        )
-    ).first()
+    assert person.id is not None
+    membership = active_membership(ctx.session, group_id=view.id, person_id=person.id)
     if membership is None or Role(membership.role) is not Role.CHILD:
         raise BadInput(
             f"{person.display_name} isn't in the group as the child.",

@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -118,3 +119,9 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_for(dialect: str) -> Any:
+    """The INSERT of `dialect` (an engine's `dialect.name`), which knows ON CONFLICT: PostgreSQL's
+    and SQLite's both do."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -24,6 +24,7 @@ import jwt
 from sqlmodel import Session, col, select
 
 from bot.core.errors import BadInput
+from bot.core.groups import active_membership
 from storage.enums import AuditKind, GroupStatus, Role
 from storage.models import AuditEntry, CoreGroup, FamilyInvite, Membership, Person
 
@@ -178,13 +179,7 @@ class NewInvite:
 
 def family_membership(session: Session, *, group_id: int, person_id: int) -> Membership | None:
     """The person's active membership of the group if they take part as family."""
-    membership = session.exec(
-        select(Membership).where(
-            Membership.group_id == group_id,
-            Membership.person_id == person_id,
-            col(Membership.active).is_(True),
-        )
-    ).first()
+    membership = active_membership(session, group_id=group_id, person_id=person_id)
     if membership is None:
         return None
     person = session.get(Person, person_id)

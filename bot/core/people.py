@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
 
 from bot.clock import Clock
 from bot.config import checked_email
 from bot.core.errors import Ambiguous, BadInput, Choice
+from storage.db import insert_for
 from storage.enums import Platform, Role
 from storage.models import ChatIdentity, Membership, Person
 
@@ -70,9 +69,8 @@ def person_for(session: Session, who: Who, clock: Clock) -> Person:
         "user_id": who.user_id,
         "handle": (who.display_name or who.user_id).split(" ")[0].lower(),
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(ChatIdentity)
+        insert_for(session.get_bind().dialect.name)(ChatIdentity)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["platform", "user_id"])
         .returning(col(ChatIdentity.id))

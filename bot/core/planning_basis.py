@@ -7,12 +7,12 @@ import hashlib
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.core.calendar import Nation
 from bot.core.context import Locale
 from bot.core.reminders import ASAP
+from storage.db import insert_for
 from storage.enums import GroupStatus
 from storage.models import Case, CoreGroup, PlanningBasis, ReminderPlanState
 
@@ -44,13 +44,8 @@ def replan_changed_rules(session: Session, *, locale: Locale, now: datetime) -> 
             continue
         if row is None:  # first look since this was installed: plan once under these rules
             # Several instances may look at once: the first insert wins, the others skip it.
-            insert = (
-                postgresql.insert
-                if session.get_bind().dialect.name == "postgresql"
-                else (sqlite.insert)
-            )
             session.execute(
-                insert(PlanningBasis)
+                insert_for(session.get_bind().dialect.name)(PlanningBasis)
                 .values(key=key, fingerprint=mark, changed_at=now)
                 .on_conflict_do_nothing(index_elements=["key"])
             )

@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, event, or_, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, func, select
 
@@ -74,6 +73,7 @@ from bot.messages import (
     ToGroup,
     ToPerson,
 )
+from storage.db import insert_for
 from storage.enums import (
     ActionStatus,
     ConcernState,
@@ -811,11 +811,6 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
-def _insert(dialect: str) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite both do)."""
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 def track_changes() -> None:
     """Re-plan a group's reminders whenever a flush changes anything they are derived from.
 
@@ -868,7 +863,7 @@ def mark_changed(conn: Connection, group_ids: Iterable[int]) -> None:
     if not ids:
         return
     table = _table(ReminderPlanState)
-    stmt = _insert(conn.dialect.name)(table).values(
+    stmt = insert_for(conn.dialect.name)(table).values(
         [{"group_id": g, "changes": 1, "next_plan_at": ASAP} for g in ids]
     )
     conn.execute(
@@ -902,7 +897,7 @@ def ensure_plan_states(session: Session) -> int:
     if not missing:
         return 0
     table = _table(ReminderPlanState)
-    stmt = _insert(session.get_bind().dialect.name)(table).on_conflict_do_nothing()
+    stmt = insert_for(session.get_bind().dialect.name)(table).on_conflict_do_nothing()
     rows = [{"group_id": g, "changes": 0, "next_plan_at": ASAP} for g in missing]
     for chunk in _chunks(rows, 5000):
         session.execute(stmt, chunk)
@@ -966,7 +961,7 @@ def upsert(session: Session, occurrences: Iterable[Occurrence], *, now: datetime
     if not rows:
         return 0
     table = _table(Reminder)
-    stmt = _insert(session.get_bind().dialect.name)(table)
+    stmt = insert_for(session.get_bind().dialect.name)(table)
     new = stmt.excluded
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.dedup_key],
