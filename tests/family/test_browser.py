@@ -85,13 +85,23 @@ def shown(driver: Any) -> str:
 
 
 def go(driver: Any, selector: str) -> None:
-    """Click something that loads a new page, and wait until it has."""
-    from selenium.webdriver.support import expected_conditions
+    """Click something that loads a new page, and wait until it has: the old page's window
+    carries a mark the new one does not. (Watching the old node go stale races Chromium's
+    inspector, which can answer "node does not belong to the document" mid-navigation.)"""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
-    old = by_css(driver, "html")
+    driver.execute_script("window.__leaving = true;")
     by_css(driver, selector).click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+
+    def loaded(d: Any) -> bool:
+        return bool(
+            d.execute_script(
+                "return window.__leaving === undefined && document.readyState === 'complete';"
+            )
+        )
+
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(loaded)
 
 
 def by_css(driver: Any, selector: str) -> Any:

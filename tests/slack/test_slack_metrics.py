@@ -20,7 +20,8 @@ from bot.config import Settings
 from bot.core.context import Locale
 from bot.scheduler import ReminderEngine
 from storage.enums import Platform
-from tests.slack.conftest import PEOPLE, SCHOOL, RunningApp
+from tests.factories import in_team
+from tests.slack.conftest import KEY_WORKER, PEOPLE, SCHOOL, RunningApp
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.signing import SlackClient
 from tests.slack.test_slack_journeys import REFERENCE, button, card_with, run, start_group
@@ -34,7 +35,9 @@ DM_TEXT = "done — rang the school about Tuesday"
 def metered_app(
     engine: Engine, clock: FakeClock, fake_slack: FakeSlack, slack_settings: Settings
 ) -> Iterator[RunningApp]:
-    """The Slack app as `coregroup run` serves it: with `/metrics` and the request counter."""
+    """The Slack app as `coregroup run` serves it: with `/metrics` and the request counter; the
+    key worker is in a social-work team, so he may start the group."""
+    in_team(engine, clock, platform=Platform.SLACK, user_id=KEY_WORKER, name=PEOPLE[KEY_WORKER])
     runtime = build_slack_runtime(slack_settings, engine, clock, pacer=Pacer(0.0))
     web_app = instrument(build_web_app(engine, slack_routes(runtime.app)), engine, clock.now)
     server = WebServer(web_app, host="127.0.0.1", port=0).start()
