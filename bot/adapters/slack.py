@@ -80,7 +80,7 @@ from bot.core.context import Locale
 from bot.core.groups import space_name, space_topic
 from bot.core.people import Who, identity_of
 from bot.core.ports import DeliveryError, Outbox
-from bot.logs import configure_logging
+from bot.logs import configure_logging, log_failure
 from bot.messages import (
     AddToSpace,
     ArchiveSpace,
@@ -869,7 +869,7 @@ class ModalOpener:
             body = {**job.body, "trigger_id": None, MODAL_FAILED: code}
             self.submit(SlackJob(job.kind, body, job.bot_user_id))
         except Exception:  # the opener's boundary: log, never lose the thread
-            log.exception("views.open crashed for a %s", job.kind)
+            log_failure(log, "views.open crashed for a %s", job.kind)
 
     def close(self) -> None:
         """Finish the modals being opened."""
@@ -1146,7 +1146,7 @@ def run_slack(
             try:
                 runtime.retry_deferred()
             except Exception:  # the loop's boundary: log it and try again next time
-                log.exception("retrying deferred Slack work failed")
+                log_failure(log, "retrying deferred Slack work failed")
 
     threading.Thread(target=retry_loop, name="slack-retry", daemon=True).start()
     socket: SocketModeHandler | None = None
