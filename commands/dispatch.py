@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
-from bot.core.access import GroupView, audit, resolve_group
+from bot.core.access import GroupView, audit, denials, resolve_group
 from bot.core.context import Ctx, Locale
 from bot.core.errors import Ambiguous, NotAllowed, NotFound, UserError
 from bot.core.people import Directory, Who, person_for
@@ -271,16 +271,22 @@ class Dispatcher:
         again: Callable[[str, int], dict[str, str]] | None = None,
     ) -> Reply:
         family = False
+        refused: list[tuple[int | None, str, str]] = []
         try:
             with session_scope(self.engine) as session:
                 ctx = self._ctx(session, who, channel_id)
                 family = bool(ctx.actor.is_family)
-                return run(ctx)
+                try:
+                    return run(ctx)
+                finally:
+                    refused = denials(session)
         except Ambiguous as err:
             return choose_reply(err, typed, again)
         except UserError as err:
-            if isinstance(err, NotFound | NotAllowed):
-                self._audit_denied(who, channel_id, type(err).__name__)
+            if not refused and isinstance(err, NotFound | NotAllowed):
+                refused = [(None, "request", type(err).__name__)]
+            if refused:  # the refusal's error rolled back their audit entries: record them now
+                self._audit_denied(who, channel_id, refused)
             return error_reply(err, typed, family=family)
         except Exception:
             # No user text or exception message in the log: either may hold a child's name.
@@ -307,10 +313,13 @@ class Dispatcher:
             channel_id=channel_id,
         )
 
-    def _audit_denied(self, who: Who, channel_id: str | None, why: str) -> None:
+    def _audit_denied(
+        self, who: Who, channel_id: str | None, refused: list[tuple[int | None, str, str]]
+    ) -> None:
         with session_scope(self.engine) as session:
             ctx = self._ctx(session, who, channel_id)
-            audit(ctx, group_id=None, kind=AuditKind.DENIED, what="request", detail=why)
+            for group_id, what, detail in refused:
+                audit(ctx, group_id=group_id, kind=AuditKind.DENIED, what=what, detail=detail)
 
 
 # Commands that still work on a closed group (reading its record).

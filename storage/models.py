@@ -550,6 +550,21 @@ class SlackChannelPace(SQLModel, table=True):
     next_at: datetime = _utc()
 
 
+class TeamsSend(SQLModel, table=True):
+    """A keyed proactive message to Teams, recorded as being sent (`sent_at` empty) before the Bot
+    Connector call and as sent, with its reference, once the call answers.
+
+    The Bot Connector cannot be asked whether a message arrived, so after a crash this is what
+    tells a reminder that went out (sent) from one that may have (still sending: sent again, so
+    at most the messages in flight at the crash can arrive twice)."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    conversation: str = Field(max_length=200)
+    ref: str | None = Field(default=None, max_length=300)
+    started_at: datetime = _utc()
+    sent_at: datetime | None = _utc(default=None)
+
+
 class AuditEntry(SQLModel, table=True):
     """Append-only record of who read or changed what in which group."""
 

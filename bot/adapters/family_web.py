@@ -33,6 +33,7 @@ from bot.core.documents.delivery import download, source_of
 from bot.core.documents.model import Format
 from bot.core.family import LinkRefused, Signer, Visitor
 from bot.core.ports import Outbox
+from bot.logs import log_failure
 from bot.messages import Heading, Message, Text, ToPerson
 from storage.db import session_scope
 from storage.enums import CopyKind
@@ -547,7 +548,7 @@ class AlertSender:
             try:
                 self.outbox.send(ToPerson(person_id), message)
             except Exception:  # every recipient gets their try
-                log.exception("unsafe alert: chat message to person %s failed", person_id)
+                log_failure(log, "unsafe alert: chat message to person %s failed", person_id)
         for address in alert.emails if self.mailer is not None else ():
             assert self.mailer is not None
             try:
@@ -555,7 +556,7 @@ class AlertSender:
                     to=address, subject=alert.subject, text=alert.text, attachment=None
                 )
             except Exception:
-                log.exception("unsafe alert: an email failed")
+                log_failure(log, "unsafe alert: an email failed")
         if self.outbox is None and self.mailer is None:
             log.error("unsafe alert raised but no chat or email is configured to send it")
 

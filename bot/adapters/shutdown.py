@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.adapters.readiness import Readiness
 from bot.adapters.web import WebServer
+from bot.logs import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ def stop_gracefully(
         try:
             close()
         except Exception:  # one session failing to close must not keep the others open
-            log.exception("closing %s failed during shutdown", getattr(close, "__qualname__", ""))
+            log_failure(
+                log, "closing %s failed during shutdown", getattr(close, "__qualname__", "")
+            )
     sys.stdout.write("Core Group Bot stopped.\n")
     sys.stdout.flush()

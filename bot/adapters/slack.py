@@ -80,7 +80,7 @@ from bot.core.context import Locale
 from bot.core.groups import space_name, space_topic
 from bot.core.people import Who, identity_of
 from bot.core.ports import DeliveryError, Outbox
-from bot.logs import configure_logging
+from bot.logs import configure_logging, log_failure
 from bot.messages import (
     AddToSpace,
     ArchiveSpace,
@@ -128,6 +128,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 RETRY_EVERY = 5.0  # seconds between looks for deferred Slack work that is due
+REMOVAL_RETRY_FIRST = 30.0  # seconds before a refused removal is tried again (then doubling)
 CHANNEL_NAME_MAX = 80
 TOPIC_MAX = 250
 
@@ -508,6 +509,16 @@ class SlackHandlers:
             ).all()
         for row in names:
             done += self._retry_name(row, now)
+        with Session(self.dispatcher.engine) as session:
+            removals = session.exec(
+                select(SlackDelivery).where(
+                    SlackDelivery.kind == "removal",
+                    col(SlackDelivery.done_at).is_(None),
+                    SlackDelivery.next_try_at <= now,
+                )
+            ).all()
+        for row in removals:  # before the posts: those held for a removal may go now
+            done += self._retry_removal(row, now)
         return done + self.outbox.retry_posts()
 
     def _group_space(self, group_id: int) -> tuple[str, str, tuple[int, ...]] | None:
@@ -656,13 +667,92 @@ class SlackHandlers:
                 channel = self.dispatcher.group_channel(group_id)
                 ident = self.dispatcher.identities([person_id]).get(person_id)
                 if channel is not None and ident is not None:
-                    with _unless("not_in_channel"):
-                        self.client.conversations_kick(channel=channel, user=ident.user_id)
+                    try:
+                        with _unless("not_in_channel"):
+                            self.client.conversations_kick(channel=channel, user=ident.user_id)
+                    except SlackClientError as exc:
+                        self._removal_refused(group_id, person_id, channel, ident.user_id, exc)
+                        state.problems.append(self._removal_note(person_id, channel, exc))
             case ArchiveSpace(group_id=group_id):
                 channel = self.dispatcher.group_channel(group_id)
                 if channel is not None:
                     with _unless("already_archived"):
                         self.client.conversations_archive(channel=channel)
+
+    def _removal_refused(
+        self, group_id: int, person_id: int, channel: str, user_id: str, exc: SlackClientError
+    ) -> None:
+        """Keep the removal to retry (`retry_deferred`); the channel gets nothing meanwhile."""
+        now = self.dispatcher.clock.now()
+        wait = rate_limited(exc) if isinstance(exc, SlackApiError) else None
+        with session_scope(self.dispatcher.engine) as session:
+            session.add(
+                SlackDelivery(
+                    kind="removal",
+                    group_id=group_id,
+                    channel=channel,
+                    payload={"user_id": user_id, "person_id": person_id},
+                    created_at=now,
+                    next_try_at=now + timedelta(seconds=wait or REMOVAL_RETRY_FIRST),
+                    last_error=error_code(exc),
+                )
+            )
+        log.warning(
+            "Slack refused to remove person %s from group %s's channel", person_id, group_id
+        )
+
+    def _removal_note(self, person_id: int, channel: str, exc: SlackClientError) -> str:
+        name = self.dispatcher.display_names([person_id]).get(person_id, "They")
+        return (
+            f"Slack would not take {name} out of the group's channel <#{channel}> "
+            f"({error_code(exc)}), so *{name} can still see the channel*. Until they are out, "
+            "nothing new is posted there: messages for the channel are held until then (members "
+            "still get their own reminders by direct message). I'll keep trying every few "
+            "minutes. "
+            "To do it now, a Slack workspace admin can remove them: open the channel, click its "
+            "name, then Members, and choose Remove from channel."
+        )
+
+    def _retry_removal(self, row: SlackDelivery, now: datetime) -> int:
+        """Try a refused removal again; done once they are out (or back in the group)."""
+        assert row.group_id is not None and row.channel is not None
+        person_id = int(row.payload["person_id"])
+        error: str | None = None
+        wait: float | None = None
+        if not self._in_group(row.group_id, person_id):
+            try:
+                with _unless("not_in_channel", "channel_not_found", "is_archived"):
+                    self.client.conversations_kick(channel=row.channel, user=row.payload["user_id"])
+            except SlackClientError as exc:
+                error = error_code(exc)
+                told = rate_limited(exc) if isinstance(exc, SlackApiError) else None
+                wait = told or min(REMOVAL_RETRY_FIRST * 2 ** min(row.attempts, 10), 600.0)
+        with session_scope(self.dispatcher.engine) as session:
+            stored = session.get(SlackDelivery, row.id)
+            assert stored is not None
+            stored.attempts += 1
+            stored.last_error = error
+            if wait is not None:
+                stored.next_try_at = now + timedelta(seconds=wait)
+            else:
+                stored.done_at = now
+            session.add(stored)
+        if error is None:
+            log.info("removal %s done: the group's channel gets its posts again", row.id)
+        return 1 if error is None else 0
+
+    def _in_group(self, group_id: int, person_id: int) -> bool:
+        """Whether the person is (again) an active member of the group, or it is closed."""
+        with Session(self.dispatcher.engine) as session:
+            group = session.get(CoreGroup, group_id)
+            member = session.exec(
+                select(Membership.id).where(
+                    Membership.group_id == group_id,
+                    Membership.person_id == person_id,
+                    col(Membership.active).is_(True),
+                )
+            ).first()
+        return member is not None or group is None or group.status != GroupStatus.ACTIVE
 
     def _create_channel(self, group_id: int, name: str) -> str:
         base = channel_name(name)
@@ -869,7 +959,7 @@ class ModalOpener:
             body = {**job.body, "trigger_id": None, MODAL_FAILED: code}
             self.submit(SlackJob(job.kind, body, job.bot_user_id))
         except Exception:  # the opener's boundary: log, never lose the thread
-            log.exception("views.open crashed for a %s", job.kind)
+            log_failure(log, "views.open crashed for a %s", job.kind)
 
     def close(self) -> None:
         """Finish the modals being opened."""
@@ -1146,7 +1236,7 @@ def run_slack(
             try:
                 runtime.retry_deferred()
             except Exception:  # the loop's boundary: log it and try again next time
-                log.exception("retrying deferred Slack work failed")
+                log_failure(log, "retrying deferred Slack work failed")
 
     threading.Thread(target=retry_loop, name="slack-retry", daemon=True).start()
     socket: SocketModeHandler | None = None

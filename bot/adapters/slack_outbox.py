@@ -73,6 +73,7 @@ PERMANENT_ERRORS = frozenset(
 
 SHORT_WAIT = 2.0  # seconds: a Retry-After up to this is waited out in place; longer is deferred
 DEFERRED = "deferred:"  # the ref `post` returns for a post kept to send when Slack allows
+HELD = "held:"  # the ref for a group post held while a removed member is still in the channel
 POST_METHOD = "chat.postMessage"
 RETRY_BACKOFF_MAX = timedelta(minutes=10)
 
@@ -327,6 +328,11 @@ class SlackOutbox:
             and self.channel_pending(to.group_id)
         ):
             return self._defer(None, message, self._payloads(message), None, 0.0, to.group_id, pin)
+        if isinstance(to, ToGroup) and self.removal_pending(to.group_id):
+            # Someone removed from the group can still see its channel: nothing more goes there
+            # until Slack lets them be removed (`retry_posts` then posts what was held).
+            held = self._defer(None, message, self._payloads(message), None, 0.0, to.group_id, pin)
+            return HELD + held.removeprefix(DEFERRED)
         channel = self.channel_for(to)
         group_id = to.group_id if isinstance(to, ToGroup) else None
         try:
@@ -479,6 +485,18 @@ class SlackOutbox:
             ).first()
         return found is not None
 
+    def removal_pending(self, group_id: int) -> bool:
+        """Whether someone removed from the group is still in its channel (Slack refused)."""
+        with Session(self.dispatcher.engine) as session:
+            found = session.exec(
+                select(SlackDelivery.id).where(
+                    SlackDelivery.kind == "removal",
+                    SlackDelivery.group_id == group_id,
+                    col(SlackDelivery.done_at).is_(None),
+                )
+            ).first()
+        return found is not None
+
     def retry_posts(self) -> int:
         """Send the deferred posts that are due, oldest first; returns how many went."""
         now = self.dispatcher.clock.now()
@@ -501,6 +519,8 @@ class SlackOutbox:
                 channel = self.dispatcher.group_channel(row.group_id)
             if channel is None and row.group_id is not None and self.channel_pending(row.group_id):
                 continue  # its group's channel is not created yet
+            if row.group_id is not None and self.removal_pending(row.group_id):
+                continue  # held: a removed member is still in the channel
             if channel is None:  # and never will be (Slack refused it for good): give up
                 self._give_up(row, now, "no_channel")
                 continue

@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from bot.logs import log_failure
+
 log = logging.getLogger(__name__)
 
 
@@ -46,7 +48,7 @@ def run_guarded(runner: Runner, job: SlackJob) -> None:
     try:
         runner(job)
     except Exception:  # the job boundary: one bad request must not stop the worker
-        log.exception("Slack %s job failed", job.kind)
+        log_failure(log, "Slack %s job failed", job.kind)
 
 
 class ThreadWork:

@@ -26,11 +26,14 @@ from urllib.parse import quote
 
 import aiohttp
 import yarl
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.adapters import teams_sends
 from bot.adapters.metrics import rate_limited
 from bot.adapters.teams_auth import BOT_FRAMEWORK_SCOPE, TokenError, TokenSource, Unreachable
 from bot.adapters.teams_files import DownloadLinks, offer_download
 from bot.core.ports import DeliveryError
+from bot.logs import log_failure
 from bot.messages import Message, ToGroup, ToPerson
 from bot.render.adaptive import fit_activity, to_activities
 from commands.dispatch import Dispatcher
@@ -352,9 +355,10 @@ def message_ref(conversation_id: str, activity_id: str) -> str:
 class TeamsOutbox:
     """Proactive messages (reminders, prompts, briefs) to a group's space or a person's 1:1 chat.
 
-    `find_sent` can only answer from what this process sent: the Bot Connector offers no way to
-    search a conversation for a message by its channelData, so after a restart the reminder
-    ledger's own record is what prevents a second send.
+    The Bot Connector offers no way to search a conversation for a message by its channelData,
+    so `find_sent` answers from the bot's own durable record (bot.adapters.teams_sends): a keyed
+    message is recorded as being sent before the call and as sent after it. Delivery is at least
+    once: only a message whose call was in flight when the bot stopped can arrive twice.
     """
 
     def __init__(
@@ -374,7 +378,6 @@ class TeamsOutbox:
         self.service_url = service_url  # updated from each authenticated inbound activity
         self.tenant_id = tenant_id
         self.links: DownloadLinks | None = None  # set when PUBLIC_URL and a link secret are
-        self._sent: dict[str, str] = {}
 
     def send(self, to: ToGroup | ToPerson, message: Message) -> str:
         """Deliver `message`; returns "conversation|activity". Raises DeliveryError."""
@@ -385,8 +388,19 @@ class TeamsOutbox:
         )
 
     def find_sent(self, to: ToGroup | ToPerson, key: str) -> str | None:
-        """The message this process already sent with `key`, if any."""
-        return self._sent.get(key)
+        """The message already sent with `key`, if the record says so; None if it never was, or
+        if it was being sent when the bot stopped (Teams cannot say: it is sent again)."""
+        record = teams_sends.lookup(self.dispatcher.engine, key)
+        if record is None:
+            return None
+        if record.sent_at is None:
+            log.warning(
+                "message %s was being sent to Teams when the bot stopped; sending it again "
+                "(Teams cannot be asked whether it arrived)",
+                key,
+            )
+            return None
+        return record.ref
 
     def post(
         self,
@@ -401,6 +415,13 @@ class TeamsOutbox:
         buttons (and the download button of an attachment sent to `download_for`), and remembers
         it as a copy of the message's live card."""
         activity_id = ""
+        if message.key:
+            teams_sends.begin(
+                self.dispatcher.engine,
+                key=message.key,
+                conversation=place.conversation_id,
+                now=self.dispatcher.clock.now(),
+            )
         activities = to_activities(message)
         if message.attachment is not None and download_for is not None:
             offer_download(activities[-1], message.attachment, self.links, person_id=download_for)
@@ -413,7 +434,7 @@ class TeamsOutbox:
                 coro = self.connector.send(place.service_url, place.conversation_id, activity)
             activity_id = self.io.run(coro)
         if message.key:
-            self._sent[message.key] = message_ref(place.conversation_id, activity_id)
+            self._record_sent(message.key, message_ref(place.conversation_id, activity_id))
         if message.card and activity_id:
             self.dispatcher.remember_copy(
                 message.card, place.conversation_id, activity_id, place.service_url
@@ -423,6 +444,14 @@ class TeamsOutbox:
                 message_ref(place.conversation_id, activity_id), message
             )
         return activity_id
+
+    def _record_sent(self, key: str, ref: str) -> None:
+        try:
+            teams_sends.finish(
+                self.dispatcher.engine, key=key, ref=ref, now=self.dispatcher.clock.now()
+            )
+        except SQLAlchemyError:  # it went out: the reminder ledger's mark may still record it
+            log_failure(log, "could not record that message %s was sent to Teams", key)
 
     def update(self, place: Place, activity_id: str, message: Message) -> None:
         """Replace the card `activity_id` with `message` (shortened if it would not fit)."""

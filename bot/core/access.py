@@ -55,18 +55,30 @@ class GroupView:
         return self.group.status == GroupStatus.ACTIVE
 
 
+DENIALS = "denied"  # session.info key: the refusals audited in a request, kept past a rollback
+
+
 def audit(ctx: Ctx, *, group_id: int | None, kind: AuditKind, what: str, detail: str = "") -> None:
-    """Append to the audit log (never contains the child's name: only ids and references)."""
-    ctx.session.add(
-        AuditEntry(
-            at=ctx.now(),
-            actor_id=ctx.actor.id,
-            group_id=group_id,
-            kind=kind,
-            what=what,
-            detail=detail[:500],
-        )
+    """Append to the audit log (never contains the child's name: only ids and references).
+
+    A refusal is also noted on the session, so the dispatch boundary can record it again after
+    the refusal's error rolled the request back (see `denials`)."""
+    entry = AuditEntry(
+        at=ctx.now(),
+        actor_id=ctx.actor.id,
+        group_id=group_id,
+        kind=kind,
+        what=what,
+        detail=detail[:500],
     )
+    ctx.session.add(entry)
+    if kind == AuditKind.DENIED:
+        ctx.session.info.setdefault(DENIALS, []).append((group_id, what, entry.detail))
+
+
+def denials(session: Session) -> list[tuple[int | None, str, str]]:
+    """The refusals `audit` noted on `session`: (group id, what, detail)."""
+    return list(session.info.get(DENIALS, []))
 
 
 # For the family: the same reply whether the group is not there or not theirs.
@@ -190,7 +202,7 @@ def resolve_group(ctx: Ctx, reference: str | None, *, include_closed: bool = Fal
             return here
         # Not theirs: answered as in a space of no group, except that their only group is never
         # taken for it; they are asked which group they mean.
-        audit(ctx, group_id=None, kind=AuditKind.DENIED, what="group", detail="space")
+        audit(ctx, group_id=space[0].id, kind=AuditKind.DENIED, what="group", detail="space")
     mine = visible_groups(ctx, include_closed=include_closed)
     if len(mine) == 1 and space is None:
         return mine[0]

@@ -1094,8 +1094,9 @@ def claim_due(
     session: Session, *, now: datetime, limit: int, owner: str, lease: timedelta, lock: bool
 ) -> list[Reminder]:
     """Claim up to `limit` due rows, plus every other due row for the same recipients (so they
-    can be merged). PostgreSQL skips rows another instance holds; the guarded UPDATE makes a
-    second SQLite process harmless too."""
+    can be merged). PostgreSQL skips rows another instance holds, and leaves a recipient some of
+    whose rows it holds to a later claim; the guarded UPDATE makes a second SQLite process
+    harmless too."""
     due = (Reminder.status == ReminderStatus.PENDING, col(Reminder.due_at) <= now)
     first_query = (
         select(Reminder.id, Reminder.person_id, Reminder.group_id)
@@ -1122,6 +1123,10 @@ def claim_due(
     if lock:
         more_query = more_query.with_for_update(skip_locked=True)
     ids.update(session.exec(more_query).all())
+    if lock:
+        ids = _whole_recipients(session, ids, or_(*same_recipient), due)
+    if not ids:
+        return []
     table = _table(Reminder)
     session.connection().execute(
         update(table)
@@ -1145,6 +1150,25 @@ def claim_due(
             .execution_options(populate_existing=True)
         ).all()
     )
+
+
+def _whole_recipients(
+    session: Session,
+    ids: set[int | None],
+    same_recipient: ColumnElement[bool],
+    due: tuple[Any, ...],
+) -> set[int | None]:
+    """Drop the recipients of which another instance, claiming at this moment, locked some due
+    rows (SKIP LOCKED passed them by): their rows are left for a later claim to take whole, so
+    one person's reminders are never split into two messages by two instances."""
+    visible = session.exec(
+        select(Reminder.id, Reminder.person_id, Reminder.group_id).where(*due, same_recipient)
+    ).all()
+    rows: dict[tuple[str, int | None], set[int | None]] = {}
+    for rid, pid, gid in visible:
+        key = ("person", pid) if pid is not None else ("space", gid)
+        rows.setdefault(key, set()).add(rid)
+    return {rid for found in rows.values() if found <= ids for rid in found}
 
 
 def renew_claims(

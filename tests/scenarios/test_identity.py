@@ -202,6 +202,34 @@ def test_commands_in_a_space_the_actor_cannot_see_never_act_on_their_other_group
     assert members(engine, OTHER) == {"kim", "lee"}
 
 
+def test_refusals_in_a_space_the_actor_cannot_see_are_audited(
+    chat: ChatDriver, engine: Engine
+) -> None:
+    from storage.enums import AuditKind
+    from storage.models import AuditEntry, Case, CoreGroup
+
+    chat(START + KIM_IN_THE_OTHER_SPACE)
+    typed = ("/coregroup add @lee school", "/coregroup close the plan ended confirm")
+    for command in typed:
+        chat(command)
+    with Session(engine) as s:
+        space_group = s.exec(
+            select(CoreGroup.id)
+            .join(Case, col(Case.id) == CoreGroup.case_id)
+            .where(Case.reference == "CP-2026-0142")
+        ).one()
+        kim = s.exec(select(ChatIdentity.person_id).where(ChatIdentity.user_id == "kim")).one()
+        denied = s.exec(
+            select(AuditEntry).where(
+                AuditEntry.kind == AuditKind.DENIED, AuditEntry.actor_id == kim
+            )
+        ).all()
+    # One entry per refusal, against the space's group, saying what was refused and no more.
+    assert [(e.group_id, e.what, e.detail) for e in denied] == [
+        (space_group, "group", "space")
+    ] * len(typed)
+
+
 def test_a_members_own_space_still_means_their_group(chat: ChatDriver, engine: Engine) -> None:
     chat(START + KIM_IN_THE_OTHER_SPACE + "as priya\nin #cg-cp-2026-0142")
     out = chat("/coregroup add @lee school")
