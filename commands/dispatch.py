@@ -254,7 +254,12 @@ class Dispatcher:
                 return cmd.handler(ctx, None, Args(([ref] if ref else []) + tokens, text))
             if ref is None and tokens and is_reference(tokens[0]):
                 ref = tokens.pop(0)
-            view = resolve_group(ctx, ref, include_closed=cmd.name in READ_CLOSED)
+            view = resolve_group(
+                ctx,
+                ref,
+                include_closed=cmd.name in READ_CLOSED,
+                observing=cmd.name in OBSERVER_READS,
+            )
             reply = cmd.handler(ctx, view, Args(tokens, text))
             _audit_command(ctx, view, cmd)
             return reply
@@ -317,9 +322,14 @@ class Dispatcher:
 READ_CLOSED = frozenset({"status", "actions", "minutes", "members", "meetings", "outcomes"})
 
 
+# What the conference chair told of a disagreement may read of the group (not a member).
+OBSERVER_READS = frozenset({"status", "minutes"})
+
+
 def _audit_command(ctx: Ctx, view: GroupView, cmd: Command) -> None:
     kind = AuditKind.CHANGE if cmd.changes else AuditKind.READ
-    audit(ctx, group_id=view.id, kind=kind, what=f"command:{cmd.name}")
+    detail = "as conference chair" if view.is_observer else ""
+    audit(ctx, group_id=view.id, kind=kind, what=f"command:{cmd.name}", detail=detail)
 
 
 def _unknown_command(name: str, registry: Registry) -> UserError:

@@ -49,6 +49,7 @@ from bot.messages import (
     ToPerson,
     bullets,
 )
+from commands.disagreements import forward
 from commands.parse import Args, is_mention, pick
 from commands.registry import Command, Registry
 from storage.enums import AuditKind, Role
@@ -330,6 +331,8 @@ def add_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     assert person.id is not None
     if joined is core.Joined.ROLE_CHANGED:
         _announce(ctx, reply, view, f"{name} is now in the core group as {what}.")
+        if role is Role.TEAM_MANAGER:
+            _forwarded(ctx, view, reply, person, to_chair=False)
         return reply
     in_chat = has_chat(ctx.session, person_id=person.id, platform=ctx.platform)
     if in_chat:
@@ -352,6 +355,8 @@ def add_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
         )
     if in_chat:
         reply.say(_welcome(view, role, ctx.actor.display_name), to=ToPerson(person.id))
+    if role is Role.TEAM_MANAGER:
+        _forwarded(ctx, view, reply, person, to_chair=False)
     return reply
 
 
@@ -637,7 +642,20 @@ def conference_chair(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
         ),
         to=ToPerson(person.id),
     )
+    _forwarded(ctx, view, reply, person, to_chair=True)
     return reply
+
+
+def _forwarded(ctx: Ctx, view: GroupView, reply: Reply, person: Person, *, to_chair: bool) -> None:
+    """Forward the disagreements recorded before a conference chair or team manager was known,
+    and tell whoever named them."""
+    count = forward(ctx, view, reply, person, to_chair=to_chair)
+    if count:
+        which = "the disagreement" if count == 1 else f"the {count} disagreements"
+        reply.say(
+            f"I've sent {person.display_name} {which} recorded before they were known, and "
+            "noted it in the minutes' record of each."
+        )
 
 
 # --- review conferences -------------------------------------------------------------------------

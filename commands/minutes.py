@@ -31,6 +31,7 @@ from bot.messages import (
     ToPerson,
 )
 from commands import documents, plain_words
+from commands.disagreements import with_chair_reading
 from commands.parse import Args
 from commands.registry import Command, Registry
 from storage.enums import AuditKind, MeetingStatus, MinutesStatus, Role, Verdict
@@ -829,6 +830,8 @@ def disagree(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
             managers=managers, conference_chair=iro, when=ctx.now(), tz=tz
         ),
         now=ctx.now(),
+        told_manager=bool(managers),
+        told_chair=iro is not None,
     )
     reply = Reply()
     told = _escalate(ctx, view, reply, detail, managers, iro, meeting)
@@ -878,10 +881,13 @@ def _escalate(
             ),
         ),
     )
-    people = {p.id: p for p in [*managers, *([iro] if iro else [])] if p.id is not None}
+    chair_id = iro.id if iro is not None else None
+    people = {p.id: p for p in managers if p.id is not None}
     for person_id in people:
-        if person_id != ctx.actor_id:
+        if person_id not in (ctx.actor_id, chair_id):
             reply.say(message, to=ToPerson(person_id))
+    if iro is not None and iro.id is not None and iro.id != ctx.actor_id:
+        reply.say(with_chair_reading(message, view), to=ToPerson(iro.id))
     parts = []
     if managers:
         parts.append("the team manager (" + ", ".join(p.display_name for p in managers) + ")")

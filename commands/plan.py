@@ -738,7 +738,7 @@ def list_actions(ctx: Ctx, _view: GroupView | None, args: Args) -> Reply:
     which = "open" if word is None else _pick_list_word(word)
     across = ref is None and which == "mine" and group_for_channel(ctx) is None
     if across:
-        views = visible_groups(ctx)
+        views = [v for v in visible_groups(ctx) if not v.is_observer]
         if not views:
             resolve_group(ctx, None)  # explains how to join or start a group
     else:
