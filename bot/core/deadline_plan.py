@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.calendar import WorkingCalendar, format_day
@@ -39,7 +40,7 @@ class DeadlineReminder:
     which: str  # "first", "next" or "review"
     day: date
     since: datetime
-    detail: dict[str, str] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)  # ISO dates, for the reminder's words
 
 
 def plan_deadline_reminders(
@@ -92,7 +93,7 @@ def plan_deadline_reminders(
     return found
 
 
-def booked_too_late(detail: dict[str, str], *, unbooked: str) -> str:
+def booked_too_late(detail: dict[str, Any], *, unbooked: str) -> str:
     """What the reminder says of the booking: `unbooked`, or that the one booked is too late."""
     booked = detail.get("booked")
     if booked is None:
