@@ -329,16 +329,47 @@ _HELD_DEFAULTS = {
 
 
 def mark_held(session: Session, *, meeting: Meeting, now: datetime) -> None:
-    """Mark a meeting as held; who said they'd come attended, apologies stay, the rest absent."""
+    """Mark a meeting as held; who said they'd come attended, apologies stay, the rest absent.
+    When nobody said anything, attendance stays not recorded: nobody is guessed absent."""
     meeting.status, meeting.updated_at = MeetingStatus.HELD, now
     session.add(meeting)
     ensure_invited(session, meeting=meeting, now=now)
-    for row in attendance_rows(session, meeting=meeting):
+    rows = attendance_rows(session, meeting=meeting)
+    if all(row.status == AttendanceStatus.INVITED for row in rows):
+        session.flush()
+        return
+    for row in rows:
         new = _HELD_DEFAULTS.get(AttendanceStatus(row.status))
         if new is not None:
             row.status, row.updated_at = new, now
             session.add(row)
     session.flush()
+
+
+def attendance_label(meeting: Meeting, status: AttendanceStatus) -> str:
+    """How a member's attendance reads: "not recorded" for no word at a meeting held."""
+    held = meeting.status == MeetingStatus.HELD
+    return (
+        "not recorded" if held and status is AttendanceStatus.INVITED else ATTENDANCE_LABELS[status]
+    )
+
+
+def attendance_warning(session: Session, *, meeting: Meeting, number: int) -> str | None:
+    """A warning when a held meeting's attendance is not (all) recorded; None when it is."""
+    if meeting.status != MeetingStatus.HELD:
+        return None
+    rows = attendance_of(session, meeting=meeting)
+    missing = [p.display_name for p, a in rows if a.status == AttendanceStatus.INVITED]
+    if not missing:
+        return None
+    how = (
+        f"record who came, e.g. `/coregroup attendance @sam attended {number}` "
+        "(or `apologies`, `absent`) before the minutes go out"
+    )
+    if len(missing) == len(rows):
+        return f"⚠ Nobody's attendance at meeting {number} is recorded yet: {how}."
+    names = ", ".join(missing[:-1]) + " and " + missing[-1] if len(missing) > 1 else missing[0]
+    return f"⚠ Attendance at meeting {number} isn't recorded for {names}: {how}."
 
 
 def attendance_rows(session: Session, *, meeting: Meeting) -> list[Attendance]:

@@ -257,6 +257,11 @@ class GroupState:
         """The current chairs."""
         return [p for m, p in self.members if m.is_chair]
 
+    @cached_property
+    def writers(self) -> list[Person]:
+        """Who answers for the minutes: the chairs and the minute-takers."""
+        return [p for m, p in self.members if m.is_chair or m.is_minute_taker]
+
     def overseers(self) -> list[Person]:
         """Chairs, the team's managers and members in the team-manager role, each once."""
         found: dict[int, Person] = {}
@@ -596,10 +601,11 @@ class Planner:
         day: date,
         since: datetime,
         subject: int | None = None,
+        writers: bool = False,
         **detail: Any,
     ) -> None:
         cal = self.calendar(st.case)
-        for chair in st.chairs:
+        for chair in st.writers if writers else st.chairs:
             assert chair.id is not None
             due = working_morning(day, hours=st.hours(chair), calendar=cal)
             found.add(
@@ -659,6 +665,7 @@ class Planner:
                     day=due,
                     since=m.created_at,
                     subject=m.id,
+                    writers=True,
                     deadline=due.isoformat(),
                     drafted=minutes is not None,
                     published=minutes is not None and minutes.published_at is not None,
