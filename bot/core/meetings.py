@@ -8,7 +8,7 @@ reminder engine can reuse it without an acting person; authorisation happens in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -18,6 +18,7 @@ from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import BadInput, Conflict
 from bot.core.groups import review_dates
 from bot.core.policy import Policy, check_meeting_date
+from bot.core.working_hours import Hours
 from bot.messages import Block, Context, Fields, Heading, Message, Text
 from storage.enums import AttendanceStatus, MeetingKind, MeetingStatus, Role
 from storage.models import Attendance, Case, CoreGroup, Meeting, Membership, Person
@@ -40,6 +41,9 @@ STATUS_LABELS = {
     MeetingStatus.HELD: "held",
     MeetingStatus.CANCELLED: "cancelled",
 }
+
+# When core groups are usually held: a time outside this is warned of (never refused).
+MEETING_HOURS = Hours(8, 18)
 
 ATTENDANCE_LABELS = {
     AttendanceStatus.INVITED: "invited (no reply yet)",
@@ -213,16 +217,26 @@ def date_warnings(
     policy: Policy,
     ignore_id: int | None = None,
 ) -> list[str]:
-    """Why a proposed date may be wrong: not a working day, or a statutory deadline it misses."""
+    """Why a proposed date may be wrong: not a working day, outside working hours, or a
+    statutory deadline it misses."""
     assert case.id is not None
-    return check_meeting_date(
-        when=when.astimezone(tz).date(),
+    local = when.astimezone(tz)
+    warnings = check_meeting_date(
+        when=local.date(),
         icpc=case.icpc_date,
         meetings=[m.starts_at.astimezone(tz).date() for m in _others(session, group_id, ignore_id)],
         reviews=review_dates(session, case_id=case.id),
         calendar=calendar,
         policy=policy,
     )
+    if not MEETING_HOURS.contains(local):
+        later = local + timedelta(hours=12)
+        meant = f" Did you mean {later:%H:%M}?" if MEETING_HOURS.contains(later) else ""
+        warnings.append(
+            f"{local:%H:%M} is outside working hours ({MEETING_HOURS.describe()}): few members "
+            f"could come.{meant}"
+        )
+    return warnings
 
 
 def clash(
