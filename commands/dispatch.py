@@ -7,6 +7,8 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -19,7 +21,7 @@ from bot.core.people import Directory, Who, person_for
 from bot.core.routing import expected_by, remember_prompt
 from bot.logs import log_failure
 from bot.messages import Button, Buttons, Context, Heading, Message, Reply, Text
-from commands.parse import Args, is_reference, suggest, tokenize
+from commands.parse import Args, is_reference, tokenize
 from commands.registry import Command, Registry
 from storage.db import session_scope
 from storage.enums import AuditKind, Platform
@@ -254,7 +256,12 @@ class Dispatcher:
                 return cmd.handler(ctx, None, Args(([ref] if ref else []) + tokens, text))
             if ref is None and tokens and is_reference(tokens[0]):
                 ref = tokens.pop(0)
-            view = resolve_group(ctx, ref, include_closed=cmd.name in READ_CLOSED)
+            view = resolve_group(
+                ctx,
+                ref,
+                include_closed=cmd.name in READ_CLOSED,
+                observing=cmd.name in OBSERVER_READS,
+            )
             reply = cmd.handler(ctx, view, Args(tokens, text))
             _audit_command(ctx, view, cmd)
             return reply
@@ -326,13 +333,34 @@ class Dispatcher:
 READ_CLOSED = frozenset({"status", "actions", "minutes", "members", "meetings", "outcomes"})
 
 
+# What the conference chair told of a disagreement may read of the group (not a member).
+OBSERVER_READS = frozenset({"status", "minutes"})
+
+
 def _audit_command(ctx: Ctx, view: GroupView, cmd: Command) -> None:
     kind = AuditKind.CHANGE if cmd.changes else AuditKind.READ
-    audit(ctx, group_id=view.id, kind=kind, what=f"command:{cmd.name}")
+    detail = "as conference chair" if view.is_observer else ""
+    audit(ctx, group_id=view.id, kind=kind, what=f"command:{cmd.name}", detail=detail)
+
+
+def _closest_command(name: str, registry: Registry) -> str | None:
+    """The command a typo most likely meant: fewest edits (a swap of two letters is one), then
+    the closest match; `help` first among equals, as it changes nothing ("hepl" is help)."""
+    words = ["help", *registry.words()]
+    key = name.lower()
+    close = process.extract(key, words, limit=None, score_cutoff=70)
+    if not close:
+        return None
+    return min(close, key=lambda c: (OSA.distance(key, c[0]), -c[1], c[2]))[0]
 
 
 def _unknown_command(name: str, registry: Registry) -> UserError:
-    close = suggest(name, registry.words())
+    close = _closest_command(name, registry)
+    if close == "help":
+        return UserError(
+            f"I don't know `{name}`. Did you mean `help`?",
+            hint=f"Type `{COMMAND} help` to see the commands with examples.",
+        )
     if close is not None:
         cmd = registry.find(close)
         assert cmd is not None

@@ -9,9 +9,10 @@ from bot.core import family, slots
 from bot.core.access import GroupView, audit, require_active
 from bot.core.context import Ctx
 from bot.core.errors import BadInput, NotAllowed
-from bot.core.groups import ROLE_WORDS, active_membership
+from bot.core.groups import active_membership
 from bot.core.meetings import format_when, next_meeting
 from bot.core.people import resolve_person
+from bot.core.roles import is_role_word
 from bot.messages import Block, Bullets, Context, Heading, Message, Reply, Text, ToGroup, ToPerson
 from commands.groups import add_member
 from commands.meetings import _book, _when_and_venue
@@ -52,7 +53,7 @@ def _mention(args: Args, what: str, example: str) -> str:
 def invite(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     """The chair makes (or switches off) a family member's personal link."""
     assert view is not None
-    if any(token.lower() in ROLE_WORDS for token in args.tokens):
+    if any(is_role_word(token) for token in args.tokens):
         return add_member(ctx, view, args)  # "invite @jo parent": adding someone, as before
     require_active(view)
     if view.membership is None or not view.membership.is_chair:

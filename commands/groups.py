@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.core import groups as core
+from bot.core import key_worker
 from bot.core.access import (
     FAMILY_NOT_YOURS,
     GroupView,
@@ -28,6 +29,7 @@ from bot.core.oversight import glance, status_message
 from bot.core.people import EMAIL_OFF, outside_person, resolve_person, set_email, valid_email
 from bot.core.plan import open_actions_for
 from bot.core.policy import review_conference_deadlines
+from bot.core.roles import ROLE_WORDS, role_at_start
 from bot.messages import (
     AddToSpace,
     ArchiveSpace,
@@ -47,6 +49,7 @@ from bot.messages import (
     ToPerson,
     bullets,
 )
+from commands.disagreements import forward
 from commands.parse import Args, is_mention, pick
 from commands.registry import Command, Registry
 from storage.enums import AuditKind, Role
@@ -55,6 +58,7 @@ from storage.models import Case, Person
 NEW_EXAMPLE = core.NEW_EXAMPLE
 ADD_EXAMPLE = '/coregroup add @priya school agency "Oak Primary"'
 EMAIL_EXAMPLE = '/coregroup add "Castle Surgery" gp email reception@castle.nhs.uk'
+KEY_WORKER_EXAMPLE = "/coregroup key-worker @alex"
 SCHEDULE_ASK = 'When? e.g. "5/1 10am" or "next Tue 2pm"'
 OFF_WORDS = ("off", "stop", "remove", "no", "false")
 # A year written out: 2026, or the last part of 18/12/26.
@@ -243,22 +247,21 @@ def _created_reply(ctx: Ctx, case: Case, group_id: int) -> Reply:
 
 # --- members ------------------------------------------------------------------------------------
 
-_ROLE_CHOICES = {word: role.value for word, role in core.ROLE_WORDS.items()}
+_ROLE_CHOICES = {word: role.value for word, role in ROLE_WORDS.items()}
 
 
-def _take_role(args: Args) -> Role:
-    """The role from the next one to three words ("health visitor", "school nurse", "gp")."""
+def _take_role(args: Args) -> tuple[Role, str]:
+    """The role from the next words ("health visitor", "designated safeguarding lead", "gp"),
+    with the words typed for it."""
     while args.take_keyword("as", "a", "an", "the"):
         pass
-    words = [w.lower().strip(",.") for w in args.tokens[:3]]
-    for size in (3, 2, 1):
-        key = "-".join(words[:size])
-        if len(words) >= size and key in core.ROLE_WORDS:
-            for _ in range(size):
-                args.take()
-            return core.ROLE_WORDS[key]
+    found = role_at_start(args.tokens)
+    if found is not None:
+        role, size = found
+        return role, " ".join(args.take() or "" for _ in range(size))
     word = args.need("their role", "/coregroup add @jo parent")
-    return Role(pick(word, _ROLE_CHOICES, what="role", example=f"For example: `{ADD_EXAMPLE}`"))
+    choice = pick(word, _ROLE_CHOICES, what="role", example=f"For example: `{ADD_EXAMPLE}`")
+    return Role(choice), word
 
 
 def _take_agency(args: Args) -> str | None:
@@ -297,19 +300,30 @@ def add_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     email_text = args.option("email", "e-mail")
     token = _need_person(args, "who to add", "/coregroup add @jo parent")
     agency = _take_agency(args)
-    role = _take_role(args)
+    asked, typed = _take_role(args)
     agency = _agency(agency or args.rest() or None)
+    if asked is Role.OTHER and agency is None and typed.lower() not in ("other", "professional"):
+        agency = _agency(typed[:1].upper() + typed[1:])  # "housing officer" says what they do
     email = _email(email_text)
     person = _person_or_outside(ctx, view, token, email)
     email_note = _record_email(ctx, person, email_text, email)
     membership, joined = core.add_member(
-        ctx.session, group_id=view.id, person=person, role=role, agency=agency, now=ctx.now()
+        ctx.session,
+        group_id=view.id,
+        person=person,
+        role=asked,
+        agency=agency,
+        reference=view.reference,
+        now=ctx.now(),
     )
+    role = Role(membership.role)
     name, what = person.display_name, _role_text(role, membership.agency)
     reply = Reply()
     if email_note:
         # Only the chair who typed it sees where the email goes; never the group's space.
         reply.say(email_note)
+    if asked is Role.KEY_WORKER and role is Role.SOCIAL_WORKER:
+        reply.say(_one_key_worker(ctx, view, name, token))
     if joined is core.Joined.UNCHANGED:
         if email_note:
             return reply
@@ -317,6 +331,8 @@ def add_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     assert person.id is not None
     if joined is core.Joined.ROLE_CHANGED:
         _announce(ctx, reply, view, f"{name} is now in the core group as {what}.")
+        if role is Role.TEAM_MANAGER:
+            _forwarded(ctx, view, reply, person, to_chair=False)
         return reply
     in_chat = has_chat(ctx.session, person_id=person.id, platform=ctx.platform)
     if in_chat:
@@ -339,7 +355,25 @@ def add_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
         )
     if in_chat:
         reply.say(_welcome(view, role, ctx.actor.display_name), to=ToPerson(person.id))
+    if role is Role.TEAM_MANAGER:
+        _forwarded(ctx, view, reply, person, to_chair=False)
     return reply
+
+
+def _one_key_worker(ctx: Ctx, view: GroupView, name: str, token: str) -> Message:
+    """A second social worker joins as a social worker: the group keeps its one key worker."""
+    held = key_worker.current(ctx.session, group_id=view.id)
+    holder = ctx.session.get(Person, held.person_id) if held is not None else None
+    who = holder.display_name if holder is not None else "The key worker"
+    return Message(
+        text=f"{view.reference}: {name} joins as a social worker",
+        blocks=(
+            Text(
+                f"A core group has one key worker, so {name} joins as a social worker and {who} "
+                f"stays the key worker. To hand over: `/coregroup key-worker {token}`."
+            ),
+        ),
+    )
 
 
 def _email(text: str | None) -> str | None:
@@ -398,13 +432,22 @@ def _welcome(view: GroupView, role: Role, by: str) -> Message:
 
 
 def remove_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
-    """Take someone out of the group (their history stays)."""
+    """Take someone out of the group (their history stays); the key worker names a successor."""
     assert view is not None
     require_manager(view, "remove members")
     require_active(view)
-    person = _person(ctx, view, _need_person(args, "who to remove", "/coregroup remove @sam"))
+    successor_token = args.option("successor", "handover", "hand-over")
+    token = _need_person(args, "who to remove", "/coregroup remove @sam")
+    person = _person(ctx, view, token)
+    successor = _person(ctx, view, successor_token) if successor_token else None
     core.remove_member(
-        ctx.session, group_id=view.id, person=person, reference=view.reference, now=ctx.now()
+        ctx.session,
+        group_id=view.id,
+        person=person,
+        reference=view.reference,
+        now=ctx.now(),
+        successor=successor,
+        typed=token,
     )
     assert person.id is not None
     reply = Reply()
@@ -414,7 +457,7 @@ def remove_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
         reply,
         view,
         f"{person.display_name} has left the core group. Their updates and actions stay on "
-        "the record.",
+        "the record." + (_taken_over(ctx, view, successor) if successor else ""),
     )
     still = open_actions_for(ctx.session, group_id=view.id, person_id=person.id)
     if still:
@@ -435,6 +478,30 @@ def remove_member(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
                 ),
             )
         )
+    return reply
+
+
+def _taken_over(ctx: Ctx, view: GroupView, successor: Person) -> str:
+    assert successor.id is not None
+    row = core.active_membership(ctx.session, group_id=view.id, person_id=successor.id)
+    chairs = row is not None and row.is_chair
+    return f" {successor.display_name} is now the key worker{' and chair' if chairs else ''}."
+
+
+def key_worker_command(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
+    """Hand key work to another social worker in the group (the one before stays a member)."""
+    assert view is not None
+    require_manager(view, "change the key worker")
+    require_active(view)
+    person = _person(ctx, view, _need_person(args, "who takes over", KEY_WORKER_EXAMPLE))
+    reply = Reply()
+    if not core.hand_over_key_work(
+        ctx.session, group_id=view.id, person=person, reference=view.reference
+    ):
+        return reply.say(f"{person.display_name} is already the key worker for {view.reference}.")
+    _announce(
+        ctx, reply, view, f"{person.display_name} is now the key worker for {view.reference}."
+    )
     return reply
 
 
@@ -575,7 +642,20 @@ def conference_chair(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
         ),
         to=ToPerson(person.id),
     )
+    _forwarded(ctx, view, reply, person, to_chair=True)
     return reply
+
+
+def _forwarded(ctx: Ctx, view: GroupView, reply: Reply, person: Person, *, to_chair: bool) -> None:
+    """Forward the disagreements recorded before a conference chair or team manager was known,
+    and tell whoever named them."""
+    count = forward(ctx, view, reply, person, to_chair=to_chair)
+    if count:
+        which = "the disagreement" if count == 1 else f"the {count} disagreements"
+        reply.say(
+            f"I've sent {person.display_name} {which} recorded before they were known, and "
+            "noted it in the minutes' record of each."
+        )
 
 
 # --- review conferences -------------------------------------------------------------------------
@@ -827,10 +907,19 @@ COMMANDS = (
     Command(
         name="remove",
         summary="take someone out of the group (their history stays)",
-        usage="remove @person",
-        examples=("/coregroup remove @sam",),
+        usage="remove @person [successor @person]",
+        examples=("/coregroup remove @priya", "/coregroup remove @sam successor @alex"),
         handler=remove_member,
         aliases=("remove-member",),
+        topic="Setting up",
+    ),
+    Command(
+        name="key-worker",
+        summary="hand key work to another social worker in the group",
+        usage="key-worker @person",
+        examples=(KEY_WORKER_EXAMPLE,),
+        handler=key_worker_command,
+        aliases=("keyworker", "hand-over", "handover"),
         topic="Setting up",
     ),
     Command(

@@ -592,10 +592,11 @@ def held(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
         )
     core.mark_held(ctx.session, meeting=meeting, now=ctx.now())
     lines = [
-        f"{person.display_name}: {core.ATTENDANCE_LABELS[AttendanceStatus(row.status)]}"
+        f"{person.display_name}: {core.attendance_label(meeting, AttendanceStatus(row.status))}"
         + (f" ({row.note})" if row.note else "")
         for person, row in core.attendance_of(ctx.session, meeting=meeting)
     ]
+    warning = core.attendance_warning(ctx.session, meeting=meeting, number=n)
     return Reply().say(
         Message(
             text=f"{view.reference}: meeting {n} recorded as held",
@@ -605,6 +606,7 @@ def held(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
                 ),
                 Text("Attendance, from what members said beforehand:"),
                 Bullets(tuple(lines)),
+                *((Text(warning),) if warning else ()),
                 Context(
                     f"Correct anyone with `/coregroup attendance @sam attended {n}`; record "
                     f"decisions with `{DECISION_EXAMPLE}`."

@@ -14,10 +14,17 @@ from bot.core.access import (
     require_member,
 )
 from bot.core.calendar import format_day
+from bot.core.change_requests import answers, sections_named
 from bot.core.context import Ctx
 from bot.core.errors import BadInput, Conflict, NotAllowed, NotFound
-from bot.core.groups import chairs, team_managers
-from bot.core.meetings import format_when, latest_started, meeting_number, number_of
+from bot.core.groups import chairs, minute_takers, team_managers
+from bot.core.meetings import (
+    attendance_warning,
+    format_when,
+    latest_started,
+    meeting_number,
+    number_of,
+)
 from bot.core.plan import names_of
 from bot.messages import (
     Block,
@@ -31,10 +38,18 @@ from bot.messages import (
     ToPerson,
 )
 from commands import documents, plain_words
+from commands.disagreements import with_chair_reading
 from commands.parse import Args
 from commands.registry import Command, Registry
 from storage.enums import AuditKind, MeetingStatus, MinutesStatus, Role, Verdict
-from storage.models import Disagreement, Meeting, Minutes, MinutesVersion, Person
+from storage.models import (
+    Disagreement,
+    Meeting,
+    Minutes,
+    MinutesReview,
+    MinutesVersion,
+    Person,
+)
 
 TOPIC = "Minutes"
 AMEND_EXAMPLE = '/coregroup amend 4 "Sam saw Mia alone at school on 2 Dec; she said she feels safe"'
@@ -222,6 +237,9 @@ def draft(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
             f"Meeting {number} isn't marked as held yet. `/coregroup held {number}` records it "
             'with who came; then bring section 2 up to date with `/coregroup amend 2 "…"`.'
         )
+    warning = attendance_warning(ctx.session, meeting=meeting, number=number)
+    if warning:
+        lines.append(warning)
     gaps = core.gaps_in(body)
     if gaps:
         listed = ", ".join(f"{n} ({core.SECTIONS[n].lower()})" for n in gaps)
@@ -369,15 +387,17 @@ def amend(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     body = core.body_of(latest)
     if body.text(section, family=family_copy) == text:
         raise BadInput(f"Section {section} already says exactly that, so nothing changed.")
-    note = _change_note(ctx, latest, section, family_copy)
+    asked = core.approval_of(ctx.session, version=latest).changes
+    answered = [r for r in asked if answers(r.comment, section)]
     version = core.add_version(
         ctx.session,
         minutes=minutes,
         body=body.amended(section, text, family_copy=family_copy),
         author_id=ctx.actor_id,
-        note=note,
+        note=_change_note(ctx, answered, section, family_copy),
         now=ctx.now(),
     )
+    still_open = _carry_over(ctx, minutes, version, [r for r in asked if r not in answered])
     reply, where = _circulate(ctx, view, minutes, version, "Minutes amended")
     blocks: list = [
         Text(
@@ -385,6 +405,13 @@ def amend(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
             f"out {where}. Approvals start again for the new version."
         )
     ]
+    if still_open:
+        blocks.append(
+            Text(
+                f"Still open: {still_open}. Amend that section too, or ask them to approve "
+                f"version {version.number} as it stands."
+            )
+        )
     if body.has_family_copy(section) and not family_copy:
         blocks.append(
             Context(
@@ -400,10 +427,31 @@ def amend(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     return reply.say(Message(text=f"{view.reference}: minutes amended", blocks=tuple(blocks)))
 
 
-def _change_note(ctx: Ctx, latest: MinutesVersion, section: int, family_copy: bool) -> str:
+def _carry_over(
+    ctx: Ctx, minutes: Minutes, version: MinutesVersion, requests: list[MinutesReview]
+) -> str:
+    """Keep change requests about other sections open on the new version; who and which."""
+    names = names_of(ctx.session, [r.person_id for r in requests])
+    listed = []
+    for r in requests:
+        core.review(
+            ctx.session,
+            minutes=minutes,
+            version=version,
+            person_id=r.person_id,
+            verdict=Verdict.CHANGE,
+            comment=r.comment,
+            now=r.at,
+        )
+        sections = " and ".join(str(n) for n in sorted(sections_named(r.comment)))
+        name = names.get(r.person_id, "a former member")
+        listed.append(f"{name}'s change (section{'s' if ' and ' in sections else ''} {sections})")
+    return "; ".join(listed)
+
+
+def _change_note(ctx: Ctx, asked: list[MinutesReview], section: int, family_copy: bool) -> str:
     which = f"the family's copy of section {section}" if family_copy else f"section {section}"
     note = f"{ctx.actor.display_name} changed {which} ({core.SECTIONS[section].lower()})"
-    asked = core.approval_of(ctx.session, version=latest).changes
     if asked:
         names = names_of(ctx.session, [r.person_id for r in asked])
         note += "; answers the change asked for by " + ", ".join(
@@ -502,6 +550,15 @@ def _ready_message(ctx: Ctx, facts: core.MinutesFacts, version: MinutesVersion) 
 
 def _tell_chairs(ctx: Ctx, reply: Reply, view: GroupView, message: Message) -> None:
     for person in _others(chairs(ctx.session, group_id=view.id), ctx):
+        assert person.id is not None
+        reply.say(message, to=ToPerson(person.id))
+
+
+def _tell_writers(ctx: Ctx, reply: Reply, view: GroupView, message: Message) -> None:
+    """Tell the chairs and the minute-takers (each once)."""
+    people = [*chairs(ctx.session, group_id=view.id), *minute_takers(ctx.session, group_id=view.id)]
+    unique = list({p.id: p for p in people}.values())
+    for person in _others(unique, ctx):
         assert person.id is not None
         reply.say(message, to=ToPerson(person.id))
 
@@ -605,7 +662,7 @@ def change_click(ctx: Ctx, value: str, text: str | None) -> Reply:
         now=ctx.now(),
     )
     reply = Reply()
-    _tell_chairs(
+    _tell_writers(
         ctx,
         reply,
         view,
@@ -693,6 +750,9 @@ def publish(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     )
     statuses = core.deadline_statuses(minutes, today=ctx.today(), tz=ctx.locale.tz)
     assert minutes.id is not None
+    meeting = ctx.session.get(Meeting, minutes.meeting_id)
+    assert meeting is not None
+    warning = attendance_warning(ctx.session, meeting=meeting, number=facts.meeting_number)
     return reply.say(
         Message(
             text=f"{view.reference}: minutes published",
@@ -703,6 +763,7 @@ def publish(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
                     "the family version for parents and carers, the young person's version for "
                     "the child."
                 ),
+                *((Text(warning),) if warning else ()),
                 *documents.routes_summary(ctx, members, rows),
                 Context("\n".join(statuses)),
                 Context(
@@ -829,6 +890,8 @@ def disagree(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
             managers=managers, conference_chair=iro, when=ctx.now(), tz=tz
         ),
         now=ctx.now(),
+        told_manager=bool(managers),
+        told_chair=iro is not None,
     )
     reply = Reply()
     told = _escalate(ctx, view, reply, detail, managers, iro, meeting)
@@ -878,10 +941,13 @@ def _escalate(
             ),
         ),
     )
-    people = {p.id: p for p in [*managers, *([iro] if iro else [])] if p.id is not None}
+    chair_id = iro.id if iro is not None else None
+    people = {p.id: p for p in managers if p.id is not None}
     for person_id in people:
-        if person_id != ctx.actor_id:
+        if person_id not in (ctx.actor_id, chair_id):
             reply.say(message, to=ToPerson(person_id))
+    if iro is not None and iro.id is not None and iro.id != ctx.actor_id:
+        reply.say(with_chair_reading(message, view), to=ToPerson(iro.id))
     parts = []
     if managers:
         parts.append("the team manager (" + ", ".join(p.display_name for p in managers) + ")")

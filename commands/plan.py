@@ -59,6 +59,9 @@ from storage.models import Action, ActionEvent, Outcome, Person
 
 ACTION_EXAMPLE = "/coregroup action @sam to book the GP appointment by Friday"
 OUTCOME_EXAMPLE = '/coregroup outcome add "Jamie\'s home is warm and safe"'
+# Outcomes and actions are read at a glance on the plan, cards and reminders.
+MAX_OUTCOME = 300
+MAX_ACTION = 500
 ADD_MEMBER_EXAMPLE = "/coregroup add @alex school"
 # A reply in words is about the action of a reminder sent this recently.
 REPLY_WINDOW = timedelta(days=14)
@@ -252,6 +255,18 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _within(text: str, limit: int, what: str, example: str) -> str:
+    """The text, or a clear refusal when it is too long for the plan and its cards."""
+    if len(text) > limit:
+        raise BadInput(
+            f"That {what} is {len(text)} characters; it can have up to {limit}, so it reads at "
+            "a glance on the plan and in reminders.",
+            hint="Shorten it and put the detail on the case system, or in a note on the action. "
+            f"For example: `{example}`",
+        )
+    return text
+
+
 def _tell_chairs(ctx: Ctx, view: GroupView, message: Message) -> Reply:
     """Send a message to each chair of the group except the person acting."""
     reply = Reply()
@@ -317,7 +332,7 @@ def _add_outcome(ctx: Ctx, view: GroupView, args: Args) -> Reply:
     private = bool(args.tokens) and args.tokens[-1].lower() == "private"
     if private:
         args.tokens.pop()
-    title = _sentence(args.rest())
+    title = _within(_sentence(args.rest()), MAX_OUTCOME, "outcome", OUTCOME_EXAMPLE)
     if not title:
         raise BadInput("Please say what needs to change.", hint=f"For example: `{OUTCOME_EXAMPLE}`")
     outcome = core.add_outcome(
@@ -353,7 +368,7 @@ def _add_outcome(ctx: Ctx, view: GroupView, args: Args) -> Reply:
 def _edit_outcome(ctx: Ctx, view: GroupView, args: Args) -> Reply:
     example = '/coregroup outcome edit 2 "Jamie\'s home is warm, clean and safe"'
     outcome = _outcome_numbered(ctx, view, args.take_int("the outcome number", example))
-    title = _sentence(args.rest())
+    title = _within(_sentence(args.rest()), MAX_OUTCOME, "outcome", example)
     if not title:
         raise BadInput("Please give the new wording.", hint=f"For example: `{example}`")
     if title == outcome.title:
@@ -620,7 +635,7 @@ def _add_action(ctx: Ctx, view: GroupView, args: Args) -> Reply:
     args.take_keyword("to")
     before, when = args.split_at("by", "due")
     description, private_before = _take_private(before.strip(" ,;:-"))
-    description = _sentence(description)
+    description = _within(_sentence(description), MAX_ACTION, "action", ACTION_EXAMPLE)
     if not description:
         raise BadInput("Please say what needs doing.", hint=f"For example: `{ACTION_EXAMPLE}`")
     if when is None:
@@ -738,7 +753,7 @@ def list_actions(ctx: Ctx, _view: GroupView | None, args: Args) -> Reply:
     which = "open" if word is None else _pick_list_word(word)
     across = ref is None and which == "mine" and group_for_channel(ctx) is None
     if across:
-        views = visible_groups(ctx)
+        views = [v for v in visible_groups(ctx) if not v.is_observer]
         if not views:
             resolve_group(ctx, None)  # explains how to join or start a group
     else:
@@ -917,7 +932,7 @@ def _change_due(ctx: Ctx, view: GroupView, args: Args) -> Reply:
 def _edit_action(ctx: Ctx, view: GroupView, args: Args) -> Reply:
     example = '/coregroup action edit 3 "book the GP appointment and go with mum"'
     action = _action_to_change(ctx, view, args, example)
-    text = _sentence(args.rest())
+    text = _within(_sentence(args.rest()), MAX_ACTION, "action", example)
     if not text:
         raise BadInput("Please give the new wording.", hint=f"For example: `{example}`")
     if text == action.description:

@@ -50,7 +50,8 @@ def _hour(number: str, half: str | None) -> int:
 
 
 def read_hours(text: str) -> tuple[int, int]:
-    """Read "18-20", "6pm-8pm", "9 to 5" (5 meaning 5pm) into whole (start, end) hours."""
+    """Read "18-20", "6pm-8pm", "9 to 5" (5 meaning 5pm), "22:00-07:00" (overnight) into whole
+    (start, end) hours."""
     match = _RANGE.match(text.strip())
     if match is None:
         raise BadInput(
@@ -64,12 +65,15 @@ def read_hours(text: str) -> tuple[int, int]:
         end += 12  # "9-5" means nine to five in the afternoon
     if end == 0:
         end = 24
-    if not 0 <= start < end <= 24:
+    if start == 24:
+        start = 0
+    if not (0 <= start <= 23 and 0 <= end <= 24) or start == end:
         raise BadInput(
-            f"{text} isn't a range I can use: the start must come before the end, within one day.",
-            hint=f"For example: `{HOURS_EXAMPLE}` or `/coregroup hours 8am-1pm`.",
+            f"{text} isn't a range I can use: give two different hours of the day.",
+            hint=f"For example: `{HOURS_EXAMPLE}`, `/coregroup hours 8am-1pm` or, overnight, "
+            "`/coregroup hours 22-7`.",
         )
-    return start, end
+    return start, end  # an end before the start runs overnight (22 to 7)
 
 
 def hours_command(ctx: Ctx, _view: GroupView | None, args: Args) -> Reply:

@@ -23,6 +23,7 @@ class Role(StrEnum):
     """A member's role in the core group (DOMAIN.md, "People and roles")."""
 
     KEY_WORKER = "key-worker"
+    SOCIAL_WORKER = "social-worker"  # another social worker: a group has one key worker
     PARENT_CARER = "parent-carer"
     CHILD = "child"
     SCHOOL = "school"
@@ -50,6 +51,7 @@ class Role(StrEnum):
 
 _ROLE_LABELS = {
     Role.KEY_WORKER: "key worker (social worker)",
+    Role.SOCIAL_WORKER: "social worker",
     Role.PARENT_CARER: "parent / carer",
     Role.CHILD: "child / young person",
     Role.SCHOOL: "school safeguarding lead",

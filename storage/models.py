@@ -354,6 +354,10 @@ class Disagreement(SQLModel, table=True):
     detail: str = _text()
     escalated_to: str = _text(default="")
     raised_at: datetime = _utc()
+    # When a team manager and the conference chair were told: None until one is known, when
+    # the disagreement is forwarded to them.
+    manager_told_at: datetime | None = _utc(default=None)
+    chair_told_at: datetime | None = _utc(default=None)
 
 
 class Concern(SQLModel, table=True):

@@ -1,7 +1,9 @@
 """Who may see or do what — the one place authorisation is decided, and where it is audited.
 
 Rules: active members see their group; chair and key worker manage it; a team manager sees and
-manages the groups of their team; anyone else gets NotFound, worded exactly as for a group that
+manages the groups of their team; the case's conference chair, once told of a disagreement in the
+group, may read its status and minutes (nothing else, and never change them); anyone else gets
+NotFound, worded exactly as for a group that
 does not exist, so they cannot even learn that it exists.
 """
 
@@ -14,7 +16,7 @@ from sqlmodel import Session, col, or_, select
 from bot.core.context import Ctx
 from bot.core.errors import BadInput, NotAllowed, NotFound
 from storage.enums import AuditKind, GroupStatus, Role
-from storage.models import AuditEntry, Case, CoreGroup, Membership, Person
+from storage.models import AuditEntry, Case, CoreGroup, Disagreement, Membership, Person
 
 
 @dataclass
@@ -25,6 +27,7 @@ class GroupView:
     case: Case
     membership: Membership | None
     is_manager: bool  # team manager of the group's team
+    is_observer: bool = False  # the conference chair told of a disagreement: reads only
 
     @property
     def id(self) -> int:
@@ -115,27 +118,40 @@ def _view(ctx: Ctx, group: CoreGroup, case: Case) -> GroupView | None:
         actor.is_team_manager and actor.team_id is not None and actor.team_id == group.team_id
     )
     if membership is None and not is_manager:
+        if case.conference_chair_id == actor.id and _chair_told(ctx.session, group):
+            return GroupView(group, case, None, is_manager=False, is_observer=True)
         return None
     return GroupView(group=group, case=case, membership=membership, is_manager=is_manager)
 
 
-def visible_groups(ctx: Ctx, *, include_closed: bool = False) -> list[GroupView]:
-    """Every group the actor may see: their memberships and, for managers, their team's groups."""
+def _chair_told(session: Session, group: CoreGroup) -> bool:
+    """Whether the case's conference chair was told of a disagreement in this group."""
+    told = session.exec(
+        select(Disagreement.id).where(
+            Disagreement.group_id == group.id, col(Disagreement.chair_told_at).is_not(None)
+        )
+    ).first()
+    return told is not None
+
+
+def visible_groups(
+    ctx: Ctx, *, include_closed: bool = False, observing: bool = False
+) -> list[GroupView]:
+    """Every group the actor may see: their memberships, for managers their team's groups, and
+    `observing` (reading status or minutes), those they are the conference chair told of."""
     actor = ctx.actor
     member_ids = select(Membership.group_id).where(
         Membership.person_id == actor.id, col(Membership.active).is_(True)
     )
     query = select(CoreGroup, Case).join(Case, col(Case.id) == CoreGroup.case_id)
+    seen = [col(CoreGroup.id).in_(member_ids), col(Case.conference_chair_id) == actor.id]
     if actor.is_team_manager and actor.team_id is not None:
-        query = query.where(
-            or_(col(CoreGroup.id).in_(member_ids), col(CoreGroup.team_id) == actor.team_id)
-        )
-    else:
-        query = query.where(col(CoreGroup.id).in_(member_ids))
+        seen.append(col(CoreGroup.team_id) == actor.team_id)
+    query = query.where(or_(*seen))
     if not include_closed:
         query = query.where(CoreGroup.status == GroupStatus.ACTIVE)
     views = [_view(ctx, g, c) for g, c in ctx.session.exec(query.order_by(Case.reference)).all()]
-    return [v for v in views if v is not None]
+    return [v for v in views if v is not None and (observing or not v.is_observer)]
 
 
 def group_by_id(ctx: Ctx, group_id: int) -> GroupView:
@@ -146,7 +162,7 @@ def group_by_id(ctx: Ctx, group_id: int) -> GroupView:
         .where(CoreGroup.id == group_id)
     ).first()
     view = _view(ctx, *row) if row else None
-    if view is None:
+    if view is None or view.is_observer:  # buttons act on the group: observers only read
         audit(ctx, group_id=None, kind=AuditKind.DENIED, what="group", detail=f"id={group_id}")
         raise _not_found(None)
     return view
@@ -173,19 +189,37 @@ def _space_of(ctx: Ctx) -> tuple[CoreGroup, Case] | None:
 def group_for_channel(ctx: Ctx) -> GroupView | None:
     """The group whose space the request came from, if the actor may see it."""
     row = _space_of(ctx)
-    return _view(ctx, *row) if row else None
+    view = _view(ctx, *row) if row else None
+    return None if view is None or view.is_observer else view
 
 
-def resolve_group(ctx: Ctx, reference: str | None, *, include_closed: bool = False) -> GroupView:
+def observer_only(view: GroupView) -> NotAllowed:
+    """The refusal for the conference chair doing more than reading status and minutes."""
+    return NotAllowed(
+        "As the conference chair you can read the status and minutes of the core group for "
+        f"{view.reference}, but not change anything or see more.",
+        hint=f"`/coregroup status {view.reference}` or `/coregroup minutes {view.reference}`. "
+        "To take part, ask the chair to add you.",
+    )
+
+
+def resolve_group(
+    ctx: Ctx, reference: str | None, *, include_closed: bool = False, observing: bool = False
+) -> GroupView:
     """Find the group a request is about: named by reference, implied by channel, or the only one.
+
+    A conference chair told of a disagreement finds the group only when `observing` (reading
+    its status or minutes); for anything else they are told they may only read.
 
     A reference the actor cannot see gives the same NotFound as one that does not exist; so does
     a group's space whose group they cannot see. "Your only group" is for direct messages and
     spaces that belong to no group.
     """
     if reference:
-        for view in visible_groups(ctx, include_closed=True):
+        for view in visible_groups(ctx, include_closed=True, observing=True):
             if view.reference.casefold() == reference.casefold():
+                if view.is_observer and not observing:
+                    raise observer_only(view)
                 if not include_closed and not view.is_active:
                     raise BadInput(
                         f"The core group for {view.reference} is closed.", family=FAMILY_CLOSED
@@ -198,12 +232,12 @@ def resolve_group(ctx: Ctx, reference: str | None, *, include_closed: bool = Fal
         # A group's space means that group only: never the actor's other group, even when they
         # cannot see this one (still in the channel after a failed removal, a Teams channel).
         here = _view(ctx, *space)
-        if here is not None:
+        if here is not None and (observing or not here.is_observer):
             return here
         # Not theirs: answered as in a space of no group, except that their only group is never
         # taken for it; they are asked which group they mean.
         audit(ctx, group_id=space[0].id, kind=AuditKind.DENIED, what="group", detail="space")
-    mine = visible_groups(ctx, include_closed=include_closed)
+    mine = visible_groups(ctx, include_closed=include_closed, observing=observing)
     if len(mine) == 1 and space is None:
         return mine[0]
     if not mine:  # worded as anywhere else, so a space tells a stranger nothing
@@ -226,6 +260,8 @@ def resolve_group(ctx: Ctx, reference: str | None, *, include_closed: bool = Fal
 
 def require_manager(view: GroupView, doing: str) -> None:
     """Raise NotAllowed unless the actor chairs, is key worker for, or manages the group."""
+    if view.is_observer:
+        raise observer_only(view)
     if not view.can_manage:
         raise NotAllowed(
             f"Only the chair or key worker can {doing} for {view.reference}.",
@@ -236,6 +272,8 @@ def require_manager(view: GroupView, doing: str) -> None:
 
 def require_member(view: GroupView, doing: str) -> Membership:
     """The actor's membership, or NotAllowed for a manager who is not a member."""
+    if view.is_observer:
+        raise observer_only(view)
     if view.membership is None:
         raise NotAllowed(
             f"Only members of the core group for {view.reference} can {doing}.",

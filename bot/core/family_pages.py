@@ -60,6 +60,7 @@ COMING_WORDS = {
 }
 FAMILY_ROLE_WORDS = {
     Role.KEY_WORKER: "social worker",
+    Role.SOCIAL_WORKER: "social worker",
     Role.PARENT_CARER: "parent or carer",
     Role.CHILD: "young person",
     Role.SCHOOL: "from school",

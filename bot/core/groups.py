@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 
+from bot.core import key_worker
 from bot.core.calendar import Nation, WorkingCalendar, format_day
 from bot.core.errors import BadInput, Conflict
 from bot.core.policy import (
@@ -42,26 +43,6 @@ NEW_EXAMPLE = "/coregroup new CP-2026-0142 icpc 18/12/2026"
 
 # Practice guidance: a functional group of about six.
 ADVISED_SIZE = 6
-
-# The words people use for each role (one word; "health visitor" arrives as "health-visitor").
-ROLE_WORDS: dict[str, Role] = {
-    **{w: Role.PARENT_CARER for w in ("parent", "carer", "parent-carer", "mum", "mother")},
-    **{w: Role.PARENT_CARER for w in ("dad", "father", "guardian", "step-parent", "stepparent")},
-    **{w: Role.PARENT_CARER for w in ("grandparent", "family", "kinship-carer", "foster-carer")},
-    **{w: Role.KEY_WORKER for w in ("sw", "social-worker", "key-worker", "keyworker", "lead-sw")},
-    **{w: Role.HEALTH_VISITOR for w in ("hv", "health-visitor", "healthvisitor")},
-    **{w: Role.SCHOOL for w in ("school", "dsl", "dsp", "teacher", "safeguarding-lead", "nursery")},
-    **{w: Role.SCHOOL_NURSE for w in ("school-nurse", "sn", "schoolnurse")},
-    **{w: Role.GP for w in ("gp", "doctor", "family-doctor")},
-    **{w: Role.POLICE for w in ("police", "police-officer", "officer")},
-    **{w: Role.THERAPIST for w in ("therapist", "counsellor", "counselor", "camhs")},
-    **{w: Role.ADVOCATE for w in ("advocate", "supporter", "childrens-rights-officer")},
-    **{w: Role.INTERPRETER for w in ("interpreter", "translator")},
-    **{w: Role.CHILD for w in ("child", "young-person", "yp", "cyp", "teenager")},
-    **{w: Role.TEAM_MANAGER for w in ("tm", "team-manager", "manager")},
-    **{w: Role.CONFERENCE_CHAIR for w in ("conference-chair", "iro", "chair-of-conference")},
-    **{w: Role.OTHER for w in ("other", "professional", "fsw", "family-support-worker")},
-}
 
 
 def check_reference(text: str) -> str:
@@ -230,6 +211,7 @@ def add_member(
     person: Person,
     role: Role,
     agency: str | None,
+    reference: str,
     now: datetime,
 ) -> tuple[Membership, Joined]:
     """Add a person (or bring back a former member, or change a member's role or agency)."""
@@ -248,6 +230,17 @@ def add_member(
             f"{person.display_name} is the only chair, and family members don't chair.",
             hint="Make someone else a chair first, e.g. `/coregroup chair @alex`.",
         )
+    changing = row is not None and row.active and role not in (row.role, Role.KEY_WORKER)
+    if changing and row is not None and key_worker.needs_successor(session, row=row):
+        raise Conflict(
+            f"{person.display_name} is {_social_work(row)} for {reference}, so someone takes "
+            "over before their role changes.",
+            hint="Hand over to a social worker in the group first, e.g. "
+            "`/coregroup key-worker @alex`.",
+        )
+    held = key_worker.current(session, group_id=group_id)
+    if role is Role.KEY_WORKER and held is not None and held.person_id != person.id:
+        role = Role.SOCIAL_WORKER  # one key worker per group: handed over by name
     if row is None:
         row = Membership(
             group_id=group_id,
@@ -300,10 +293,28 @@ def _chair_count(session: Session, group_id: int) -> int:
 
 
 def remove_member(
-    session: Session, *, group_id: int, person: Person, reference: str, now: datetime
+    session: Session,
+    *,
+    group_id: int,
+    person: Person,
+    reference: str,
+    now: datetime,
+    successor: Person | None = None,
+    typed: str = "@sam",
 ) -> Membership:
-    """Mark a member as having left (their history stays); never the last chair."""
+    """Mark a member as having left (their history stays); never the last chair, and the key
+    worker (or last social worker) only with a `successor`, who takes over key work (and the
+    chairing, from the only chair)."""
     row = _member_row(session, group_id=group_id, person=person, reference=reference)
+    if successor is not None:
+        _hand_over(session, row, person, successor, reference)
+    elif key_worker.needs_successor(session, row=row):
+        raise Conflict(
+            f"{person.display_name} is {_social_work(row)} for {reference}, so someone must "
+            "take over before they leave.",
+            hint="Name the social worker who takes over (add them first if they aren't in the "
+            f"group), e.g. `/coregroup remove {typed} successor @alex`.",
+        )
     if row.is_chair and _chair_count(session, group_id) == 1:
         raise Conflict(
             f"{person.display_name} is the only chair of the core group for {reference}, "
@@ -315,6 +326,37 @@ def remove_member(
     session.add(row)
     session.flush()
     return row
+
+
+def _social_work(row: Membership) -> str:
+    return "the key worker" if row.role == Role.KEY_WORKER else "the last social worker"
+
+
+def _hand_over(
+    session: Session, row: Membership, person: Person, successor: Person, reference: str
+) -> None:
+    """The successor of a member who is leaving takes over key work (and the only chair's)."""
+    if successor.id == person.id:
+        raise BadInput(
+            f"{person.display_name} can't take over from themselves.",
+            hint="Name another social worker in the group, e.g. `successor @alex`.",
+        )
+    taking = _member_row(session, group_id=row.group_id, person=successor, reference=reference)
+    key_worker.take_over(session, row=taking, name=successor.display_name)
+    if row.is_chair and _chair_count(session, row.group_id) == 1:
+        taking.is_chair = True
+        session.add(taking)
+        session.flush()
+
+
+def hand_over_key_work(session: Session, *, group_id: int, person: Person, reference: str) -> bool:
+    """Make a member the key worker (the one before stays as a social worker); False if they
+    already are."""
+    row = _member_row(session, group_id=group_id, person=person, reference=reference)
+    if row.role == Role.KEY_WORKER:
+        return False
+    key_worker.take_over(session, row=row, name=person.display_name)
+    return True
 
 
 def set_chair(session: Session, *, group_id: int, person: Person, reference: str, on: bool) -> bool:

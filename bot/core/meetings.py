@@ -8,7 +8,7 @@ reminder engine can reuse it without an acting person; authorisation happens in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -18,6 +18,7 @@ from bot.core.calendar import WorkingCalendar, format_day
 from bot.core.errors import BadInput, Conflict
 from bot.core.groups import review_dates
 from bot.core.policy import Policy, check_meeting_date
+from bot.core.working_hours import Hours
 from bot.messages import Block, Context, Fields, Heading, Message, Text
 from storage.enums import AttendanceStatus, MeetingKind, MeetingStatus, Role
 from storage.models import Attendance, Case, CoreGroup, Meeting, Membership, Person
@@ -40,6 +41,9 @@ STATUS_LABELS = {
     MeetingStatus.HELD: "held",
     MeetingStatus.CANCELLED: "cancelled",
 }
+
+# When core groups are usually held: a time outside this is warned of (never refused).
+MEETING_HOURS = Hours(8, 18)
 
 ATTENDANCE_LABELS = {
     AttendanceStatus.INVITED: "invited (no reply yet)",
@@ -213,16 +217,26 @@ def date_warnings(
     policy: Policy,
     ignore_id: int | None = None,
 ) -> list[str]:
-    """Why a proposed date may be wrong: not a working day, or a statutory deadline it misses."""
+    """Why a proposed date may be wrong: not a working day, outside working hours, or a
+    statutory deadline it misses."""
     assert case.id is not None
-    return check_meeting_date(
-        when=when.astimezone(tz).date(),
+    local = when.astimezone(tz)
+    warnings = check_meeting_date(
+        when=local.date(),
         icpc=case.icpc_date,
         meetings=[m.starts_at.astimezone(tz).date() for m in _others(session, group_id, ignore_id)],
         reviews=review_dates(session, case_id=case.id),
         calendar=calendar,
         policy=policy,
     )
+    if not MEETING_HOURS.contains(local):
+        later = local + timedelta(hours=12)
+        meant = f" Did you mean {later:%H:%M}?" if MEETING_HOURS.contains(later) else ""
+        warnings.append(
+            f"{local:%H:%M} is outside working hours ({MEETING_HOURS.describe()}): few members "
+            f"could come.{meant}"
+        )
+    return warnings
 
 
 def clash(
@@ -329,16 +343,47 @@ _HELD_DEFAULTS = {
 
 
 def mark_held(session: Session, *, meeting: Meeting, now: datetime) -> None:
-    """Mark a meeting as held; who said they'd come attended, apologies stay, the rest absent."""
+    """Mark a meeting as held; who said they'd come attended, apologies stay, the rest absent.
+    When nobody said anything, attendance stays not recorded: nobody is guessed absent."""
     meeting.status, meeting.updated_at = MeetingStatus.HELD, now
     session.add(meeting)
     ensure_invited(session, meeting=meeting, now=now)
-    for row in attendance_rows(session, meeting=meeting):
+    rows = attendance_rows(session, meeting=meeting)
+    if all(row.status == AttendanceStatus.INVITED for row in rows):
+        session.flush()
+        return
+    for row in rows:
         new = _HELD_DEFAULTS.get(AttendanceStatus(row.status))
         if new is not None:
             row.status, row.updated_at = new, now
             session.add(row)
     session.flush()
+
+
+def attendance_label(meeting: Meeting, status: AttendanceStatus) -> str:
+    """How a member's attendance reads: "not recorded" for no word at a meeting held."""
+    held = meeting.status == MeetingStatus.HELD
+    return (
+        "not recorded" if held and status is AttendanceStatus.INVITED else ATTENDANCE_LABELS[status]
+    )
+
+
+def attendance_warning(session: Session, *, meeting: Meeting, number: int) -> str | None:
+    """A warning when a held meeting's attendance is not (all) recorded; None when it is."""
+    if meeting.status != MeetingStatus.HELD:
+        return None
+    rows = attendance_of(session, meeting=meeting)
+    missing = [p.display_name for p, a in rows if a.status == AttendanceStatus.INVITED]
+    if not missing:
+        return None
+    how = (
+        f"record who came, e.g. `/coregroup attendance @sam attended {number}` "
+        "(or `apologies`, `absent`) before the minutes go out"
+    )
+    if len(missing) == len(rows):
+        return f"⚠ Nobody's attendance at meeting {number} is recorded yet: {how}."
+    names = ", ".join(missing[:-1]) + " and " + missing[-1] if len(missing) > 1 else missing[0]
+    return f"⚠ Attendance at meeting {number} isn't recorded for {names}: {how}."
 
 
 def attendance_rows(session: Session, *, meeting: Meeting) -> list[Attendance]:

@@ -984,8 +984,10 @@ def record_disagreement(
     detail: str,
     escalated_to: str,
     now: datetime,
+    told_manager: bool = False,
+    told_chair: bool = False,
 ) -> Disagreement:
-    """Record a disagreement and to whom it was escalated."""
+    """Record a disagreement and to whom it was escalated (now: a team manager, the chair)."""
     row = Disagreement(
         group_id=group_id,
         meeting_id=meeting_id,
@@ -993,6 +995,8 @@ def record_disagreement(
         detail=detail,
         escalated_to=escalated_to,
         raised_at=now,
+        manager_told_at=now if told_manager else None,
+        chair_told_at=now if told_chair else None,
     )
     session.add(row)
     session.flush()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -366,27 +366,40 @@ def team_groups(session: Session, *, team_id: int) -> list[tuple[CoreGroup, Case
     return [(g, c) for g, c in rows]
 
 
-def _week(today: date) -> tuple[date, date]:
-    monday = today - timedelta(days=today.weekday())
-    return monday, monday + timedelta(days=6)
+# How far ahead the team view looks for first meetings due.
+FIRST_MEETING_HORIZON_WORKING_DAYS = 10
 
 
-def _first_meeting_line(view: Glance) -> str | None:
-    """The line for a group whose first meeting is due this week or overdue."""
-    first = next((d for d in view.deadlines if d.deadline.kind is DeadlineKind.FIRST_MEETING), None)
-    if first is None:
-        return None
-    monday, sunday = _week(view.today)
-    if not first.overdue and not monday <= first.deadline.due <= sunday:
-        return None
-    line = f"{view.reference}: first core group due by {format_day(first.deadline.due)}"
-    if first.overdue:
+def _deadline_line(view: Glance, due: OpenDeadline, what: str) -> str:
+    line = f"{view.reference}: {what} due by {format_day(due.deadline.due)}"
+    if due.overdue:
         line = f"{OVERDUE} — {line}"
-    if first.booked is None:
+    if due.booked is None:
         return line + " — not booked yet"
-    if first.in_time:
-        return line + f" — booked for {format_day(first.booked)}"
-    return line + f" — booked for {format_day(first.booked)}, after the deadline"
+    return line + f" — booked for {format_day(due.booked)}, after the deadline"
+
+
+def _first_meeting_line(view: Glance, horizon: date) -> str | None:
+    """A first meeting due by `horizon` (or overdue) that is unbooked or booked too late."""
+    first = next((d for d in view.deadlines if d.deadline.kind is DeadlineKind.FIRST_MEETING), None)
+    if first is None or first.in_time or first.deadline.due > horizon:
+        return None
+    return _deadline_line(view, first, "first core group")
+
+
+_NEXT_MEETINGS = {
+    DeadlineKind.NEXT_MEETING: "next core group",
+    DeadlineKind.AFTER_REVIEW: "core group after the review",
+}
+
+
+def _next_meeting_lines(view: Glance) -> list[str]:
+    """The group's next statutory meeting dates that are unbooked or booked too late."""
+    return [
+        _deadline_line(view, d, _NEXT_MEETINGS[d.deadline.kind])
+        for d in view.deadlines
+        if d.deadline.kind in _NEXT_MEETINGS and not d.in_time
+    ]
 
 
 def _quiet_line(view: Glance, locale: Locale) -> str | None:
@@ -423,8 +436,19 @@ def team_overview(
         for g, c in team_groups(session, team_id=team.id)
     ]
     span = views[0].interval if views else Policy().meeting_interval
+    days = FIRST_MEETING_HORIZON_WORKING_DAYS
     sections = (
-        ("First meetings due this week", [_first_meeting_line(v) for v in views]),
+        (
+            f"First meetings due in the next {days} working days, not booked in time",
+            [
+                _first_meeting_line(v, locale.calendar(v.case).add_working_days(v.today, days))
+                for v in views
+            ],
+        ),
+        (
+            "Next meetings not booked in time",
+            [line for v in views for line in _next_meeting_lines(v)],
+        ),
         (f"No core group for over {span}", [_quiet_line(v, locale) for v in views]),
         (
             "Late minutes",

@@ -32,6 +32,7 @@ from sqlmodel import Session, col, func, select
 from bot.core.calendar import Nation, WorkingCalendar, format_day
 from bot.core.concerns import chair_message, escalates_at
 from bot.core.context import Locale
+from bot.core.deadline_plan import Lead, booked_too_late, plan_deadline_reminders
 from bot.core.errors import Conflict, NotFound
 from bot.core.groups import chairs, open_deadlines
 from bot.core.meetings import format_when, place_pairs
@@ -39,10 +40,7 @@ from bot.core.oversight import MinutesDue
 from bot.core.plan import action_message
 from bot.core.policy import (
     Policy,
-    after_review_deadline,
     circulate_deadline,
-    first_meeting_deadline,
-    next_meeting_deadline,
     pre_review_meeting_target,
     record_deadline,
     review_conference_deadlines,
@@ -259,6 +257,11 @@ class GroupState:
         """The current chairs."""
         return [p for m, p in self.members if m.is_chair]
 
+    @cached_property
+    def writers(self) -> list[Person]:
+        """Who answers for the minutes: the chairs and the minute-takers."""
+        return [p for m, p in self.members if m.is_chair or m.is_minute_taker]
+
     def overseers(self) -> list[Person]:
         """Chairs, the team's managers and members in the team-manager role, each once."""
         found: dict[int, Person] = {}
@@ -375,6 +378,13 @@ def _lead(working_days: int) -> timedelta:
 
 def _stamp(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+_DEADLINE_KINDS = {
+    "first": Kind.FIRST_UNBOOKED,
+    "next": Kind.NEXT_UNBOOKED,
+    "review": Kind.REVIEW_UNBOOKED,
+}
 
 
 class _Found:
@@ -591,10 +601,11 @@ class Planner:
         day: date,
         since: datetime,
         subject: int | None = None,
+        writers: bool = False,
         **detail: Any,
     ) -> None:
         cal = self.calendar(st.case)
-        for chair in st.chairs:
+        for chair in st.writers if writers else st.chairs:
             assert chair.id is not None
             due = working_morning(day, hours=st.hours(chair), calendar=cal)
             found.add(
@@ -603,47 +614,26 @@ class Planner:
             )
 
     def _deadlines(self, st: GroupState, found: _Found) -> None:
-        cal, s, policy = self.calendar(st.case), self.settings, self.policy(st.case)
-        icpc, created = st.case.icpc_date, st.group.created_at
+        cal, s = self.calendar(st.case), self.settings
         dates = [self.local_date(m.starts_at) for m in st.meetings]
-        if not dates:
-            due = first_meeting_deadline(icpc=icpc, calendar=cal, policy=policy).due
-            self._to_chairs(
-                st,
-                found,
-                key=f"deadline:first:{st.id}:{icpc}",
-                kind=Kind.FIRST_UNBOOKED,
-                day=cal.add_working_days(icpc, s.first_meeting_unbooked_working_days),
-                since=created,
-                deadline=due.isoformat(),
-            )
-        else:
-            last = dates[-1]
-            due = next_meeting_deadline(last_meeting=last, calendar=cal, policy=policy).due
-            self._to_chairs(
-                st,
-                found,
-                key=f"deadline:next:{st.id}:{last}",
-                kind=Kind.NEXT_UNBOOKED,
-                day=working_days_before(due, s.next_meeting_warning_working_days, cal),
-                since=created,
-                deadline=due.isoformat(),
-                last=last.isoformat(),
-            )
-        for review in st.reviews:
-            if not review.plan_continues or any(d > review.held_on for d in dates):
-                continue
-            due = after_review_deadline(review=review.held_on, calendar=cal, policy=policy).due
-            self._to_chairs(
-                st,
-                found,
-                key=f"deadline:review:{st.id}:{review.held_on}",
-                kind=Kind.REVIEW_UNBOOKED,
-                day=cal.add_working_days(review.held_on, s.after_review_unbooked_working_days),
-                since=max(created, review.recorded_at),
-                deadline=due.isoformat(),
-                review=review.held_on.isoformat(),
-            )
+        lead = Lead(
+            s.first_meeting_unbooked_working_days,
+            s.next_meeting_warning_working_days,
+            s.after_review_unbooked_working_days,
+        )
+        for r in plan_deadline_reminders(
+            group_id=st.id,
+            icpc=st.case.icpc_date,
+            created=st.group.created_at,
+            dates=dates,
+            reviews=st.reviews,
+            calendar=cal,
+            policy=self.policy(st.case),
+            lead=lead,
+            tz=self.locale.tz,
+        ):
+            kind = _DEADLINE_KINDS[r.which]
+            self._to_chairs(st, found, key=r.key, kind=kind, day=r.day, since=r.since, **r.detail)
         for m, held in zip(st.meetings, dates, strict=True):
             self._minutes(st, found, m, held)
 
@@ -675,6 +665,7 @@ class Planner:
                     day=due,
                     since=m.created_at,
                     subject=m.id,
+                    writers=True,
                     deadline=due.isoformat(),
                     drafted=minutes is not None,
                     published=minutes is not None and minutes.published_at is not None,
@@ -1811,46 +1802,52 @@ def _conference(a: _About) -> tuple[str, str]:
     return "ICPC", "review conference"
 
 
+def _unbooked(a: _About) -> str:
+    return "booked too late" if "booked" in a.occurrence.detail else "not booked yet"
+
+
 def _first_unbooked(a: _About) -> Part | None:
     deadline, icpc = a.day("deadline"), format_day(a.state.case.icpc_date)
     days = a.policy.first_meeting_working_days
     blocks = (
-        Heading(f"First meeting not booked yet · {a.ref}"),
+        Heading(f"First meeting {_unbooked(a)} · {a.ref}"),
         Text(
-            f"No first core group meeting is booked for {a.ref} yet. It must meet by {deadline} "
-            f"— within {days} working days of the {_conference(a)[0]} on {icpc} "
-            f"({a.policy.source_of('first_meeting_working_days')})."
+            f"The first core group for {a.ref} must meet by {deadline} — within {days} working "
+            f"days of the {_conference(a)[0]} on {icpc} "
+            f"({a.policy.source_of('first_meeting_working_days')}). "
+            + booked_too_late(a.occurrence.detail, unbooked="None is booked yet.")
         ),
         a.schedule_button("Schedule the first meeting"),
     )
-    return Part(f"{a.ref}: first core group not booked yet (due by {deadline})", blocks, a.ref)
+    return Part(f"{a.ref}: first core group {_unbooked(a)} (due by {deadline})", blocks, a.ref)
 
 
 def _next_unbooked(a: _About) -> Part | None:
     deadline, span = a.day("deadline"), a.policy.meeting_interval
     blocks = (
-        Heading(f"Next meeting not booked yet · {a.ref}"),
+        Heading(f"Next meeting {_unbooked(a)} · {a.ref}"),
         Text(
             f"The next core group for {a.ref} must meet by {deadline} — within {span} of the "
-            f"meeting on {a.day('last')} ({a.policy.meeting_interval_source}) — and none is "
-            "booked yet."
+            f"meeting on {a.day('last')} ({a.policy.meeting_interval_source}). "
+            + booked_too_late(a.occurrence.detail, unbooked="None is booked yet.")
         ),
         a.schedule_button("Schedule the next meeting"),
     )
-    return Part(f"{a.ref}: next core group not booked yet (due by {deadline})", blocks, a.ref)
+    return Part(f"{a.ref}: next core group {_unbooked(a)} (due by {deadline})", blocks, a.ref)
 
 
 def _review_unbooked(a: _About) -> Part | None:
     deadline, days = a.day("deadline"), a.policy.after_review_working_days
     blocks = (
-        Heading(f"Meeting after the review not booked yet · {a.ref}"),
+        Heading(f"Meeting after the review {_unbooked(a)} · {a.ref}"),
         Text(
             f"A core group must meet within {days} working days of the {_conference(a)[1]} on "
-            f"{a.day('review')}, so by {deadline}. None is booked yet."
+            f"{a.day('review')}, so by {deadline}. "
+            + booked_too_late(a.occurrence.detail, unbooked="None is booked yet.")
         ),
         a.schedule_button("Schedule the meeting"),
     )
-    return Part(f"{a.ref}: core group after the review not booked yet", blocks, a.ref)
+    return Part(f"{a.ref}: core group after the review {_unbooked(a)}", blocks, a.ref)
 
 
 def _minutes_due(a: _About) -> Part | None:

@@ -19,15 +19,21 @@ DEFAULT_TZ = ZoneInfo("Europe/London")
 
 @dataclass(frozen=True)
 class Hours:
-    """A daily window [start, end) in whole local hours; end may be 24 (midnight)."""
+    """A daily window [start, end) in whole local hours; end may be 24 (midnight). An end before
+    the start is an overnight window (22 to 7): it belongs to the day it opens on."""
 
     start: int
     end: int
     tz: ZoneInfo = DEFAULT_TZ
 
     def __post_init__(self) -> None:
-        if not 0 <= self.start < self.end <= 24:
-            raise ValueError(f"contact hours must satisfy 0 <= start < end <= 24, not {self}")
+        if not (0 <= self.start <= 23 and 0 <= self.end <= 24 and self.start != self.end):
+            raise ValueError(f"contact hours must be two different hours of the day, not {self}")
+
+    @property
+    def overnight(self) -> bool:
+        """Whether the window runs past midnight."""
+        return self.end < self.start
 
     def opens(self, day: date) -> datetime:
         """The moment the window opens on `day` (aware, local)."""
@@ -36,12 +42,20 @@ class Hours:
     def contains(self, local: datetime) -> bool:
         """Whether a local time falls inside the window."""
         minutes = local.hour * 60 + local.minute
+        if self.overnight:
+            return minutes >= self.start * 60 or minutes < self.end * 60
         return self.start * 60 <= minutes < self.end * 60
 
+    def day_of(self, local: datetime) -> date:
+        """The day whose window `local` falls in: the evening before, early in an overnight one."""
+        if self.overnight and local.hour < self.end:
+            return local.date() - timedelta(days=1)
+        return local.date()
+
     def describe(self) -> str:
-        """The window in words, e.g. "09:00 to 17:00"."""
+        """The window in words, e.g. "09:00 to 17:00", "22:00 to 07:00 (overnight)"."""
         end = "midnight" if self.end == 24 else f"{self.end:02d}:00"
-        return f"{self.start:02d}:00 to {end}"
+        return f"{self.start:02d}:00 to {end}" + (" (overnight)" if self.overnight else "")
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -64,7 +78,7 @@ def person_hours(person: Person) -> Hours:
 def is_allowed(when: datetime, *, hours: Hours, calendar: WorkingCalendar) -> bool:
     """Whether a message may be delivered at `when`."""
     local = when.astimezone(hours.tz)
-    return calendar.is_working_day(local.date()) and hours.contains(local)
+    return hours.contains(local) and calendar.is_working_day(hours.day_of(local))
 
 
 def next_allowed(when: datetime, *, hours: Hours, calendar: WorkingCalendar) -> datetime:

@@ -83,7 +83,7 @@ def team5(engine: Engine, clock: FakeClock) -> Team5:
             ids[ref] = made.id
             return made
 
-        # First meeting due this week: ten working days from Thu 31 Dec 2026 is Fri 15 Jan 2027.
+        # First meeting due in the next 10 working days: Fri 15 Jan 2027, after Thu 31 Dec 2026.
         group("CP-2027-0001", date(2026, 12, 31), north)
         # Last met on Mon 23 Nov 2026: seven weeks ago, nothing booked since.
         quiet = group("CP-2027-0002", date(2026, 11, 10), north)
@@ -127,7 +127,7 @@ def test_journey_5_manager_sees_what_needs_attention_in_the_team(
     out = reply(chat(f"{TODAY}\nas tamsin\n/coregroup team"), "/coregroup team")
     assert "== North Team — your team's core groups ==" in out
     assert "4 open groups, as of Wed 13 Jan 2027." in out
-    assert "First meetings due this week:" in out
+    assert "First meetings due in the next 10 working days, not booked in time:" in out
     assert "CP-2027-0001: first core group due by Fri 15 Jan 2027 — not booked yet" in out
     assert "No core group for over 6 weeks:" in out
     assert "CP-2027-0002: last met Mon 23 Nov 2026 (7 weeks ago); nothing booked" in out

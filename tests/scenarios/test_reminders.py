@@ -680,7 +680,8 @@ def test_contact_hours_can_be_seen_set_and_reset_with_clear_errors(
     bad = group("/coregroup hours lunchtime")
     assert 'I couldn\'t read "lunchtime" as a range of hours.' in bad
     assert "`/coregroup hours 18-20`" in bad and "You typed: /coregroup hours lunchtime" in bad
-    assert "the start must come before the end" in group("/coregroup hours 20-18:00")
+    assert "give two different hours of the day" in group("/coregroup hours 18-18:00")
+    assert "from 20:00 to 06:00 (overnight)" in group("/coregroup hours 20-6")
     assert "13pm isn't a time of day" in group("/coregroup hours 13pm-2pm")
     assert "Did you mean `hours`?" in group("/coregroup huors 9-5")
 

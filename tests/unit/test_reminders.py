@@ -262,8 +262,16 @@ def test_first_meeting_not_booked_five_working_days_after_the_icpc() -> None:
     assert seen(found, Kind.FIRST_UNBOOKED) == {("first-unbooked", SAM, "Mon 26 Oct 09:00")}
     first = next(o for o in found.values() if o.kind is Kind.FIRST_UNBOOKED)
     assert first.detail["deadline"] == "2026-11-02"
-    booked = PLANNER.derive(group_state(meetings=[meeting(10, MEETING)]), lo=EARLY, hi=LATE)
+    in_time = meeting(10, london(2026, 10, 30, 10))
+    booked = PLANNER.derive(group_state(meetings=[in_time]), lo=EARLY, hi=LATE)
     assert not seen(booked, Kind.FIRST_UNBOOKED)
+
+
+def test_a_first_meeting_booked_after_its_deadline_is_reminded_as_booked_too_late() -> None:
+    late = PLANNER.derive(group_state(meetings=[meeting(10, MEETING)]), lo=EARLY, hi=LATE)
+    assert seen(late, Kind.FIRST_UNBOOKED) == {("first-unbooked", SAM, "Mon 26 Oct 09:00")}
+    first = next(o for o in late.values() if o.kind is Kind.FIRST_UNBOOKED)
+    assert first.detail == {"deadline": "2026-11-02", "booked": "2026-12-03"}
 
 
 def test_next_meeting_not_booked_ten_working_days_before_the_six_week_limit() -> None:

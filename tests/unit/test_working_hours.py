@@ -95,11 +95,12 @@ def test_family_evening_hours() -> None:
     )
 
 
-def test_hours_may_run_to_midnight_but_never_backwards() -> None:
+def test_hours_may_run_to_midnight_or_overnight_but_never_be_empty() -> None:
     late = Hours(20, 24, LONDON)
     assert is_allowed(london(2026, 11, 24, 23, 59), hours=late, calendar=ENGLAND)
     assert late.describe() == "20:00 to midnight"
-    for start, end in ((17, 9), (9, 9), (-1, 5), (9, 25)):
+    assert Hours(17, 9, LONDON).overnight
+    for start, end in ((9, 9), (-1, 5), (9, 25), (24, 5)):
         with pytest.raises(ValueError):
             Hours(start, end, LONDON)
 
@@ -110,7 +111,7 @@ def test_a_persons_hours_come_from_their_preferences_with_safe_fallbacks() -> No
     )
     assert person_hours(parent) == Hours(18, 20, LONDON)
     broken = Person(
-        display_name="Al", timezone="Mars/Olympus", contact_start_hour=20, contact_end_hour=18
+        display_name="Al", timezone="Mars/Olympus", contact_start_hour=20, contact_end_hour=20
     )
     assert person_hours(broken) == Hours(9, 17, LONDON)
 
@@ -124,3 +125,25 @@ def test_mornings_and_working_days_before() -> None:
     ) == london(2026, 11, 30, 9)
     # Five working days before Tue 5 Jan 2027: Mon 4, Thu 31, Wed 30, Tue 29, Thu 24 Dec.
     assert working_days_before(date(2027, 1, 5), 5, ENGLAND) == date(2026, 12, 24)
+
+
+NIGHTS = Hours(22, 7, LONDON)
+
+
+def test_overnight_hours_belong_to_the_working_day_they_open_on() -> None:
+    # Fri 27 Nov 2026, 22:00 to Sat 07:00 is Friday's window; Saturday night's is not one.
+    assert NIGHTS.overnight and NIGHTS.describe() == "22:00 to 07:00 (overnight)"
+    assert is_allowed(london(2026, 11, 27, 23), hours=NIGHTS, calendar=ENGLAND)
+    assert is_allowed(london(2026, 11, 28, 3), hours=NIGHTS, calendar=ENGLAND)
+    assert not is_allowed(london(2026, 11, 29, 3), hours=NIGHTS, calendar=ENGLAND)
+    assert not is_allowed(london(2026, 11, 24, 12), hours=NIGHTS, calendar=ENGLAND)
+
+
+def test_outside_overnight_hours_waits_for_the_next_working_evening() -> None:
+    assert next_allowed(london(2026, 11, 24, 9), hours=NIGHTS, calendar=ENGLAND) == london(
+        2026, 11, 24, 22
+    )
+    # Sunday 03:00 (Saturday's window): Monday evening.
+    assert next_allowed(london(2026, 11, 29, 3), hours=NIGHTS, calendar=ENGLAND) == london(
+        2026, 11, 30, 22
+    )
