@@ -116,9 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_teams(subparsers)
     _add_minutes(subparsers)
     _add_member(subparsers)
+    from bot.audit_cli import add_audit
     from bot.report_cli import add_report
 
     add_report(subparsers)
+    add_audit(subparsers)
     return parser
 
 

@@ -27,6 +27,11 @@ def default_documents_dir() -> Path:
     return Path(user_data_dir("coregroup-bot")) / "documents"
 
 
+def default_audit_key_file() -> Path:
+    """Where the local audit sealing key is kept when AUDIT_KEY is not set."""
+    return Path(user_data_dir("coregroup-bot")) / "audit.key"
+
+
 def checked_email(value: str) -> str:
     """An email address in its normal form; ValueError saying what is wrong with it."""
     try:
@@ -111,6 +116,9 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     # The team's duty desk: told at once, any hour, when a young person says they don't feel safe.
     duty_contact_email: str | None = None
+    # The audit log's daily seals: base64 of 32 bytes, apart from any data key.
+    audit_key: str | None = None
+    audit_key_file: Path = Field(default_factory=default_audit_key_file)
 
     @field_validator("smtp_from", "duty_contact_email")
     @classmethod

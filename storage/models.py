@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, event, inspect
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
+from storage.audit_chain import GENESIS, HEAD_ID, canonical, link, lock_head, move_head
 from storage.enums import (
     ActionEventKind,
     ActionStatus,
@@ -133,6 +135,8 @@ class CoreGroup(SQLModel, table=True):
     closed_at: datetime | None = _utc(default=None)
     # Why the group closed; set by `close`, and kept while a close awaits its confirming click.
     close_reason: str | None = _text(default=None)
+    # When retention erased its working copies (storage kept: the case reference and ids).
+    erased_at: datetime | None = _utc(default=None)
 
 
 class Membership(SQLModel, table=True):
@@ -560,6 +564,39 @@ class AuditEntry(SQLModel, table=True):
     kind: AuditKind = _enum()
     what: str = Field(max_length=80)
     detail: str = _text(default="")
+    # The hash chain (storage.audit_chain): the row's place, and its and its predecessor's hash.
+    seq: int = Field(default=0, unique=True, index=True)
+    prev_hash: str = Field(default="", max_length=64)
+    row_hash: str = Field(default="", max_length=64)
+
+    def content(self) -> bytes:
+        """The canonical bytes its hash covers."""
+        return canonical(
+            at=self.at,
+            actor=self.actor_id,
+            group=self.group_id,
+            kind=self.kind,
+            what=self.what,
+            detail=self.detail,
+        )
+
+
+class AuditChain(SQLModel, table=True):
+    """The end of the audit hash chain (one row): locked by each writer while it appends."""
+
+    id: int = Field(default=HEAD_ID, primary_key=True)
+    seq: int = 0
+    last_hash: str = Field(default=GENESIS, max_length=64)
+
+
+class AuditSeal(SQLModel, table=True):
+    """A day's seal: an HMAC under AUDIT_KEY over the last hash of that UTC day's rows."""
+
+    day: date = Field(primary_key=True)
+    last_seq: int
+    last_hash: str = Field(max_length=64)
+    mac: str = Field(max_length=64)
+    sealed_at: datetime = _utc()
 
 
 class AuditLogIsAppendOnly(RuntimeError):
@@ -572,11 +609,29 @@ def _refuse_audit_change(*_: object) -> None:
     raise AuditLogIsAppendOnly("the audit log is append-only")
 
 
+@event.listens_for(Session, "before_flush")
+def _chain_new_entries(session: Session, _context: object, _instances: object) -> None:
+    """Give each audit entry about to be inserted its place and hashes, in the order added."""
+    new = [obj for obj in session.new if isinstance(obj, AuditEntry)]
+    if not new:
+        return
+    new.sort(key=lambda entry: inspect(entry).insert_order)
+    conn = session.connection()
+    seq, last = lock_head(conn)
+    for entry in new:
+        seq += 1
+        entry.seq, entry.prev_hash = seq, last
+        entry.row_hash = last = link(last, entry.content())
+    move_head(conn, seq, last)
+
+
 __all__ = [
     "Action",
     "ActionEvent",
     "Attendance",
+    "AuditChain",
     "AuditEntry",
+    "AuditSeal",
     "Case",
     "ChatIdentity",
     "Concern",
