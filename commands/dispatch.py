@@ -255,8 +255,9 @@ class Dispatcher:
             if ref is None and tokens and is_reference(tokens[0]):
                 ref = tokens.pop(0)
             view = resolve_group(ctx, ref, include_closed=cmd.name in READ_CLOSED)
+            which = _record_numbers(tokens)
             reply = cmd.handler(ctx, view, Args(tokens, text))
-            _audit_command(ctx, view, cmd)
+            _audit_command(ctx, view, cmd, which)
             return reply
 
         return run
@@ -317,9 +318,16 @@ class Dispatcher:
 READ_CLOSED = frozenset({"status", "actions", "minutes", "members", "meetings", "outcomes"})
 
 
-def _audit_command(ctx: Ctx, view: GroupView, cmd: Command) -> None:
+def _record_numbers(tokens: list[str]) -> str:
+    """Which numbered records a command named (`minutes 2`, `action 3`): its words that are
+    plain numbers, for the audit; no other word, as those may be free text."""
+    numbers = [t.lstrip("#") for t in tokens if t.lstrip("#").isdigit()][:5]
+    return f"n={','.join(numbers)}" if numbers else ""
+
+
+def _audit_command(ctx: Ctx, view: GroupView, cmd: Command, which: str) -> None:
     kind = AuditKind.CHANGE if cmd.changes else AuditKind.READ
-    audit(ctx, group_id=view.id, kind=kind, what=f"command:{cmd.name}")
+    audit(ctx, group_id=view.id, kind=kind, what=f"command:{cmd.name}", detail=which)
 
 
 def _unknown_command(name: str, registry: Registry) -> UserError:
