@@ -118,9 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_member(subparsers)
     from bot.audit_cli import add_audit
     from bot.report_cli import add_report
+    from bot.retention_cli import add_retention
 
     add_report(subparsers)
     add_audit(subparsers)
+    add_retention(subparsers)
     return parser
 
 

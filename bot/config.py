@@ -119,6 +119,16 @@ class Settings(BaseSettings):
     # The audit log's daily seals: base64 of 32 bytes, apart from any data key.
     audit_key: str | None = None
     audit_key_file: Path = Field(default_factory=default_audit_key_file)
+    # Retention: months after a group closes that its working copies are kept, and per kind.
+    retention_months: int = Field(default=6, ge=1, le=12 * 30)
+    retention_plan_months: int | None = Field(default=None, ge=1)
+    retention_meetings_months: int | None = Field(default=None, ge=1)
+    retention_updates_months: int | None = Field(default=None, ge=1)
+    retention_minutes_months: int | None = Field(default=None, ge=1)
+    retention_documents_months: int | None = Field(default=None, ge=1)
+    retention_family_invites_months: int | None = Field(default=None, ge=1)
+    retention_messages_months: int | None = Field(default=None, ge=1)
+    retention_identities_months: int | None = Field(default=None, ge=1)
 
     @field_validator("smtp_from", "duty_contact_email")
     @classmethod
@@ -167,6 +177,11 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def retention_months_for(self, kind: str) -> int:
+        """RETENTION_<KIND>_MONTHS when set, else RETENTION_MONTHS."""
+        months = getattr(self, f"retention_{kind}_months", None)
+        return int(months) if months is not None else self.retention_months
 
     @property
     def links_configured(self) -> bool:

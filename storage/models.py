@@ -135,8 +135,6 @@ class CoreGroup(SQLModel, table=True):
     closed_at: datetime | None = _utc(default=None)
     # Why the group closed; set by `close`, and kept while a close awaits its confirming click.
     close_reason: str | None = _text(default=None)
-    # When retention erased its working copies (storage kept: the case reference and ids).
-    erased_at: datetime | None = _utc(default=None)
 
 
 class Membership(SQLModel, table=True):
@@ -599,6 +597,15 @@ class AuditSeal(SQLModel, table=True):
     sealed_at: datetime = _utc()
 
 
+class Erasure(SQLModel, table=True):
+    """One kind of a closed group's working copies erased under the retention policy."""
+
+    group_id: int = Field(foreign_key="coregroup.id", primary_key=True)
+    kind: str = Field(max_length=32, primary_key=True)
+    erased_at: datetime = _utc()
+    rows: int = 0
+
+
 class AuditLogIsAppendOnly(RuntimeError):
     """Raised when code tries to change or delete an audit entry."""
 
@@ -638,6 +645,7 @@ __all__ = [
     "CoreGroup",
     "Disagreement",
     "Distribution",
+    "Erasure",
     "FamilyInvite",
     "HeldReply",
     "Meeting",

@@ -1,5 +1,5 @@
 """audit chain: hash-chained audit rows with daily seals, refused UPDATE/DELETE on PostgreSQL,
-and when each closed group's working copies were erased
+and which kinds of each closed group's working copies retention has erased
 
 Revision ID: 0011_audit_chain
 Revises: 0005_slack_delivery
@@ -66,10 +66,15 @@ def upgrade() -> None:
         sa.Column("sealed_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("day"),
     )
-    with op.batch_alter_table("coregroup", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("erased_at", storage.types.UTCDateTime(timezone=True), nullable=True)
-        )
+    op.create_table(
+        "erasure",
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("erased_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["group_id"], ["coregroup.id"]),
+        sa.PrimaryKeyConstraint("group_id", "kind"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_TRIGGER)
 
@@ -124,8 +129,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS auditentry_append_only ON auditentry")
         op.execute("DROP FUNCTION IF EXISTS auditentry_append_only()")
-    with op.batch_alter_table("coregroup", schema=None) as batch_op:
-        batch_op.drop_column("erased_at")
+    op.drop_table("erasure")
     op.drop_table("auditseal")
     op.drop_table("auditchain")
     with op.batch_alter_table("auditentry", schema=None) as batch_op:
