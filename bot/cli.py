@@ -117,12 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_minutes(subparsers)
     _add_member(subparsers)
     from bot.audit_cli import add_audit
+    from bot.export_cli import add_export
     from bot.report_cli import add_report
     from bot.retention_cli import add_retention
 
     add_report(subparsers)
     add_audit(subparsers)
     add_retention(subparsers)
+    add_export(subparsers)
     return parser
 
 
