@@ -363,7 +363,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from storage.db import check_schema
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     _check_council_files(settings)
     with _database(settings) as engine:
         check_schema(engine)

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     tz_display: str = "Europe/London"
     closure_days: Annotated[tuple[date, ...], NoDecode] = ()
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     concern_signals_file: Path | None = None
     policy_file: Path | None = None
     policy_name: str | None = None

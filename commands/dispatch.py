@@ -17,7 +17,7 @@ from bot.core.context import Ctx, Locale
 from bot.core.errors import Ambiguous, NotAllowed, NotFound, UserError
 from bot.core.people import Directory, Who, person_for
 from bot.core.routing import expected_by, remember_prompt
-from bot.logs import log_failure
+from bot.logs import log_failure, request_scope
 from bot.messages import Button, Buttons, Context, Heading, Message, Reply, Text
 from commands.parse import Args, is_reference, suggest, tokenize
 from commands.registry import Command, Registry
@@ -271,30 +271,34 @@ class Dispatcher:
         *,
         again: Callable[[str, int], dict[str, str]] | None = None,
     ) -> Reply:
-        family = False
-        try:
-            with session_scope(self.engine) as session:
-                ctx = self._ctx(session, who, channel_id)
-                family = bool(ctx.actor.is_family)
-                return run(ctx)
-        except Ambiguous as err:
-            return choose_reply(err, typed, again)
-        except UserError as err:
-            if isinstance(err, NotFound | NotAllowed):
-                self._audit_denied(who, channel_id, type(err).__name__)
-            return error_reply(err, typed, family=family)
-        except Exception:
-            # No user text or exception message in the log: either may hold a child's name.
-            error_id = log_failure(log, "unexpected error handling a request from %s", who.user_id)
-            return Reply().say(
-                Message(
-                    text="Sorry, something went wrong on my side; nothing was changed.",
-                    blocks=(
-                        Text("Sorry, something went wrong on my side; nothing was changed."),
-                        Context(f"Error reference {error_id}. You typed: {typed}"[:2900]),
-                    ),
+        with request_scope():  # every log line of this request carries its id
+            log.debug("handling a request from %s on %s", who.user_id, self.platform.value)
+            family = False
+            try:
+                with session_scope(self.engine) as session:
+                    ctx = self._ctx(session, who, channel_id)
+                    family = bool(ctx.actor.is_family)
+                    return run(ctx)
+            except Ambiguous as err:
+                return choose_reply(err, typed, again)
+            except UserError as err:
+                if isinstance(err, NotFound | NotAllowed):
+                    self._audit_denied(who, channel_id, type(err).__name__)
+                return error_reply(err, typed, family=family)
+            except Exception:
+                # No user text or exception message in the log: either may hold a child's name.
+                error_id = log_failure(
+                    log, "unexpected error handling a request from %s", who.user_id
                 )
-            )
+                return Reply().say(
+                    Message(
+                        text="Sorry, something went wrong on my side; nothing was changed.",
+                        blocks=(
+                            Text("Sorry, something went wrong on my side; nothing was changed."),
+                            Context(f"Error reference {error_id}. You typed: {typed}"[:2900]),
+                        ),
+                    )
+                )
 
     def _ctx(self, session: Session, who: Who, channel_id: str | None) -> Ctx:
         person = person_for(session, who, self.clock)
