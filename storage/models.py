@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, SQLModel
 
 from storage.audit_chain import GENESIS, HEAD_ID, canonical, link, lock_head, move_head
@@ -616,20 +616,53 @@ def _refuse_audit_change(*_: object) -> None:
     raise AuditLogIsAppendOnly("the audit log is append-only")
 
 
+# New audit entries wait in the session until it commits, then are chained and inserted last:
+# the chain head is locked only for the commit's final flush, after the transaction's other
+# writes, so writers never hold it while waiting for other rows (no deadlock, little waiting).
+_HELD, _CHAINING = "audit_entries_held", "audit_chaining"
+
+
 @event.listens_for(Session, "before_flush")
-def _chain_new_entries(session: Session, _context: object, _instances: object) -> None:
-    """Give each audit entry about to be inserted its place and hashes, in the order added."""
-    new = [obj for obj in session.new if isinstance(obj, AuditEntry)]
-    if not new:
+def _hold_new_entries(session: Session, _context: object, _instances: object) -> None:
+    """Keep new audit entries out of ordinary flushes, in the order they were added."""
+    if session.info.get(_CHAINING):
         return
+    new = [obj for obj in session.new if isinstance(obj, AuditEntry)]
     new.sort(key=lambda entry: inspect(entry).insert_order)
-    conn = session.connection()
-    seq, last = lock_head(conn)
     for entry in new:
-        seq += 1
-        entry.seq, entry.prev_hash = seq, last
-        entry.row_hash = last = link(last, entry.content())
-    move_head(conn, seq, last)
+        session.expunge(entry)
+    if new:
+        session.info.setdefault(_HELD, []).extend(new)
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_held_entries(session: Session) -> None:
+    """Flush everything else, then lock the chain head, chain the held entries and insert them."""
+    session.flush()
+    held: list[AuditEntry] = session.info.pop(_HELD, [])
+    if not held:
+        return
+    session.info[_CHAINING] = True
+    try:
+        conn = session.connection()
+        seq, last = lock_head(conn)
+        for entry in held:
+            seq += 1
+            entry.seq, entry.prev_hash = seq, last
+            entry.row_hash = last = link(last, entry.content())
+        move_head(conn, seq, last)
+        session.add_all(held)
+        session.flush()
+    finally:
+        session.info.pop(_CHAINING, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_held_entries(session: Session, transaction: SessionTransaction) -> None:
+    """Entries still held when the transaction ends (rolled back, or the session closed) go
+    with it."""
+    if transaction.parent is None:
+        session.info.pop(_HELD, None)
 
 
 __all__ = [
