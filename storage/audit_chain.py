@@ -56,12 +56,19 @@ _entries = Table("auditentry", _meta, Column("seq", Integer), Column("row_hash",
 def lock_head(conn: Connection) -> tuple[int, str]:
     """Lock the chain head for this transaction and return its (last place, last hash).
 
-    A no-op UPDATE takes the row lock on PostgreSQL and the write lock on SQLite before anything
-    is read, so the head read next is the latest one. A missing head (a new or emptied database)
-    is rebuilt from the last row.
+    A no-op UPDATE … RETURNING takes the row lock on PostgreSQL (the write lock on SQLite) and
+    reads the head in one round trip; on PostgreSQL a writer that waited for the lock gets the
+    head as the previous writer committed it. A missing head (a new or emptied database) is
+    rebuilt from the last row.
     """
-    bump = update(_head).where(_head.c.id == HEAD_ID).values(seq=_head.c.seq)
-    if conn.execute(bump).rowcount == 0:
+    bump = (
+        update(_head)
+        .where(_head.c.id == HEAD_ID)
+        .values(seq=_head.c.seq)
+        .returning(_head.c.seq, _head.c.last_hash)
+    )
+    row = conn.execute(bump).first()
+    if row is None:
         last = conn.execute(
             select(_entries.c.seq, _entries.c.row_hash).order_by(_entries.c.seq.desc()).limit(1)
         ).first()
@@ -71,8 +78,7 @@ def lock_head(conn: Connection) -> tuple[int, str]:
             .values(id=HEAD_ID, seq=seq, last_hash=hashed)
             .on_conflict_do_nothing()
         )
-        conn.execute(bump)
-    row = conn.execute(select(_head.c.seq, _head.c.last_hash).where(_head.c.id == HEAD_ID)).one()
+        row = conn.execute(bump).one()
     return int(row[0]), str(row[1])
 
 
