@@ -8,10 +8,10 @@ import logging
 import os
 import secrets
 
+from bot.config import AUDIT_KEY_BYTES as KEY_BYTES
 from bot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
-KEY_BYTES = 32
 
 
 def decode_key(text: str, where: str) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from datetime import date
@@ -41,6 +43,7 @@ def checked_email(value: str) -> str:
 
 
 LINK_SECRET_MIN = 32
+AUDIT_KEY_BYTES = 32
 CLOSURE_DAYS_EXAMPLE = "CLOSURE_DAYS=2026-12-29,2026-12-30"
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -188,6 +191,19 @@ class Settings(BaseSettings):
     def links_configured(self) -> bool:
         """Whether the bot can hand out signed download links."""
         return bool(self.public_url and self.document_link_secret)
+
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            key = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != AUDIT_KEY_BYTES:
+            raise ValueError("give 32 random bytes in base64 (openssl rand -base64 32)")
+        return value.strip()
 
     @field_validator("tz_display")
     @classmethod

@@ -200,3 +200,10 @@ def test_a_missing_key_is_made_once_as_a_private_file(
         assert audit_key(settings) == first and len(first) == 32
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len([r for r in caplog.records if "created the audit sealing key" in r.message]) == 1
+
+
+def test_a_bad_audit_key_stops_the_bot_with_the_variable_named() -> None:
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError, match="AUDIT_KEY: give 32 random bytes in base64"):
+        load_settings(audit_key=base64.b64encode(b"short").decode())
