@@ -207,3 +207,26 @@ def test_a_bad_audit_key_stops_the_bot_with_the_variable_named() -> None:
 
     with pytest.raises(ConfigError, match="AUDIT_KEY: give 32 random bytes in base64"):
         load_settings(audit_key=base64.b64encode(b"short").decode())
+
+
+def test_a_command_records_which_numbered_record_it_read(engine: Engine, clock) -> None:
+    from tests.scenarios.conftest import ChatDriver
+
+    chat = ChatDriver(engine, clock)
+    chat(
+        """
+        as sam
+        /coregroup new CP-2026-0142 icpc 20/11/2026
+        in #cg-cp-2026-0142
+        /coregroup add @jo parent
+        /coregroup outcome add "The home is warm"
+        /coregroup action @jo to call the Zanzibar clinic by Friday outcome 1
+        /coregroup action 1
+        """
+    )
+    with Session(engine) as s:
+        read = s.exec(
+            select(AuditEntry).where(AuditEntry.what == "command:action").order_by(AuditEntry.seq)
+        ).all()
+    assert [r.detail for r in read] == ["n=1", "n=1"]  # added (numbers only: "outcome 1"), read
+    assert all("Zanzibar" not in r.detail for r in read)
