@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -24,7 +25,9 @@ from bot.core.context import Locale
 from bot.core.people import Directory
 from bot.core.ports import Outbox
 from bot.core.reminders import ReminderSettings
+from bot.core.retention import MessageEraser
 from bot.distribution import DistributionSettings, Distributor
+from bot.housekeeping import DAILY_HOURS, safe_housekeeping
 from bot.scheduler import ReminderEngine, ReminderScheduler, start_scheduler
 from commands import build_registry
 from commands.dispatch import Dispatcher
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 
 # How often queued copies of published minutes are picked up on Slack and Teams.
 COPIES_EVERY_SECONDS = 10
+# The daily seal-and-retention job first runs a few minutes after start, then every 24 hours.
+HOUSEKEEPING_FIRST_RUN = timedelta(minutes=5)
 
 
 def locale_from(settings: Settings) -> Locale:
@@ -183,6 +188,18 @@ def start_reminders(
         max_instances=1,
         coalesce=True,
     )
+    if settings is not None:
+        eraser = outbox if isinstance(outbox, MessageEraser) else None
+        scheduler.add_job(
+            functools.partial(
+                safe_housekeeping, engine=engine, clock=clock, settings=settings, eraser=eraser
+            ),
+            IntervalTrigger(hours=DAILY_HOURS),
+            id="housekeeping",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC) + HOUSEKEEPING_FIRST_RUN,
+        )
     return scheduler
 
 

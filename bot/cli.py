@@ -116,9 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_teams(subparsers)
     _add_minutes(subparsers)
     _add_member(subparsers)
+    from bot.audit_cli import add_audit
+    from bot.export_cli import add_export
     from bot.report_cli import add_report
+    from bot.retention_cli import add_retention
 
     add_report(subparsers)
+    add_audit(subparsers)
+    add_retention(subparsers)
+    add_export(subparsers)
     return parser
 
 
@@ -357,7 +363,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from storage.db import check_schema
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     _check_council_files(settings)
     with _database(settings) as engine:
         check_schema(engine)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from datetime import date
@@ -27,6 +29,11 @@ def default_documents_dir() -> Path:
     return Path(user_data_dir("coregroup-bot")) / "documents"
 
 
+def default_audit_key_file() -> Path:
+    """Where the local audit sealing key is kept when AUDIT_KEY is not set."""
+    return Path(user_data_dir("coregroup-bot")) / "audit.key"
+
+
 def checked_email(value: str) -> str:
     """An email address in its normal form; ValueError saying what is wrong with it."""
     try:
@@ -36,6 +43,7 @@ def checked_email(value: str) -> str:
 
 
 LINK_SECRET_MIN = 32
+AUDIT_KEY_BYTES = 32
 CLOSURE_DAYS_EXAMPLE = "CLOSURE_DAYS=2026-12-29,2026-12-30"
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -66,6 +74,7 @@ class Settings(BaseSettings):
     tz_display: str = "Europe/London"
     closure_days: Annotated[tuple[date, ...], NoDecode] = ()
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     concern_signals_file: Path | None = None
     policy_file: Path | None = None
     policy_name: str | None = None
@@ -111,6 +120,19 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     # The team's duty desk: told at once, any hour, when a young person says they don't feel safe.
     duty_contact_email: str | None = None
+    # The audit log's daily seals: base64 of 32 bytes, apart from any data key.
+    audit_key: str | None = None
+    audit_key_file: Path = Field(default_factory=default_audit_key_file)
+    # Retention: months after a group closes that its working copies are kept, and per kind.
+    retention_months: int = Field(default=6, ge=1, le=12 * 30)
+    retention_plan_months: int | None = Field(default=None, ge=1)
+    retention_meetings_months: int | None = Field(default=None, ge=1)
+    retention_updates_months: int | None = Field(default=None, ge=1)
+    retention_minutes_months: int | None = Field(default=None, ge=1)
+    retention_documents_months: int | None = Field(default=None, ge=1)
+    retention_family_invites_months: int | None = Field(default=None, ge=1)
+    retention_messages_months: int | None = Field(default=None, ge=1)
+    retention_identities_months: int | None = Field(default=None, ge=1)
 
     @field_validator("smtp_from", "duty_contact_email")
     @classmethod
@@ -160,10 +182,28 @@ class Settings(BaseSettings):
             raise ValueError("; ".join(problems))
         return self
 
+    def retention_months_for(self, kind: str) -> int:
+        """RETENTION_<KIND>_MONTHS when set, else RETENTION_MONTHS."""
+        months = getattr(self, f"retention_{kind}_months", None)
+        return int(months) if months is not None else self.retention_months
+
     @property
     def links_configured(self) -> bool:
         """Whether the bot can hand out signed download links."""
         return bool(self.public_url and self.document_link_secret)
+
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            key = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != AUDIT_KEY_BYTES:
+            raise ValueError("give 32 random bytes in base64 (openssl rand -base64 32)")
+        return value.strip()
 
     @field_validator("tz_display")
     @classmethod

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import sys
 import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -22,9 +27,52 @@ _FLOORS = {
 }
 
 
-def configure_logging(level: str) -> None:
-    """Timestamped lines on stderr at `level` (one of LEVELS), replacing any earlier set-up."""
-    logging.basicConfig(level=level.upper(), format=LOG_FORMAT, stream=sys.stderr, force=True)
+FORMATS = ("text", "json")
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+@contextmanager
+def request_scope() -> Iterator[str]:
+    """Tag every log line written while handling one incoming message or command with a new
+    request id (kept across threads only where the context is copied)."""
+    token = _request_id.set(uuid.uuid4().hex[:12])
+    try:
+        yield _request_id.get()
+    finally:
+        _request_id.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request id on each record (`-` outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, request id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", _request_id.get()),
+        }
+        if record.exc_info:  # only error boundaries' own callers log these; type and place only
+            entry["exception"] = record.exc_info[0].__qualname__ if record.exc_info[0] else ""
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, fmt: str = "text") -> None:
+    """Lines on stderr at `level` (one of LEVELS), as timestamped text or JSON (one of FORMATS),
+    each carrying its request id; replaces any earlier set-up."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RequestIdFilter())
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     logging.captureWarnings(True)
     for name, floor in _FLOORS.items():
         logging.getLogger(name).setLevel(floor)

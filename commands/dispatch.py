@@ -19,7 +19,7 @@ from bot.core.context import Ctx, Locale
 from bot.core.errors import Ambiguous, NotAllowed, NotFound, UserError
 from bot.core.people import Directory, Who, person_for
 from bot.core.routing import expected_by, remember_prompt
-from bot.logs import log_failure
+from bot.logs import log_failure, request_scope
 from bot.messages import Button, Buttons, Context, Heading, Message, Reply, Text
 from commands.parse import Args, is_reference, tokenize
 from commands.registry import Command, Registry
@@ -262,8 +262,9 @@ class Dispatcher:
                 include_closed=cmd.name in READ_CLOSED,
                 observing=cmd.name in OBSERVER_READS,
             )
+            which = _record_numbers(tokens)
             reply = cmd.handler(ctx, view, Args(tokens, text))
-            _audit_command(ctx, view, cmd)
+            _audit_command(ctx, view, cmd, which)
             return reply
 
         return run
@@ -277,36 +278,40 @@ class Dispatcher:
         *,
         again: Callable[[str, int], dict[str, str]] | None = None,
     ) -> Reply:
-        family = False
-        refused: list[tuple[int | None, str, str]] = []
-        try:
-            with session_scope(self.engine) as session:
-                ctx = self._ctx(session, who, channel_id)
-                family = bool(ctx.actor.is_family)
-                try:
-                    return run(ctx)
-                finally:
-                    refused = denials(session)
-        except Ambiguous as err:
-            return choose_reply(err, typed, again)
-        except UserError as err:
-            if not refused and isinstance(err, NotFound | NotAllowed):
-                refused = [(None, "request", type(err).__name__)]
-            if refused:  # the refusal's error rolled back their audit entries: record them now
-                self._audit_denied(who, channel_id, refused)
-            return error_reply(err, typed, family=family)
-        except Exception:
-            # No user text or exception message in the log: either may hold a child's name.
-            error_id = log_failure(log, "unexpected error handling a request from %s", who.user_id)
-            return Reply().say(
-                Message(
-                    text="Sorry, something went wrong on my side; nothing was changed.",
-                    blocks=(
-                        Text("Sorry, something went wrong on my side; nothing was changed."),
-                        Context(f"Error reference {error_id}. You typed: {typed}"[:2900]),
-                    ),
+        with request_scope():  # every log line of this request carries its id
+            log.debug("handling a request from %s on %s", who.user_id, self.platform.value)
+            family = False
+            refused: list[tuple[int | None, str, str]] = []
+            try:
+                with session_scope(self.engine) as session:
+                    ctx = self._ctx(session, who, channel_id)
+                    family = bool(ctx.actor.is_family)
+                    try:
+                        return run(ctx)
+                    finally:
+                        refused = denials(session)
+            except Ambiguous as err:
+                return choose_reply(err, typed, again)
+            except UserError as err:
+                if not refused and isinstance(err, NotFound | NotAllowed):
+                    refused = [(None, "request", type(err).__name__)]
+                if refused:  # the refusal's error rolled back their audit entries: record them
+                    self._audit_denied(who, channel_id, refused)
+                return error_reply(err, typed, family=family)
+            except Exception:
+                # No user text or exception message in the log: either may hold a child's name.
+                error_id = log_failure(
+                    log, "unexpected error handling a request from %s", who.user_id
                 )
-            )
+                return Reply().say(
+                    Message(
+                        text="Sorry, something went wrong on my side; nothing was changed.",
+                        blocks=(
+                            Text("Sorry, something went wrong on my side; nothing was changed."),
+                            Context(f"Error reference {error_id}. You typed: {typed}"[:2900]),
+                        ),
+                    )
+                )
 
     def _ctx(self, session: Session, who: Who, channel_id: str | None) -> Ctx:
         person = person_for(session, who, self.clock)
@@ -337,9 +342,16 @@ READ_CLOSED = frozenset({"status", "actions", "minutes", "members", "meetings", 
 OBSERVER_READS = frozenset({"status", "minutes"})
 
 
-def _audit_command(ctx: Ctx, view: GroupView, cmd: Command) -> None:
+def _record_numbers(tokens: list[str]) -> str:
+    """Which numbered records a command named (`minutes 2`, `action 3`): its words that are
+    plain numbers, for the audit; no other word, as those may be free text."""
+    numbers = [t.lstrip("#") for t in tokens if t.lstrip("#").isdigit()][:5]
+    return f"n={','.join(numbers)}" if numbers else ""
+
+
+def _audit_command(ctx: Ctx, view: GroupView, cmd: Command, which: str) -> None:
     kind = AuditKind.CHANGE if cmd.changes else AuditKind.READ
-    detail = "as conference chair" if view.is_observer else ""
+    detail = " ".join(filter(None, ["as conference chair" if view.is_observer else "", which]))
     audit(ctx, group_id=view.id, kind=kind, what=f"command:{cmd.name}", detail=detail)
 
 

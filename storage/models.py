@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, event, inspect
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, SQLModel
 
+from storage.audit_chain import GENESIS, HEAD_ID, canonical, link, lock_head, move_head
 from storage.enums import (
     ActionEventKind,
     ActionStatus,
@@ -579,6 +581,48 @@ class AuditEntry(SQLModel, table=True):
     kind: AuditKind = _enum()
     what: str = Field(max_length=80)
     detail: str = _text(default="")
+    # The hash chain (storage.audit_chain): the row's place, and its and its predecessor's hash.
+    seq: int = Field(default=0, unique=True, index=True)
+    prev_hash: str = Field(default="", max_length=64)
+    row_hash: str = Field(default="", max_length=64)
+
+    def content(self) -> bytes:
+        """The canonical bytes its hash covers."""
+        return canonical(
+            at=self.at,
+            actor=self.actor_id,
+            group=self.group_id,
+            kind=self.kind,
+            what=self.what,
+            detail=self.detail,
+        )
+
+
+class AuditChain(SQLModel, table=True):
+    """The end of the audit hash chain (one row): locked by each writer while it appends."""
+
+    id: int = Field(default=HEAD_ID, primary_key=True)
+    seq: int = 0
+    last_hash: str = Field(default=GENESIS, max_length=64)
+
+
+class AuditSeal(SQLModel, table=True):
+    """A day's seal: an HMAC under AUDIT_KEY over the last hash of that UTC day's rows."""
+
+    day: date = Field(primary_key=True)
+    last_seq: int
+    last_hash: str = Field(max_length=64)
+    mac: str = Field(max_length=64)
+    sealed_at: datetime = _utc()
+
+
+class Erasure(SQLModel, table=True):
+    """One kind of a closed group's working copies erased under the retention policy."""
+
+    group_id: int = Field(foreign_key="coregroup.id", primary_key=True)
+    kind: str = Field(max_length=32, primary_key=True)
+    erased_at: datetime = _utc()
+    rows: int = 0
 
 
 class AuditLogIsAppendOnly(RuntimeError):
@@ -591,17 +635,69 @@ def _refuse_audit_change(*_: object) -> None:
     raise AuditLogIsAppendOnly("the audit log is append-only")
 
 
+# New audit entries wait in the session until it commits, then are chained and inserted last:
+# the chain head is locked only for the commit's final flush, after the transaction's other
+# writes, so writers never hold it while waiting for other rows (no deadlock, little waiting).
+_HELD, _CHAINING = "audit_entries_held", "audit_chaining"
+
+
+@event.listens_for(Session, "before_flush")
+def _hold_new_entries(session: Session, _context: object, _instances: object) -> None:
+    """Keep new audit entries out of ordinary flushes, in the order they were added."""
+    if session.info.get(_CHAINING):
+        return
+    new = [obj for obj in session.new if isinstance(obj, AuditEntry)]
+    new.sort(key=lambda entry: inspect(entry).insert_order)
+    for entry in new:
+        session.expunge(entry)
+    if new:
+        session.info.setdefault(_HELD, []).extend(new)
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_held_entries(session: Session) -> None:
+    """Flush everything else, then lock the chain head, chain the held entries and insert them."""
+    session.flush()
+    held: list[AuditEntry] = session.info.pop(_HELD, [])
+    if not held:
+        return
+    session.info[_CHAINING] = True
+    try:
+        conn = session.connection()
+        seq, last = lock_head(conn)
+        for entry in held:
+            seq += 1
+            entry.seq, entry.prev_hash = seq, last
+            entry.row_hash = last = link(last, entry.content())
+        move_head(conn, seq, last)
+        session.add_all(held)
+        session.flush()
+    finally:
+        session.info.pop(_CHAINING, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_held_entries(session: Session, transaction: SessionTransaction) -> None:
+    """Entries still held when the transaction ends (rolled back, or the session closed) go
+    with it."""
+    if transaction.parent is None:
+        session.info.pop(_HELD, None)
+
+
 __all__ = [
     "Action",
     "ActionEvent",
     "Attendance",
+    "AuditChain",
     "AuditEntry",
+    "AuditSeal",
     "Case",
     "ChatIdentity",
     "Concern",
     "CoreGroup",
     "Disagreement",
     "Distribution",
+    "Erasure",
     "FamilyInvite",
     "HeldReply",
     "Meeting",

@@ -1137,7 +1137,7 @@ def slack_handlers(
 
 def process_runner(settings: Settings) -> Callable[[SlackJob], None]:
     """In a worker process: handlers on their own database engine and the system clock."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return slack_handlers(settings, make_engine(settings.database_url), SystemClock()).run
 
 

@@ -362,6 +362,22 @@ class SlackOutbox:
                 return f"{channel}:{item['ts']}"
         return None
 
+    def delete(self, ref: str) -> bool:
+        """chat.delete a message the bot posted ("channel:ts"), for retention; False if Slack
+        will not (a message already gone counts as deleted)."""
+        channel, _, ts = ref.partition(":")
+        if not ts or channel == "deferred":
+            return False
+        try:
+            self.client.chat_delete(channel=channel, ts=ts)
+        except SlackClientError as exc:
+            code = error_code(exc)
+            if code == "message_not_found":
+                return True
+            log.warning("could not delete a message in %s (%s)", channel, code)
+            return False
+        return True
+
     # Used by the adapter too -------------------------------------------------------------------
 
     def post(

@@ -305,6 +305,11 @@ class Connector:
         body = {**activity, "id": activity_id}
         await self.http.call("PUT", url, scope=BOT_FRAMEWORK_SCOPE, body=body, pace=conversation_id)
 
+    async def delete(self, service_url: str, conversation_id: str, activity_id: str) -> None:
+        """Delete a message the bot sent (retention)."""
+        url = _conversation_url(service_url, conversation_id, "activities", activity_id)
+        await self.http.call("DELETE", url, scope=BOT_FRAMEWORK_SCOPE, pace=conversation_id)
+
     async def open_personal(
         self, service_url: str, *, bot_id: str, user_id: str, tenant_id: str | None
     ) -> str:
@@ -460,6 +465,19 @@ class TeamsOutbox:
                 place.service_url, place.conversation_id, activity_id, fit_activity(message)
             )
         )
+
+    def delete(self, ref: str) -> bool:
+        """Delete a message the bot sent ("conversation|activity"), for retention; False if
+        Teams will not."""
+        conversation, _, activity_id = ref.partition("|")
+        if not activity_id:
+            return False
+        try:
+            self.io.run(self.connector.delete(self.service_url, conversation, activity_id))
+        except DeliveryError as exc:
+            log.warning("could not delete a message: %s", exc)
+            return False
+        return True
 
     def update_copies(self, message: Message, *, clicked: str | None = None) -> int:
         """Replace every other recorded copy of the message's live card; returns how many.

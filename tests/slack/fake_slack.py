@@ -641,6 +641,14 @@ class FakeSlack:
                 return {"channel": channel.id, "ts": message["ts"], "text": message["text"]}
         raise SlackError("message_not_found")
 
+    def _api_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel", ""))
+        for message in channel.messages:
+            if message["ts"] == args.get("ts"):
+                channel.messages.remove(message)
+                return {"channel": channel.id, "ts": message["ts"]}
+        raise SlackError("message_not_found")
+
     def _api_pins_add(self, args: dict[str, Any]) -> dict[str, Any]:
         self._channel(args.get("channel", "")).pins.append(args.get("timestamp", ""))
         return {}

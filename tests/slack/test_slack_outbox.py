@@ -168,3 +168,18 @@ def test_inviting_people_some_already_in_the_channel_invites_the_rest(
     assert {PARENT, GP} <= channel.members
     invites = [c.args["users"] for c in fake.calls_to("conversations.invite")]
     assert invites == [f"{PARENT},{GP}", PARENT, GP]
+
+
+def test_retention_deletes_a_message_the_bot_sent_with_chat_delete(
+    slack_app: RunningApp, clock: FakeClock
+) -> None:
+    outbox, fake = slack_app.runtime.outbox, slack_app.fake
+    ref = outbox.send(ToGroup(_group(slack_app, clock, fake)), Message.plain("Reminder"))
+    channel = next(c for c in fake.channels.values() if c.name == "cg-cp-2026-0142")
+    assert len(channel.messages) == 1
+
+    assert outbox.delete(ref) is True
+    assert channel.messages == []
+    assert outbox.delete(ref) is True  # already gone counts as deleted
+    assert [c.args["ts"] for c in fake.calls_to("chat.delete")] == [ref.split(":")[1]] * 2
+    assert outbox.delete("deferred:4") is False

@@ -204,6 +204,7 @@ class FakeConnector:
 
     def __init__(self, tls: Tls) -> None:
         self.sent: list[Sent] = []
+        self.deleted: list[tuple[str, str]] = []  # (conversation, activity) the bot deleted
         self.opened: list[dict[str, Any]] = []
         self.tokens: dict[str, str] = {}  # access token → scope
         self.token_requests = 0
@@ -221,6 +222,7 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conv}/activities", self._post)
         app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", self._post)
         app.router.add_put("/v3/conversations/{conv}/activities/{activity}", self._put)
+        app.router.add_delete("/v3/conversations/{conv}/activities/{activity}", self._delete)
         app.router.add_get("/v3/conversations/{conv}/members/{user}", self._member)
         self.server = HttpsServer(app, tls)
         self.service_url = self.server.url + "/"
@@ -315,6 +317,12 @@ class FakeConnector:
             Sent("PUT", request.match_info["conv"], activity, request.match_info["activity"])
         )
         return web.json_response({"id": request.match_info["activity"]})
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        if (refused := self._check(request)) is not None:
+            return refused
+        self.deleted.append((request.match_info["conv"], request.match_info["activity"]))
+        return web.Response(status=200)
 
     async def _member(self, request: web.Request) -> web.Response:
         if (refused := self._check(request)) is not None:

@@ -132,3 +132,14 @@ def test_pacing_lets_seven_through_at_once_and_other_conversations_are_not_held_
     assert sends(pacer, "a", 7) == [0.0] * 7
     assert sends(pacer, "a", 1) == [1.0]
     assert sends(pacer, "b", 1) == [1.0]  # no wait for another conversation
+
+
+def test_retention_deletes_a_message_the_bot_sent_through_the_connector(
+    teams: TeamsDriver, connector: FakeConnector, engine: Engine
+) -> None:
+    teams.say(SAM, "help")
+    outbox = teams.runtime.outbox
+    ref = outbox.send(ToPerson(person_id(engine, SAM.id)), Message.plain("Reminder"))
+    assert outbox.delete(ref) is True
+    assert connector.deleted == [(SAM.dm, ref.split("|")[1])]
+    assert outbox.delete("not-a-teams-ref") is False
