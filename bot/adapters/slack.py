@@ -63,6 +63,7 @@ from bot.adapters.signed_links import LinkSigner
 from bot.adapters.slack_forms import FORMS, form_for
 from bot.adapters.slack_outbox import (
     DEFERRED,
+    HELD,
     Pacer,
     RateLimits,
     SharedPacer,
@@ -128,6 +129,10 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 RETRY_EVERY = 5.0  # seconds between looks for deferred Slack work that is due
+HELD_NOTE = (
+    "Not posted in the group's channel yet: someone removed from the group can still see it "
+    "(Slack refused to remove them), so it is held and will be posted once they are out."
+)
 REMOVAL_RETRY_FIRST = 30.0  # seconds before a refused removal is tried again (then doubling)
 CHANNEL_NAME_MAX = 80
 TOPIC_MAX = 250
@@ -229,6 +234,8 @@ class _Delivery:
     pin_later: set[int] = field(default_factory=set)  # groups whose channel Slack deferred
     problems: list[str] = field(default_factory=list)
     deferred: list[Outbound] = field(default_factory=list)  # posts kept until Slack allows
+    held: bool = False  # a post to a channel a removed member can still see was held
+    refused_removal: bool = False  # the actor was told why (which covers the held posts)
 
 
 # --- the work ---------------------------------------------------------------------------------
@@ -400,6 +407,8 @@ class SlackHandlers:
         notes = [Message.plain(text) for text in state.problems]
         if state.deferred:
             notes.append(self._deferred_note(state.deferred))
+        if state.held and not state.refused_removal:
+            notes.append(Message.plain(HELD_NOTE))
         for note in [*notes, *([report] if report is not None else [])]:
             try:
                 self._send(Outbound(ToActor(), note), state)
@@ -579,6 +588,8 @@ class SlackHandlers:
                 ref = self.outbox.send(item.to, message, pin=pin)
                 if ref.startswith(DEFERRED):
                     state.deferred.append(item)
+                elif ref.startswith(HELD):
+                    state.held = True
                 elif channel is not None:
                     self.client.pins_add(channel=channel, timestamp=ref.partition(":")[2])
             case ToPerson():
@@ -673,6 +684,7 @@ class SlackHandlers:
                     except SlackClientError as exc:
                         self._removal_refused(group_id, person_id, channel, ident.user_id, exc)
                         state.problems.append(self._removal_note(person_id, channel, exc))
+                        state.refused_removal = True
             case ArchiveSpace(group_id=group_id):
                 channel = self.dispatcher.group_channel(group_id)
                 if channel is not None:

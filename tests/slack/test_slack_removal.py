@@ -37,6 +37,10 @@ def test_a_refused_removal_holds_the_channel_and_is_retried_until_it_works(
         wait="respond",
     )
     assert len(channel.messages) == posted  # not the leaving notice, not the action's card
+    # The chair is told the card is held (a private reply), not that it was posted.
+    fake.wait_for(
+        lambda: any("it is held and will be posted" in shown(r.args) for r in fake.responses)
+    )
 
     assert slack_app.runtime.retry_deferred() == 0  # not yet due
     clock.advance(timedelta(seconds=31))
