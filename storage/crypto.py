@@ -149,7 +149,7 @@ def key_id_of(stored: str, place: str) -> int:
     """The data key id a sealed value names; WontOpen if it is not a sealed value."""
     parts = stored.split(":", 2)
     if len(parts) != 3 or parts[0] != PREFIX or not parts[1].isdigit():
-        raise WontOpen(f"{place}: the stored value is not sealed (clear text in an encrypted column)")
+        raise WontOpen(f"{place}: the stored value is not sealed (clear text in a sealed column)")
     return int(parts[1])
 
 

@@ -77,6 +77,11 @@ class DataKeys:
             self._load()
         return len(self._ciphers)
 
+    def forget(self) -> None:
+        """Drop the cached keys (a migration made or removed the table they came from)."""
+        with self._lock:
+            self._ciphers.clear()
+
     def _keks(self) -> KeyEncryptionKeys:
         if self.keks is None:
             raise KeysMissing(

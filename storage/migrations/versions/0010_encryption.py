@@ -84,7 +84,9 @@ def upgrade() -> None:
                 postgresql_using="payload::text",
             )
     conn = op.get_bind()
-    keks = keys_of(conn.dialect).keks
+    keys = keys_of(conn.dialect)
+    keys.forget()
+    keks = keys.keks
     if keks is None:
         raise KeysMissing(
             "This upgrade encrypts case text at rest and needs the key the bot will run with: "
@@ -100,7 +102,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     conn = op.get_bind()
-    keks = keys_of(conn.dialect).keks
+    keys = keys_of(conn.dialect)
+    keys.forget()
+    keks = keys.keks
     if keks is None:
         raise KeysMissing("Opening the sealed columns again needs DATA_KEY or DATA_KEY_FILE")
     ciphers = {
