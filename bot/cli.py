@@ -116,9 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_teams(subparsers)
     _add_minutes(subparsers)
     _add_member(subparsers)
+    from bot.keys_cli import add_keys
     from bot.report_cli import add_report
 
     add_report(subparsers)
+    add_keys(subparsers)
     return parser
 
 
@@ -754,10 +756,12 @@ def _engine(settings: Settings) -> Engine:
     """An engine for DATABASE_URL, turning a malformed URL or missing driver into ConfigError."""
     from sqlalchemy.exc import ArgumentError
 
+    from bot.data_keys import keys_for
     from storage.db import make_engine
 
+    keys = keys_for(settings)
     try:
-        return make_engine(settings.database_url)
+        return make_engine(settings.database_url, keys)
     except ArgumentError:
         raise ConfigError(
             "Invalid configuration — DATABASE_URL: not a database URL I can use; for example "
@@ -795,6 +799,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error already printed (2)
         return exc.code if isinstance(exc.code, int) else USAGE_ERROR
+    from storage.crypto import KeyProblem
     from storage.db import SchemaOutOfDate
 
     handler: Handler | None = args.handler
@@ -809,6 +814,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, SchemaOutOfDate) as exc:
         _err(str(exc))
         return USAGE_ERROR
-    except CommandFailed as exc:
+    except (CommandFailed, KeyProblem) as exc:
         _err(str(exc))
         return RUNTIME_ERROR

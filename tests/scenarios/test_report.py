@@ -443,8 +443,9 @@ def cli_env(
     database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> pytest.MonkeyPatch:
     """The CLI's environment: only DATABASE_URL set, run in tmp_path."""
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    for name in Settings.model_fields:  # all but the suite's DATA_KEY
+        if name != "data_key":
+            monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.chdir(tmp_path)
     return monkeypatch
