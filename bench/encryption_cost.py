@@ -1,0 +1,214 @@
+"""What sealing case text at rest costs: a chat command, and wording a busy tick's reminders.
+
+Usage:  python -m bench.encryption_cost [--groups 200] [--rounds 15] [--database-url URL]
+
+Each mode gets a fresh, identical database (a throw-away SQLite file, or a new schema at
+--database-url on PostgreSQL): `--groups` core groups built like the tests' (six members, three
+outcomes, ten actions with history, three meetings), plus one group typed into the local chat.
+"sealed" is the bot as shipped; "clear" is the same schema with the sealed column types passing
+text through unchanged, so the difference is the encryption alone. Timed, median of `--rounds`:
+
+1. a command: `/coregroup actions all` in the group's space, through the local chat (parse,
+   authorise, read the plan, word the reply);
+2. wording the reminders due at a busy 09:00: claim the due rows and turn them into merged
+   messages (`claim_due` + `prepare`, rolled back after each round), N reminders.
+
+Prints each figure for both modes and the ratio (aim: under 1.2x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import Engine, create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlmodel import Session, col, func, select  # noqa: E402
+
+from bot.app import local_chat  # noqa: E402
+from bot.clock import FakeClock  # noqa: E402
+from bot.core.context import Locale  # noqa: E402
+from bot.core.oversight import join_team  # noqa: E402
+from bot.core.people import Who, person_for  # noqa: E402
+from bot.core.reminders import claim_due, prepare  # noqa: E402
+from bot.scheduler import ReminderEngine  # noqa: E402
+from storage import types as sealed_types  # noqa: E402
+from storage.crypto import KeyEncryptionKeys  # noqa: E402
+from storage.db import make_engine, session_scope, upgrade  # noqa: E402
+from storage.enums import Platform, ReminderStatus  # noqa: E402
+from storage.models import Reminder  # noqa: E402
+from tests.factories import build_core_group  # noqa: E402
+
+LONDON = ZoneInfo("Europe/London")
+START = datetime(2026, 11, 23, 9, 0, tzinfo=LONDON)
+REF = "CP-2026-0142"
+SETUP = f"""
+as sam
+/coregroup new {REF} icpc 18/12/2026
+in #cg-cp-2026-0142
+/coregroup add @jo parent
+/coregroup add @alex hv
+/coregroup add @dan police
+/coregroup outcome add "The home is warm and safe for the children"
+/coregroup outcome add "The children go to school every day"
+/coregroup action @alex to arrange a developmental check by 15/1 outcome 1
+/coregroup action @jo to keep the heating on by 15/1 outcome 1
+/coregroup action @dan to share the police checks by 15/1 outcome 2
+/coregroup schedule 6/1 2pm at "Family Centre"
+""".strip().splitlines()
+COMMAND = ["as sam", "in #cg-cp-2026-0142", "/coregroup actions all"]
+
+
+@contextmanager
+def clear_columns() -> Iterator[None]:
+    """The sealed column types pass text through unchanged (the schema is the same)."""
+    cls = sealed_types.EncryptedText
+    saved = cls.process_bind_param, cls.process_result_value
+
+    def bind(self: Any, value: Any, dialect: Any) -> Any:
+        return None if value is None else self._dump(value)
+
+    def result(self: Any, value: Any, dialect: Any) -> Any:
+        return None if value is None else self._load(value)
+
+    cls.process_bind_param, cls.process_result_value = bind, result  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        cls.process_bind_param, cls.process_result_value = saved  # type: ignore[method-assign]
+
+
+@contextmanager
+def database(base_url: str | None) -> Iterator[str]:
+    """A fresh database URL: a temporary SQLite file, or a new schema dropped afterwards."""
+    if base_url is None:
+        with tempfile.TemporaryDirectory(prefix="bench-enc-") as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    name = f"bench_enc_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {name}"))
+    try:
+        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={name}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
+        admin.dispose()
+
+
+def median_of(rounds: int, run: Callable[[], None]) -> float:
+    """Median wall time of `run` over `rounds` (after one warm-up run)."""
+    run()
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def measure(url: str, groups: int, rounds: int) -> dict[str, float]:
+    """Build the data on `url`, then time the command and the wording of due reminders."""
+    engine = make_engine(url, KeyEncryptionKeys(os.urandom(32)))
+    upgrade(engine)
+    clock = FakeClock(START)
+    with session_scope(engine) as session:
+        for n in range(groups):
+            build_core_group(session=session, clock=clock, reference=f"CP-2026-{5000 + n}")
+        sam = person_for(session, Who(Platform.LOCAL, "sam", "Sam"), clock)
+        join_team(session, person=sam, team_name="North Team", manager=False)
+    clock.set(datetime(2026, 12, 18, 15, 0, tzinfo=LONDON))
+    out = io.StringIO()
+    chat = local_chat(engine=engine, clock=clock, locale=Locale(), out=out, echo=False)
+    chat.on_clock = lambda: None  # reminders are timed below, not sent while typing
+    chat.run(SETUP)
+    assert "Booked: meeting 1" in out.getvalue(), out.getvalue()[-2000:]
+
+    def command() -> None:
+        chat.run(COMMAND)
+
+    command()
+    assert "developmental check" in out.getvalue().split("/coregroup actions all")[-1]
+    results = {"command": median_of(rounds, command)}
+    results.update(_reminders(engine, clock, rounds))
+    engine.dispose()
+    return results
+
+
+def _reminders(engine: Engine, clock: FakeClock, rounds: int) -> dict[str, float]:
+    reminders = ReminderEngine(
+        engine=engine, clock=clock, outboxes={}, locale=Locale(), instance="bench"
+    )
+    reminders.plan(clock.now())
+    with Session(engine) as session:
+        dues = session.exec(
+            select(Reminder.due_at)
+            .where(Reminder.status == ReminderStatus.PENDING)
+            .order_by(col(Reminder.due_at))
+        ).all()
+    # The moment by which the first 1,000 (or all) planned reminders are due: a busy tick.
+    now = dues[min(len(dues), 1000) - 1]
+    with Session(engine) as session:
+        due = session.exec(
+            select(func.count())
+            .select_from(Reminder)
+            .where(Reminder.status == ReminderStatus.PENDING, col(Reminder.due_at) <= now)
+        ).one()
+
+    def word() -> None:
+        with Session(engine) as session:
+            rows = claim_due(
+                session, now=now, limit=due, owner="bench", lease=timedelta(minutes=5), lock=True
+            )
+            prepare(session, rows, planner=reminders.planner, now=now)
+            session.rollback()
+
+    return {"reminders": median_of(rounds, word), "reminders_due": float(due)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--groups", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    args = parser.parse_args()
+    figures: dict[str, dict[str, float]] = {}
+    for mode in ("clear", "sealed"):
+        with database(args.database_url) as url:
+            if mode == "clear":
+                with clear_columns():
+                    figures[mode] = measure(url, args.groups, args.rounds)
+            else:
+                figures[mode] = measure(url, args.groups, args.rounds)
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    due = int(figures["sealed"]["reminders_due"])
+    print(f"{backend}, {args.groups} groups, median of {args.rounds} rounds")
+    for key, label in (
+        ("command", "command: /coregroup actions all"),
+        ("reminders", f"wording {due} due reminders (claim + prepare)"),
+    ):
+        clear, sealed = figures["clear"][key], figures["sealed"][key]
+        print(
+            f"{label:<48} clear {clear * 1000:8.1f} ms   sealed {sealed * 1000:8.1f} ms   "
+            f"ratio {sealed / clear:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
