@@ -357,12 +357,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from bot.clock import FakeClock, SystemClock
     from bot.logs import configure_logging
     from storage.db import check_schema
+    from storage.keys import keys_of
 
     settings = load_settings()
     configure_logging(settings.log_level)
     _check_council_files(settings)
     with _database(settings) as engine:
         check_schema(engine)
+        keys_of(engine.dialect).check()  # a wrong DATA_KEY stops it here, not at the first read
         if serve_platform(settings, engine, SystemClock()):
             return 0
         _out(

@@ -118,6 +118,21 @@ def test_a_wrong_kek_fails_with_a_message_that_says_what_to_set(
         stranger.dispose()
 
 
+def test_run_refuses_to_start_with_a_kek_that_does_not_open_the_database(
+    engine: Engine,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    clock: FakeClock,
+) -> None:
+    _action(engine, clock)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATA_KEY", new_key_text())
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert "DATA_KEY does not open this database" in err and "Traceback" not in err
+
+
 def test_settings_refuse_a_malformed_key_with_a_friendly_message(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="DATA_KEY: not base64"):
         load_settings(data_key="not a key!")
