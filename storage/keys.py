@@ -72,8 +72,9 @@ class DataKeys:
         return cipher
 
     def check(self) -> int:
-        """Open every data key now (WrongKey if the KEK does not fit); how many there are."""
+        """Open every data key afresh (WrongKey if the KEKs do not fit); how many there are."""
         with self._lock:
+            self._ciphers.clear()
             self._load()
         return len(self._ciphers)
 
@@ -100,7 +101,8 @@ class DataKeys:
         with self._engine_or_fail().connect() as conn:
             rows = conn.execute(select(DATAKEY.c.id, DATAKEY.c.wrapped, DATAKEY.c.kek_id)).all()
         for key_id, wrapped, kek_id in rows:
-            self._ciphers[key_id] = AESGCM(open_data_key(keks, key_id, wrapped, kek_id))
+            if key_id not in self._ciphers:  # those held stay usable whatever wraps them now
+                self._ciphers[key_id] = AESGCM(open_data_key(keks, key_id, wrapped, kek_id))
 
     def _create(self) -> None:
         keks = self._keks()
