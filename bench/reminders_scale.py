@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, SQLModel, col, func, select
 
 from bot.clock import FakeClock
 from bot.core.context import Locale
@@ -60,6 +60,7 @@ from bot.scheduler import ReminderEngine, TickReport
 from storage.db import make_engine, session_scope, upgrade
 from storage.enums import Platform, ReminderStatus
 from storage.models import Reminder
+from storage.types import EncryptedText
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2027, 3, 10, 9, 0, tzinfo=LONDON)  # Wed 10 Mar 2027, 09:00: a busy morning
@@ -139,14 +140,21 @@ def fresh_schema(url: str) -> Iterator[str]:
 
 
 def copy_rows(engine: Engine, table: str, columns: list[str], rows: Iterator[tuple]) -> int:
-    """Bulk-load rows with COPY (psycopg), streaming them."""
+    """Bulk-load rows with COPY (psycopg), streaming them; case text sealed as the bot seals it."""
     count = 0
+    types = [SQLModel.metadata.tables[table].c[name].type for name in columns]
+    sealed = [i for i, t in enumerate(types) if isinstance(t, EncryptedText)]
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         statement = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
         with cursor.copy(statement) as copy:  # type: ignore[attr-defined]
             for row in rows:
+                if sealed:
+                    row = tuple(
+                        types[i].process_bind_param(v, engine.dialect) if i in sealed else v
+                        for i, v in enumerate(row)
+                    )
                 copy.write_row(row)
                 count += 1
         raw.commit()
@@ -614,6 +622,9 @@ def naive(url: str, jobs: int, full: int, due_now: int) -> None:
 
 def main() -> None:
     """Run every phase on a fresh schema and print the results (and a JSON summary)."""
+    from storage.crypto import new_key_text
+
+    os.environ.setdefault("DATA_KEY", new_key_text())  # throw-away data, a throw-away key
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="PostgreSQL URL (default: BENCH_DATABASE_URL)")
     parser.add_argument("--groups", type=int, default=50_000)

@@ -224,6 +224,9 @@ def main() -> int:
     parser.add_argument("--database-url", help="a database with no groups yet (default: SQLite)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    from storage.crypto import new_key_text
+
+    os.environ.setdefault("DATA_KEY", new_key_text())  # throw-away data, a throw-away key
 
     from sqlalchemy import event, func, select
     from sqlmodel import Session

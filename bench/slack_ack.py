@@ -481,6 +481,9 @@ def run_benchmark(seconds: float, rates: list[int], rounds: int, reply_timeout: 
 def main() -> None:
     """Run the benchmark, or (internally) one of its server processes."""
     sys.path.insert(0, str(ROOT))
+    from storage.crypto import new_key_text
+
+    os.environ.setdefault("DATA_KEY", new_key_text())  # throw-away data, a throw-away key
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("role", nargs="?", default="bench", choices=("bench", "fake", "serve"))
     parser.add_argument("args", nargs="*")

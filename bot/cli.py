@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_member(subparsers)
     from bot.audit_cli import add_audit
     from bot.export_cli import add_export
+    from bot.keys_cli import add_keys
     from bot.report_cli import add_report
     from bot.retention_cli import add_retention
 
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit(subparsers)
     add_retention(subparsers)
     add_export(subparsers)
+    add_keys(subparsers)
     return parser
 
 
@@ -361,12 +363,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from bot.clock import FakeClock, SystemClock
     from bot.logs import configure_logging
     from storage.db import check_schema
+    from storage.keys import keys_of
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     _check_council_files(settings)
     with _database(settings) as engine:
         check_schema(engine)
+        keys_of(engine.dialect).check()  # a wrong DATA_KEY stops it here, not at the first read
         if serve_platform(settings, engine, SystemClock()):
             return 0
         _out(
@@ -760,10 +764,12 @@ def _engine(settings: Settings) -> Engine:
     """An engine for DATABASE_URL, turning a malformed URL or missing driver into ConfigError."""
     from sqlalchemy.exc import ArgumentError
 
+    from bot.data_keys import keys_for
     from storage.db import make_engine
 
+    keys = keys_for(settings)
     try:
-        return make_engine(settings.database_url)
+        return make_engine(settings.database_url, keys)
     except ArgumentError:
         raise ConfigError(
             "Invalid configuration — DATABASE_URL: not a database URL I can use; for example "
@@ -801,6 +807,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error already printed (2)
         return exc.code if isinstance(exc.code, int) else USAGE_ERROR
+    from storage.crypto import KeyProblem
     from storage.db import SchemaOutOfDate
 
     handler: Handler | None = args.handler
@@ -815,6 +822,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, SchemaOutOfDate) as exc:
         _err(str(exc))
         return USAGE_ERROR
-    except CommandFailed as exc:
+    except (CommandFailed, KeyProblem) as exc:
         _err(str(exc))
         return RUNTIME_ERROR

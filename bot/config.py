@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 from email_validator import EmailNotValidError, validate_email
 from platformdirs import user_data_dir
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -61,6 +61,26 @@ def _closure_day(text: str) -> date:
     )
 
 
+KEY_BYTES = 32
+
+
+def checked_key(text: str, *, where: str = "") -> bytes:
+    """The 32 bytes a DATA_KEY's base64 text stands for; ValueError saying how to make one."""
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            f"not base64{where}; make a key with `coregroup keys new --out FILE` "
+            "(or `openssl rand -base64 32`)"
+        ) from None
+    if len(raw) != KEY_BYTES:
+        raise ValueError(
+            f"must be {KEY_BYTES} bytes once base64-decoded{where}, not {len(raw)}; make a key "
+            "with `coregroup keys new --out FILE`"
+        )
+    return raw
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or invalid; the message names the variable."""
 
@@ -71,6 +91,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     database_url: str = Field(default_factory=default_database_url)
+    # The key-encryption key sealing case text at rest (base64 of 32 bytes, or a file holding
+    # it), and during a rotation the one before it; see docs/data-protection.md.
+    data_key: SecretStr | None = None
+    data_key_file: Path | None = None
+    data_key_previous: SecretStr | None = None
+    data_key_previous_file: Path | None = None
     tz_display: str = "Europe/London"
     closure_days: Annotated[tuple[date, ...], NoDecode] = ()
     log_level: str = "INFO"
@@ -133,6 +159,34 @@ class Settings(BaseSettings):
     retention_family_invites_months: int | None = Field(default=None, ge=1)
     retention_messages_months: int | None = Field(default=None, ge=1)
     retention_identities_months: int | None = Field(default=None, ge=1)
+
+    @field_validator("data_key", "data_key_previous")
+    @classmethod
+    def _base64_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        checked_key(value.get_secret_value())
+        return value
+
+    @field_validator("data_key_file", "data_key_previous_file")
+    @classmethod
+    def _key_file(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            text = value.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read {value}: {getattr(exc, 'strerror', exc)}") from None
+        checked_key(text, where=f" (in {value})")
+        return value
+
+    @model_validator(mode="after")
+    def _one_key_each(self) -> Settings:
+        for name in ("data_key", "data_key_previous"):
+            if getattr(self, name) is not None and getattr(self, f"{name}_file") is not None:
+                upper = name.upper()
+                raise ValueError(f"{upper} and {upper}_FILE: set one, not both")
+        return self
 
     @field_validator("smtp_from", "duty_contact_email")
     @classmethod

@@ -7,6 +7,7 @@ exactly what users run. Everyone in it is fictional.
 from __future__ import annotations
 
 import io
+import os
 import re
 import tempfile
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ from bot.clock import FakeClock
 from bot.core.context import Locale
 from bot.core.oversight import join_team
 from bot.core.people import Who, person_for
+from storage.crypto import KeyEncryptionKeys
 from storage.db import make_engine, session_scope, upgrade
 from storage.enums import Platform
 
@@ -81,8 +83,11 @@ def build_demo(
     files_dir: Path | None = None,
     web: tuple[str, int] = (DEMO_HOST, DEMO_PORT),
 ) -> LocalChat:
-    """A local chat on a fresh schema at `database_url`, with the sample group typed in."""
-    engine = make_engine(database_url)
+    """A local chat on a fresh schema at `database_url`, with the sample group typed in; its
+    case text is sealed under DATA_KEY, or a key made for this throw-away run."""
+    engine = make_engine(
+        database_url, KeyEncryptionKeys.from_environment() or KeyEncryptionKeys(os.urandom(32))
+    )
     upgrade(engine)
     clock = FakeClock(demo_start())
     seed_out: TextIO = out if show_seed else io.StringIO()

@@ -17,6 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from storage.crypto import KeyEncryptionKeys
+from storage.keys import attach
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -24,9 +27,16 @@ class SchemaOutOfDate(RuntimeError):
     """The database schema is missing or older than this code; `coregroup db upgrade` fixes it."""
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for `url`; SQLite gets foreign keys, WAL and a parent directory. Errors
-    never show statement parameters: they hold case text (a child's name in an action)."""
+def make_engine(url: str, keys: KeyEncryptionKeys | None = None) -> Engine:
+    """Create an engine for `url` whose case text is sealed with data keys opened by `keys` (by
+    default DATA_KEY / DATA_KEY_FILE from the environment); SQLite gets foreign keys, WAL and a
+    parent directory. Errors never show statement parameters: they hold case text."""
+    engine = _make_engine(url)
+    attach(engine, keys if keys is not None else KeyEncryptionKeys.from_environment())
+    return engine
+
+
+def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -36,7 +36,7 @@ from storage.enums import (
     UpdateState,
     Verdict,
 )
-from storage.types import UTCDateTime
+from storage.types import EncryptedJSON, EncryptedText, UTCDateTime, label_encrypted_columns
 
 
 def _utc(**kw: Any) -> Any:
@@ -51,6 +51,11 @@ def _enum(default: Any = None, **kw: Any) -> Any:
 
 def _text(**kw: Any) -> Any:
     return Field(sa_type=Text, **kw)
+
+
+def _secret(**kw: Any) -> Any:
+    """Free text that can hold case information: sealed at rest (storage.types.EncryptedText)."""
+    return Field(sa_type=EncryptedText(), **kw)
 
 
 class Team(SQLModel, table=True):
@@ -99,11 +104,11 @@ class Case(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=40, unique=True)
-    initials: str | None = Field(default=None, max_length=8)
+    initials: str | None = _secret(default=None)  # at most 8 characters (checked on input)
     nation: str = Field(default="england", max_length=32)
     icpc_date: date
     category: str = Field(default="", max_length=60)
-    concerns: str = _text(default="")
+    concerns: str = _secret(default="")
     plan_status: PlanStatus = _enum(PlanStatus.ACTIVE)
     conference_chair_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = _utc()
@@ -134,7 +139,7 @@ class CoreGroup(SQLModel, table=True):
     created_at: datetime = _utc()
     closed_at: datetime | None = _utc(default=None)
     # Why the group closed; set by `close`, and kept while a close awaits its confirming click.
-    close_reason: str | None = _text(default=None)
+    close_reason: str | None = _secret(default=None)
 
 
 class Membership(SQLModel, table=True):
@@ -162,7 +167,7 @@ class Outcome(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="coregroup.id", index=True)
     number: int
-    title: str = _text()
+    title: str = _secret()
     status: OutcomeStatus = _enum(OutcomeStatus.ACTIVE)
     shared_with_family: bool = True
     created_at: datetime = _utc()
@@ -178,9 +183,9 @@ class OutcomeEvent(SQLModel, table=True):
     at: datetime = _utc()
     actor_id: int = Field(foreign_key="person.id")
     kind: OutcomeEventKind = _enum()
-    old_value: str | None = _text(default=None)
-    new_value: str | None = _text(default=None)
-    note: str | None = _text(default=None)
+    old_value: str | None = _secret(default=None)
+    new_value: str | None = _secret(default=None)
+    note: str | None = _secret(default=None)
 
 
 class Action(SQLModel, table=True):
@@ -191,7 +196,7 @@ class Action(SQLModel, table=True):
     number: int
     outcome_id: int | None = Field(default=None, foreign_key="outcome.id", index=True)
     owner_id: int = Field(foreign_key="person.id", index=True)
-    description: str = _text()
+    description: str = _secret()
     due_on: date = Field(index=True)
     status: ActionStatus = _enum(ActionStatus.OPEN, index=True)
     shared_with_family: bool = True
@@ -208,9 +213,9 @@ class ActionEvent(SQLModel, table=True):
     at: datetime = _utc()
     actor_id: int = Field(foreign_key="person.id")
     kind: ActionEventKind = _enum()
-    old_value: str | None = _text(default=None)
-    new_value: str | None = _text(default=None)
-    note: str | None = _text(default=None)
+    old_value: str | None = _secret(default=None)
+    new_value: str | None = _secret(default=None)
+    note: str | None = _secret(default=None)
     # A professional's note reaches the family only once its author or the chair shares it.
     shared_with_family: bool = False
 
@@ -226,9 +231,9 @@ class Meeting(SQLModel, table=True):
     venue: str = Field(default="", max_length=200)
     call_link: str = Field(default="", max_length=400)
     status: MeetingStatus = _enum(MeetingStatus.SCHEDULED, index=True)
-    decisions: str = _text(default="")
-    contingency: str = _text(default="")
-    cancel_reason: str | None = _text(default=None)
+    decisions: str = _secret(default="")
+    contingency: str = _secret(default="")
+    cancel_reason: str | None = _secret(default=None)
     created_by: int = Field(foreign_key="person.id")
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
@@ -243,7 +248,7 @@ class Attendance(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     person_id: int = Field(foreign_key="person.id", index=True)
     status: AttendanceStatus = _enum(AttendanceStatus.INVITED)
-    note: str = _text(default="")
+    note: str = _secret(default="")
     updated_at: datetime = _utc()
 
 
@@ -270,7 +275,7 @@ class UpdateAnswer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     update_id: int = Field(foreign_key="memberupdate.id", index=True)
     question: str = Field(max_length=60)
-    answer: str = _text(default="")
+    answer: str = _secret(default="")
     skipped: bool = False
     answered_at: datetime = _utc()
     # A professional's answer reaches the family only once its author or the chair shares it.
@@ -287,7 +292,7 @@ class Minutes(SQLModel, table=True):
     circulate_due: date
     published_at: datetime | None = _utc(default=None)
     published_by: int | None = Field(default=None, foreign_key="person.id")
-    override_reason: str | None = _text(default=None)
+    override_reason: str | None = _secret(default=None)
     recorded_at: datetime | None = _utc(default=None)
     circulated_at: datetime | None = _utc(default=None)
     created_at: datetime = _utc()
@@ -301,8 +306,8 @@ class MinutesVersion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     minutes_id: int = Field(foreign_key="minutes.id", index=True)
     number: int
-    body: str = _text()
-    change_note: str = _text(default="")
+    body: str = _secret()
+    change_note: str = _secret(default="")
     created_by: int = Field(foreign_key="person.id")
     created_at: datetime = _utc()
 
@@ -316,7 +321,7 @@ class MinutesReview(SQLModel, table=True):
     version_id: int = Field(foreign_key="minutesversion.id", index=True)
     person_id: int = Field(foreign_key="person.id")
     verdict: Verdict = _enum()
-    comment: str = _text(default="")
+    comment: str = _secret(default="")
     at: datetime = _utc()
 
 
@@ -353,8 +358,8 @@ class Disagreement(SQLModel, table=True):
     group_id: int = Field(foreign_key="coregroup.id", index=True)
     meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
     raised_by: int = Field(foreign_key="person.id")
-    detail: str = _text()
-    escalated_to: str = _text(default="")
+    detail: str = _secret()
+    escalated_to: str = _secret(default="")
     raised_at: datetime = _utc()
     # When a team manager and the conference chair were told: None until one is known, when
     # the disagreement is forwarded to them.
@@ -375,9 +380,9 @@ class Concern(SQLModel, table=True):
     meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
     action_event_id: int | None = Field(default=None, foreign_key="actionevent.id")
     update_answer_id: int | None = Field(default=None, foreign_key="updateanswer.id")
-    text: str = _text()
+    text: str = _secret()
     about: str = Field(default="", max_length=200)  # where it was written: "a note on action 2"
-    signals: str = Field(default="", max_length=400)
+    signals: str = _secret(default="")  # the phrases it matched, so as private as the text
     state: ConcernState = _enum(ConcernState.ASKED, index=True)
     raised_at: datetime = _utc()
     answered_at: datetime | None = _utc(default=None)
@@ -400,7 +405,7 @@ class HeldReply(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
-    text: str = _text()
+    text: str = _secret()
     held_at: datetime = _utc()
     used_at: datetime | None = _utc(default=None)
 
@@ -519,7 +524,7 @@ class SlotChoice(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id")
     rank: int | None = None  # 1 is best; None: can't make it
     venue_ok: bool | None = None
-    note: str = _text(default="")
+    note: str = _secret(default="")
     at: datetime = _utc()
 
 
@@ -540,7 +545,9 @@ class SlackDelivery(SQLModel, table=True):
     # post: {"posts": [chat.postMessage arguments…], "key", "card", "expects"};
     # channel: {} (the group's name, topic and members are read when it is retried);
     # name: {"user_id", "stand_in"}
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(EncryptedJSON(), nullable=False)
+    )
     attempts: int = 0
     created_at: datetime = _utc()
     next_try_at: datetime = _utc(index=True)
@@ -625,6 +632,17 @@ class Erasure(SQLModel, table=True):
     rows: int = 0
 
 
+class DataKey(SQLModel, table=True):
+    """A data key, only ever stored wrapped (AES-GCM) by a key-encryption key from DATA_KEY;
+    `kek_id` is that KEK's fingerprint, so a rotation knows which keys it has re-wrapped."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    wrapped: str = Field(max_length=200)
+    kek_id: str = Field(max_length=32, index=True)
+    created_at: datetime = _utc()
+    rewrapped_at: datetime | None = _utc(default=None)
+
+
 class AuditLogIsAppendOnly(RuntimeError):
     """Raised when code tries to change or delete an audit entry."""
 
@@ -684,6 +702,9 @@ def _drop_held_entries(session: Session, transaction: SessionTransaction) -> Non
         session.info.pop(_HELD, None)
 
 
+# Every sealed column, as "table.column" (docs/data-protection.md lists them).
+ENCRYPTED_COLUMNS = label_encrypted_columns(SQLModel.metadata)
+
 __all__ = [
     "Action",
     "ActionEvent",
@@ -695,6 +716,7 @@ __all__ = [
     "ChatIdentity",
     "Concern",
     "CoreGroup",
+    "DataKey",
     "Disagreement",
     "Distribution",
     "Erasure",

@@ -1,13 +1,17 @@
-"""Column types that behave the same on SQLite and PostgreSQL."""
+"""Column types that behave the same on SQLite and PostgreSQL: aware UTC times, sealed text."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, MetaData, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from storage.crypto import key_id_of, open_sealed, seal
+from storage.keys import keys_of
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -30,3 +34,59 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text sealed with AES-256-GCM under the database's newest data key, bound to its column.
+
+    `place` ("table.column") is set for every column by `label_encrypted_columns`; it is the
+    associated data, so a value copied into another column fails to open (crypto.WontOpen).
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, place: str = "") -> None:
+        super().__init__()
+        self.place = place
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        key_id, cipher = keys_of(dialect).for_sealing()
+        return seal(cipher, key_id, self.place, self._dump(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        cipher = keys_of(dialect).for_opening(key_id_of(value, self.place))
+        return self._load(open_sealed(cipher, value, self.place))
+
+    def _dump(self, value: Any) -> str:
+        return str(value)
+
+    def _load(self, text: str) -> Any:
+        return text
+
+
+class EncryptedJSON(EncryptedText):
+    """A JSON document sealed like EncryptedText (a queued Slack post holds case text)."""
+
+    cache_ok = True
+
+    def _dump(self, value: Any) -> str:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    def _load(self, text: str) -> Any:
+        return json.loads(text)
+
+
+def label_encrypted_columns(metadata: MetaData) -> list[str]:
+    """Tell each encrypted column's type where it lives; the "table.column" names, sorted."""
+    places = []
+    for table in metadata.tables.values():
+        for col in table.columns:
+            if isinstance(col.type, EncryptedText):
+                col.type.place = f"{table.name}.{col.name}"
+                places.append(col.type.place)
+    return sorted(places)

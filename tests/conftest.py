@@ -12,6 +12,7 @@ that died before cleaning up.
 
 from __future__ import annotations
 
+import base64
 import functools
 import logging
 import os
@@ -32,6 +33,11 @@ from sqlmodel import Session, SQLModel
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from bot.clock import FakeClock
 from storage.db import current_revision, head_revision, make_engine, upgrade
+
+# Every test's engines (and the CLI and bots they start) seal case text under this KEK; tests of
+# key handling set their own.
+TEST_DATA_KEY = base64.b64encode(bytes(range(32))).decode("ascii")
+os.environ.setdefault("DATA_KEY", TEST_DATA_KEY)
 
 LONDON = ZoneInfo("Europe/London")
 # Mon 23 Nov 2026 09:00 in London: a working Monday, a month before Christmas.

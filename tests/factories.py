@@ -487,3 +487,13 @@ def in_team(
     with session_scope(engine) as session:
         person = person_for(session, Who(platform, user_id, name), clock)
         join_team(session, person=person, team_name=team, manager=manager)
+
+
+def clear_settings_environment(monkeypatch: Any) -> None:
+    """Unset every setting's environment variable except the suite's DATA_KEY (an encrypted
+    database cannot be opened without it), as on a machine where nothing is configured."""
+    from bot.config import Settings
+
+    for name in Settings.model_fields:
+        if name != "data_key":
+            monkeypatch.delenv(name.upper(), raising=False)

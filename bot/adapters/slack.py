@@ -114,8 +114,10 @@ from bot.render.blockkit import (
 from bot.render.preview import kind_of
 from commands import build_registry
 from commands.dispatch import COMMAND, Dispatcher
+from storage.crypto import KeyEncryptionKeys
 from storage.db import make_engine, session_scope
 from storage.enums import GroupStatus, Platform
+from storage.keys import keys_of
 from storage.models import (
     Case,
     CoreGroup,
@@ -1147,10 +1149,14 @@ def slack_handlers(
     return SlackHandlers(dispatcher, client, outbox)
 
 
-def process_runner(settings: Settings) -> Callable[[SlackJob], None]:
-    """In a worker process: handlers on their own database engine and the system clock."""
+def process_runner(
+    settings: Settings, keks: KeyEncryptionKeys | None
+) -> Callable[[SlackJob], None]:
+    """In a worker process: handlers on their own database engine (opening the data keys with the
+    parent's KEKs) and the system clock."""
     configure_logging(settings.log_level, settings.log_format)
-    return slack_handlers(settings, make_engine(settings.database_url), SystemClock()).run
+    engine = make_engine(settings.database_url, keks)
+    return slack_handlers(settings, engine, SystemClock()).run
 
 
 class Work(Protocol):
@@ -1200,7 +1206,8 @@ def build_slack_runtime(
     handlers = slack_handlers(settings, engine, clock, pacer=pacer)
     work: Work
     if processes:
-        work = ProcessWork(partial(process_runner, settings), processes=processes)
+        keks = keys_of(engine.dialect).keks
+        work = ProcessWork(partial(process_runner, settings, keks), processes=processes)
     else:
         work = ThreadWork(handlers.run)
     modals = ModalOpener(handlers.client, work.submit)

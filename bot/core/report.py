@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from sqlalchemy import select as rows_of
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core.calendar import WorkingCalendar
@@ -502,20 +502,19 @@ def _load(
     ).all():
         actions[group_id].append(_Action(*fields_))
     # When each closed action was (last) closed: its latest event putting it in a closed status.
-    closing = [s.value for s in ActionStatus if s.is_closed]
-    closed_at = {
-        action_id: at
-        for action_id, at in session.exec(
-            select(ActionEvent.action_id, func.max(ActionEvent.at))
-            .join(Action, col(Action.id) == ActionEvent.action_id)
-            .where(
-                col(Action.group_id).in_(ids),
-                col(ActionEvent.kind).in_([ActionEventKind.STATUS, ActionEventKind.NOTE]),
-                col(ActionEvent.new_value).in_(closing),
-            )
-            .group_by(col(ActionEvent.action_id))
-        ).all()
-    }
+    # new_value is sealed at rest, so the closing statuses are picked out here, not in SQL.
+    closing = {s.value for s in ActionStatus if s.is_closed}
+    closed_at: dict[int, datetime] = {}
+    for action_id, at, new_value in session.exec(
+        select(ActionEvent.action_id, ActionEvent.at, ActionEvent.new_value)
+        .join(Action, col(Action.id) == ActionEvent.action_id)
+        .where(
+            col(Action.group_id).in_(ids),
+            col(ActionEvent.kind).in_([ActionEventKind.STATUS, ActionEventKind.NOTE]),
+        )
+    ).all():
+        if new_value in closing and (action_id not in closed_at or at > closed_at[action_id]):
+            closed_at[action_id] = at
     outcomes: dict[int, list[_Outcome]] = defaultdict(list)
     for group_id, *fields_ in session.exec(
         select(Outcome.group_id, Outcome.id, Outcome.created_at, Outcome.last_activity_at).where(

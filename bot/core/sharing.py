@@ -105,13 +105,15 @@ def set_shared(session: Session, item: Shareable, *, shared: bool) -> None:
     if isinstance(row, UpdateAnswer) and row.question.startswith("action:"):
         action_id = row.question.split(":")[1]
         if action_id.isdigit():
+            # Notes are sealed at rest, so the one matching the answer is found here, not in SQL.
             for event in session.exec(
                 select(ActionEvent).where(
                     ActionEvent.action_id == int(action_id),
                     ActionEvent.actor_id == item.author_id,
-                    ActionEvent.note == row.answer,
                 )
             ).all():
+                if event.note != row.answer:
+                    continue
                 event.shared_with_family = shared
                 session.add(event)
     session.flush()

@@ -10,20 +10,20 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.cli import main
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, load_settings
 from bot.core.ports import DeliveryError
 from bot.messages import Attachment
 from storage.models import AuditEntry, Person
 from tests.documents.conftest import publish
 from tests.documents.realistic import REF, Built
+from tests.factories import clear_settings_environment
 from tests.scenarios.conftest import ChatDriver
 from tests.smtp import SmtpServer
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    clear_settings_environment(monkeypatch)
     monkeypatch.chdir(tmp_path)
 
 

@@ -12,11 +12,11 @@ from sqlmodel import Session, col, select
 
 from bot.cli import main
 from bot.clock import FakeClock
-from bot.config import Settings
 from bot.core.context import Locale
 from bot.core.plain_english import Glossary
 from storage.models import MinutesVersion, UpdateAnswer
 from tests.documents.realistic import Built
+from tests.factories import clear_settings_environment
 from tests.scenarios.conftest import ChatDriver
 from tests.scenarios.test_minutes import button, to
 
@@ -101,8 +101,7 @@ def test_a_councils_glossary_reaches_the_check(
 def test_a_broken_glossary_file_stops_the_bot_with_a_clear_message(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    clear_settings_environment(monkeypatch)
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "council.toml"
     path.write_text("[initials\nPEP = 1\n", encoding="utf-8")

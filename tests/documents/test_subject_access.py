@@ -13,11 +13,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.cli import main
-from bot.config import Settings
 from bot.core.subject_access import REDACTED
 from storage.models import AuditEntry
 from tests.documents.conftest import publish
 from tests.documents.realistic import REF, Built
+from tests.factories import clear_settings_environment
 from tests.scenarios.conftest import ChatDriver
 
 WORRY = "Dafydd missed the 28 Jan health appointment"
@@ -25,8 +25,7 @@ WORRY = "Dafydd missed the 28 Jan health appointment"
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> None:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    clear_settings_environment(monkeypatch)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", database_url)
 

@@ -19,13 +19,13 @@ from sqlmodel import Session, select
 
 from bot.cli import main
 from bot.clock import FakeClock
-from bot.config import Settings
 from bot.core.context import Locale
 from bot.core.report import Period, Report, Step, Timeliness, build_report
 from bot.core.report_render import CHART_SIZE
 from storage.enums import AttendanceStatus, AuditKind, MeetingStatus, Role
 from storage.models import AuditEntry, Membership, Person
 from tests.factories import (
+    clear_settings_environment,
     make_action,
     make_attendance,
     make_case,
@@ -443,8 +443,7 @@ def cli_env(
     database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> pytest.MonkeyPatch:
     """The CLI's environment: only DATABASE_URL set, run in tmp_path."""
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    clear_settings_environment(monkeypatch)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.chdir(tmp_path)
     return monkeypatch

@@ -453,7 +453,12 @@ def test_run_slack_says_which_mode_it_started_and_stops_on_sigterm(
 
 def _run_refused(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """`coregroup run` with exactly `env` on a fresh, upgraded SQLite database."""
-    env = {"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", **env}
+    env = {
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "DATA_KEY": os.environ["DATA_KEY"],
+        **env,
+    }
 
     def coregroup(*argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -12,15 +13,15 @@ import pytest
 
 from bot import __version__
 from bot.cli import main
-from bot.config import Settings
 from storage.db import head_revision
+from tests.factories import clear_settings_environment
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No setting leaks in from the developer's shell or a .env file in the working directory."""
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    """No setting leaks in from the developer's shell or a .env file in the working directory;
+    only the test suite's DATA_KEY stays (tests/conftest.py)."""
+    clear_settings_environment(monkeypatch)
     monkeypatch.chdir(tmp_path)
 
 
@@ -304,9 +305,13 @@ def _coregroup(
 
 
 def test_run_with_an_empty_environment_starts_the_local_chat(tmp_path: Path) -> None:
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    # No DATA_KEY: the local chat makes its key file in its data directory (here under tmp_path).
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}", "XDG_DATA_HOME": str(tmp_path)}
     upgraded = _coregroup("db", "upgrade", env=env, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
+    key_file = tmp_path / "coregroup-bot" / "data-key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert upgraded.stderr.count("made a data key at") == 1 and str(key_file) in upgraded.stderr
 
     chat = _coregroup("run", env=env, cwd=tmp_path, stdin="as sam\n/coregroup help\n")
 
@@ -324,6 +329,7 @@ def test_run_refuses_the_anonymous_teams_mode_beside_credentials(tmp_path: Path)
         "MICROSOFT_APP_ID": "00000000-0000-0000-0000-00000000b0ff",
         "MICROSOFT_APP_PASSWORD": "not-a-real-secret",
         "MICROSOFT_APP_TENANT_ID": "11111111-2222-3333-4444-555555555555",
+        "DATA_KEY": os.environ["DATA_KEY"],
     }
     assert _coregroup("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
 
@@ -354,6 +360,7 @@ def test_run_serves_teams_while_microsofts_login_is_unreachable(tmp_path: Path) 
         "TEAMS_HOST": "127.0.0.1",
         "TEAMS_PORT": "0",
         "LOG_LEVEL": "info",
+        "DATA_KEY": os.environ["DATA_KEY"],
     }
     assert _coregroup("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
     bot = subprocess.Popen(

@@ -9,15 +9,14 @@ import pytest
 from sqlalchemy import text
 
 from bot.cli import main
-from bot.config import Settings
 from storage.db import make_engine
+from tests.factories import clear_settings_environment
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No setting leaks in from the developer's shell or a .env file in the working directory."""
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
+    clear_settings_environment(monkeypatch)
     monkeypatch.chdir(tmp_path)
 
 

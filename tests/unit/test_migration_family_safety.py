@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from bot.clock import FakeClock
@@ -52,8 +52,8 @@ def test_notes_and_answers_stored_before_the_migration_are_for_professionals_onl
     upgrade(engine)
     assert current_revision(engine) == head_revision()
 
-    with engine.connect() as conn:
-        notes = conn.execute(text("SELECT note, shared_with_family FROM actionevent")).all()
-        answers = conn.execute(text("SELECT answer, shared_with_family FROM updateanswer")).all()
+    with engine.connect() as conn:  # through the sealed column types, which open the text
+        notes = conn.execute(select(ActionEvent.note, ActionEvent.shared_with_family)).all()
+        answers = conn.execute(select(UpdateAnswer.answer, UpdateAnswer.shared_with_family)).all()
     assert ("Mia told her teacher that dad is back", False) in [(n, bool(v)) for n, v in notes]
     assert [(a, bool(v)) for a, v in answers] == [("dad is back", False)]
