@@ -134,6 +134,9 @@ class ReminderEngine:
         self._next_digests: datetime | None = None
         self._digests_until: datetime | None = None
         self._last = clock.now()
+        # While the local chat catches up with a clock moved on, when its reader sees the
+        # messages: one about a meeting that has begun by then is not sent ("Starting soon").
+        self._read_at: datetime | None = None
         self._stopping = threading.Event()
         track_changes()
 
@@ -327,7 +330,7 @@ class ReminderEngine:
                 return None
             report.claimed += len(rows)
             rows = self._settle_earlier_tries(session, rows, now, report)
-            prepared = prepare(session, rows, planner=self.planner, now=now)
+            prepared = prepare(session, rows, planner=self.planner, now=now, read_at=self._read_at)
             if moment is not None:
                 renew_claims(session, ids=(), owner=owner, until=moment() + self.settings.lease)
         report.dropped += prepared.dropped
@@ -473,8 +476,14 @@ class ReminderEngine:
         return report
 
     def on_clock(self) -> None:
-        """The local chat's hook: catch up with its simulated clock."""
-        self.run_until(self.clock.now())
+        """The local chat's hook: catch up with its simulated clock (what would have gone out
+        meanwhile, except reminders about a meeting that has begun by the time it is read)."""
+        now = self.clock.now()
+        self._read_at = now
+        try:
+            self.run_until(now)
+        finally:
+            self._read_at = None
 
 
 class ReminderScheduler(BackgroundScheduler):

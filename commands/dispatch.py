@@ -438,21 +438,29 @@ FAMILY_HELP = (
 )
 
 
-def _family_help() -> Reply:
-    lines = [f"{COMMAND} {usage} — {what}" for usage, what in FAMILY_HELP]
-    blocks = (
-        Heading("What you can ask me"),
+def _family_help(registry: Registry, topic: str | None = None) -> Reply:
+    """What the family can ask, in their words; for one command, just that one (or, for one
+    their key worker uses, that it is theirs to ask about)."""
+    cmd = registry.find(topic) if topic else None
+    name = cmd.name if cmd is not None else (topic or "").lower()
+    chosen = [(usage, what) for usage, what in FAMILY_HELP if usage.split()[0] == name]
+    blocks: list = [Heading(f"{COMMAND} {name}" if chosen else "What you can ask me")]
+    if topic and not chosen:
+        why = "That's something your key worker does." if cmd else "I don't know that one."
+        blocks.append(Text(f"{why} Here is what you can ask me:"))
+    lines = [f"{COMMAND} {usage} — {what}" for usage, what in chosen or FAMILY_HELP]
+    blocks += [
         Text("\n".join(lines)),
         Context("If something isn't clear, or you'd like something changed, ask your key worker."),
-    )
-    return Reply().say(Message(text="What you can ask me", blocks=blocks))
+    ]
+    return Reply().say(Message(text="What you can ask me", blocks=tuple(blocks)))
 
 
 def help_reply(registry: Registry, topic: str | None, *, family: bool = False) -> Reply:
     """The list of commands with examples, or the detail of one command (for the family: what
     they can ask, in their words)."""
-    if family and not topic:
-        return _family_help()
+    if family:
+        return _family_help(registry, topic)
     if topic:
         cmd = registry.find(topic)
         if cmd is None:

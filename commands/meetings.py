@@ -82,6 +82,19 @@ def _take_number(args: Args, *, before: tuple[str, ...] = ()) -> int | None:
     return None
 
 
+_MONTH = re.compile(
+    r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?$", re.IGNORECASE
+)
+
+
+def _take_move_number(args: Args) -> int | None:
+    """`move 1 6/1 2pm` without "to": a bare number with a date or time after it is the
+    meeting's (but "6 Jan" is a date)."""
+    if len(args.tokens) < 2 or not args.tokens[0].isdigit() or _MONTH.match(args.tokens[1]):
+        return None
+    return int(args.take() or 0)
+
+
 def _take_trailing_number(args: Args) -> int | None:
     """A meeting number after quoted text: `decision "…" 2` (or `#2` anywhere at the end)."""
     if not args.tokens:
@@ -384,7 +397,7 @@ def move(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     assert view is not None
     require_active(view)
     require_manager(view, "move meetings")
-    number = _take_number(args, before=("to",))
+    number = _take_number(args, before=("to",)) or _take_move_number(args)
     args.take_keyword("to")
     meeting = _upcoming(ctx, view, number)
     facts = _facts(ctx, view, meeting)

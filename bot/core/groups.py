@@ -299,16 +299,23 @@ def remove_member(
     person: Person,
     reference: str,
     now: datetime,
+    typed: str,
     successor: Person | None = None,
-    typed: str = "@sam",
 ) -> Membership:
     """Mark a member as having left (their history stays); never the last chair, and the key
     worker (or last social worker) only with a `successor`, who takes over key work (and the
     chairing, from the only chair)."""
     row = _member_row(session, group_id=group_id, person=person, reference=reference)
+    needed = key_worker.needs_successor(session, row=row)
+    if successor is not None and not needed:
+        raise BadInput(
+            f"{person.display_name} isn't the key worker, so nobody needs to take over.",
+            hint=f"Remove them with `/coregroup remove {typed}`; to change the key worker: "
+            "`/coregroup key-worker @alex`.",
+        )
     if successor is not None:
         _hand_over(session, row, person, successor, reference)
-    elif key_worker.needs_successor(session, row=row):
+    elif needed:
         raise Conflict(
             f"{person.display_name} is {_social_work(row)} for {reference}, so someone must "
             "take over before they leave.",

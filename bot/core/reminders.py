@@ -1403,8 +1403,11 @@ def _rank(row: Reminder, occurrence: Occurrence | None) -> tuple[int, datetime, 
 class Triage:
     """Checks claimed rows against the current state: still wanted, still in time, in hours."""
 
-    def __init__(self, session: Session, *, planner: Planner, now: datetime) -> None:
+    def __init__(
+        self, session: Session, *, planner: Planner, now: datetime, read_at: datetime | None = None
+    ) -> None:
         self.session, self.planner, self.now = session, planner, now
+        self.read_at = max(now, read_at or now)
         self.states: dict[int, GroupState] = {}
         self.people: dict[int, Person] = {}
         self._derived: dict[int | None, dict[str, Occurrence]] = {}
@@ -1448,7 +1451,7 @@ class Triage:
         if occurrence is None:
             return "no longer applies", None
         not_after = row.not_after if row.dedup_key.startswith("snooze:") else occurrence.not_after
-        if not_after is not None and not_after <= self.now:
+        if not_after is not None and not_after <= self.read_at:
             return "too late", None
         if not row.dedup_key.startswith("snooze:") and occurrence.due_at > self.now:
             return "not due yet", occurrence.due_at
@@ -1464,11 +1467,17 @@ class Triage:
 
 
 def prepare(
-    session: Session, rows: Sequence[Reminder], *, planner: Planner, now: datetime
+    session: Session,
+    rows: Sequence[Reminder],
+    *,
+    planner: Planner,
+    now: datetime,
+    read_at: datetime | None = None,
 ) -> Prepared:
-    """Turn claimed rows into merged messages; drop the stale, defer what may not go yet."""
+    """Turn claimed rows into merged messages; drop the stale, defer what may not go yet.
+    `read_at`: when a catch-up's messages are read (later than `now`), for staleness."""
     result = Prepared()
-    triage = Triage(session, planner=planner, now=now)
+    triage = Triage(session, planner=planner, now=now, read_at=read_at)
     triage.load(rows)
     keep: dict[tuple[Any, ...], Reminder] = {}
     for row in rows:

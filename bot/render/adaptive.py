@@ -299,12 +299,12 @@ def to_activities(
     with the content before them, so a card's buttons are in its last activity.
     """
     shell = size_of(_activity(message, [_continued(99, 99)], 99, 99))
-    budget = limit - shell - 16  # the commas between elements and a margin
+    budget = limit - shell - 16  # a margin
     pieces = [piece for e in _elements(message, bot_name) for piece in _split(e, budget)]
     parts: list[list[dict[str, Any]]] = [[]]
     used = 0
     for piece in pieces:
-        size = size_of(piece) + 1
+        size = size_of(piece) + len(", ")  # json.dumps puts ", " between a list's elements
         if parts[-1] and used + size > budget:
             parts.append([])
             used = 0

@@ -78,3 +78,34 @@ def test_overnight_contact_hours_work(chat: ChatDriver, engine: Engine) -> None:
     assert "[DM to sam]" in morning and "[DM to priya]" not in morning
     evening = chat("clock 2026-12-29 22:30")
     assert "meeting in 5 working days" in evening.split("[DM to priya]")[1]
+
+
+def test_help_for_one_command_is_in_family_words_for_a_parent(chat: ChatDriver) -> None:
+    chat(SETUP)
+    out = chat("as jo\n/coregroup help status")
+    assert "when and where the next meeting is, and what you agreed to do" in out
+    assert "Usage:" not in out and "case reference" not in out
+    theirs = chat("/coregroup help schedule")
+    assert "That's something your key worker does. Here is what you can ask me:" in theirs
+    assert "Usage:" not in theirs and "statutory" not in theirs
+    assert "I don't know that one." in chat("/coregroup help hepl")
+
+
+def test_move_without_to_works(chat: ChatDriver, engine: Engine) -> None:
+    chat(SETUP + "/coregroup schedule 5/1 10am\n/coregroup schedule 12/1 10am")
+    out = chat("/coregroup move 1 6/1 2pm")
+    assert "Moved: meeting 1" in out
+    with Session(engine) as s:
+        first = s.exec(select(Meeting).order_by(Meeting.id)).first()  # type: ignore[arg-type]
+        assert first is not None and f"{first.starts_at:%d/%m %H:%M}" == "06/01 14:00"
+    # "6 Jan" is still a date, not meeting 6.
+    assert "Moved: meeting 2" in chat("/coregroup move 2 to 13 Jan")
+
+
+def test_starting_soon_is_not_sent_after_a_long_clock_jump(chat: ChatDriver) -> None:
+    chat(SETUP + "/coregroup schedule 6/1 2pm")
+    out = chat("clock 2027-02-01 10:00")
+    assert "Starting soon" not in out
+    # In time, it still goes.
+    chat("/coregroup schedule 8/2 2pm")
+    assert "Starting soon" in chat("clock 2027-02-08 13:30")

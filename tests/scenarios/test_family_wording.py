@@ -95,6 +95,8 @@ def test_every_message_a_parent_receives_over_a_journey_is_in_family_words(
         /coregroup schedule 7/1 2pm
         /coregroup status CP-2026-9999
         /coregroup hepl
+        /coregroup help status
+        /coregroup help schedule
         /coregroup myupdate
         /coregroup hours 9am-5pm
         """

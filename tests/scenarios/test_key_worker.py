@@ -60,6 +60,10 @@ def test_a_successor_must_be_a_practitioner_in_the_group(chat: ChatDriver, engin
     out = chat("/coregroup remove @sam successor @nobody")
     assert "isn't a member of the core group" in out
     assert roles(engine)["Sam"][2] is True
+    # Someone who isn't the key worker leaves without a successor, and none is made.
+    out = chat("/coregroup remove @priya successor @sam")
+    assert "Priya isn't the key worker, so nobody needs to take over." in out
+    assert roles(engine)["Priya"][2] is True
 
 
 def test_nobody_can_remove_the_key_worker_without_a_successor(

@@ -16,6 +16,7 @@ from bot.messages import Message, Reply
 from bot.render.adaptive import ACTIVITY_BYTES, size_of, to_activities
 from bot.render.blockkit import MESSAGE_BLOCKS, to_messages
 from bot.render.preview import kind_of
+from commands.plan import MAX_ACTION, MAX_OUTCOME
 from tests.scenarios.conftest import ChatDriver
 from tests.slack.fake_slack import blocks_problems
 from tests.specs import ADAPTIVE_CARD_SCHEMA
@@ -79,11 +80,12 @@ def test_every_message_fits_teams_and_slack(
     lines = ["clock 2026-12-18 15:00", "as sam", f"/coregroup new {REF} icpc 18/12/2026"]
     lines += [f"/coregroup add {REF} @{name} {role}" for name, role in MEMBERS]
     lines.append(f"in {SPACE}")
-    lines += [f'/coregroup outcome add "{n}. {long_text(400)}"' for n in range(1, 11)]
+    # Outcomes and actions as long as they may be (the plan's limits).
+    lines += [f'/coregroup outcome add "{n}. {long_text(MAX_OUTCOME - 4)}"' for n in range(1, 11)]
     for n in range(1, 41):
         owner = "gwenllian" if n <= 31 else MEMBERS[n % 5][0]
         lines.append(
-            f'/coregroup action @{owner} to "{n} 📋 {long_text(300)}" by 15/1/2027 '
+            f'/coregroup action @{owner} to "{n} 📋 {long_text(MAX_ACTION - 8)}" by 15/1/2027 '
             f"outcome {n % 10 + 1}"
         )
     lines += ['/coregroup schedule 6/1/2027 2pm at "Canolfan Deulu, Heol y Wig 🏠"']
