@@ -7,9 +7,11 @@ does not exist, so they cannot even learn that it exists.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, or_, select
+from sqlalchemy import insert
+from sqlmodel import Session, and_, col, func, or_, select
 
 from bot.core.context import Ctx
 from bot.core.errors import BadInput, NotAllowed, NotFound
@@ -69,6 +71,27 @@ def audit(ctx: Ctx, *, group_id: int | None, kind: AuditKind, what: str, detail:
     )
 
 
+def audit_reads(ctx: Ctx, *, group_ids: Sequence[int], what: str) -> None:
+    """One read entry per group looked at, written in one statement however many there are."""
+    if not group_ids:
+        return
+    at, actor = ctx.now(), ctx.actor.id
+    ctx.session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "at": at,
+                "actor_id": actor,
+                "group_id": g,
+                "kind": AuditKind.READ,
+                "what": what,
+                "detail": "",
+            }
+            for g in group_ids
+        ],
+    )
+
+
 # For the family: the same reply whether the group is not there or not theirs.
 FAMILY_NOT_FOUND = ("I can't find that.", "Check what you typed, or ask your key worker.")
 FAMILY_NOT_YOURS = (
@@ -90,14 +113,10 @@ def _not_found(reference: str | None) -> NotFound:
     )
 
 
-def _view(ctx: Ctx, group: CoreGroup, case: Case) -> GroupView | None:
-    membership = ctx.session.exec(
-        select(Membership).where(
-            Membership.group_id == group.id,
-            Membership.person_id == ctx.actor.id,
-            col(Membership.active).is_(True),
-        )
-    ).first()
+def _standing(
+    ctx: Ctx, group: CoreGroup, case: Case, membership: Membership | None
+) -> GroupView | None:
+    """The actor's view of a group given their membership there (None: not theirs to see)."""
     actor = ctx.actor
     is_manager = bool(
         actor.is_team_manager and actor.team_id is not None and actor.team_id == group.team_id
@@ -107,23 +126,48 @@ def _view(ctx: Ctx, group: CoreGroup, case: Case) -> GroupView | None:
     return GroupView(group=group, case=case, membership=membership, is_manager=is_manager)
 
 
-def visible_groups(ctx: Ctx, *, include_closed: bool = False) -> list[GroupView]:
-    """Every group the actor may see: their memberships and, for managers, their team's groups."""
+def _view(ctx: Ctx, group: CoreGroup, case: Case) -> GroupView | None:
+    membership = ctx.session.exec(
+        select(Membership).where(
+            Membership.group_id == group.id,
+            Membership.person_id == ctx.actor.id,
+            col(Membership.active).is_(True),
+        )
+    ).first()
+    return _standing(ctx, group, case, membership)
+
+
+def _visible(ctx: Ctx, *, include_closed: bool, reference: str | None = None) -> list[GroupView]:
+    """The groups the actor may see (only the one with `reference` if given), in one query."""
     actor = ctx.actor
-    member_ids = select(Membership.group_id).where(
-        Membership.person_id == actor.id, col(Membership.active).is_(True)
+    mine = and_(
+        col(Membership.group_id) == CoreGroup.id,
+        Membership.person_id == actor.id,
+        col(Membership.active).is_(True),
     )
-    query = select(CoreGroup, Case).join(Case, col(Case.id) == CoreGroup.case_id)
+    query = (
+        select(CoreGroup, Case, Membership)
+        .join(Case, col(Case.id) == CoreGroup.case_id)
+        .outerjoin(Membership, mine)
+    )
     if actor.is_team_manager and actor.team_id is not None:
         query = query.where(
-            or_(col(CoreGroup.id).in_(member_ids), col(CoreGroup.team_id) == actor.team_id)
+            or_(col(Membership.id).is_not(None), col(CoreGroup.team_id) == actor.team_id)
         )
     else:
-        query = query.where(col(CoreGroup.id).in_(member_ids))
+        query = query.where(col(Membership.id).is_not(None))
     if not include_closed:
         query = query.where(CoreGroup.status == GroupStatus.ACTIVE)
-    views = [_view(ctx, g, c) for g, c in ctx.session.exec(query.order_by(Case.reference)).all()]
+    if reference is not None:
+        query = query.where(func.lower(Case.reference) == reference.casefold())
+    rows = ctx.session.exec(query.order_by(Case.reference)).all()
+    views = [_standing(ctx, g, c, m) for g, c, m in rows]
     return [v for v in views if v is not None]
+
+
+def visible_groups(ctx: Ctx, *, include_closed: bool = False) -> list[GroupView]:
+    """Every group the actor may see: their memberships and, for managers, their team's groups."""
+    return _visible(ctx, include_closed=include_closed)
 
 
 def group_by_id(ctx: Ctx, group_id: int) -> GroupView:
@@ -172,7 +216,7 @@ def resolve_group(ctx: Ctx, reference: str | None, *, include_closed: bool = Fal
     spaces that belong to no group.
     """
     if reference:
-        for view in visible_groups(ctx, include_closed=True):
+        for view in _visible(ctx, include_closed=True, reference=reference):
             if view.reference.casefold() == reference.casefold():
                 if not include_closed and not view.is_active:
                     raise BadInput(
