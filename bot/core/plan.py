@@ -749,8 +749,13 @@ def action_message(
     now: datetime,
     family: bool = False,
     to_family: bool = False,
+    events: Sequence[ActionEvent] | None = None,
+    names: dict[int, str] | None = None,
 ) -> Message:
     """The action card: outcome, owner, what, due date, status, and buttons while it is open.
+
+    `events` (its history) and `names` (of its owner and everyone in that history) may be given
+    when already loaded, as for a chunk of reminders; otherwise they are looked up.
 
     `to_family` is for a card addressed to a parent, carer or young person: no case reference.
 
@@ -759,8 +764,9 @@ def action_message(
     """
     assert action.id is not None
     reference = case_of_group(session, group_id=action.group_id).reference
-    events = history(session, action_id=action.id)
-    names = names_of(session, [action.owner_id, *(e.actor_id for e in events)])
+    events = history(session, action_id=action.id) if events is None else events
+    if names is None:
+        names = names_of(session, [action.owner_id, *(e.actor_id for e in events)])
     owner = session.get(Person, action.owner_id)
     outcome = session.get(Outcome, action.outcome_id) if action.outcome_id else None
     today = now.astimezone(tz).date()

@@ -28,6 +28,7 @@ from storage.models import (
 )
 
 _GROUP_ROWS = (Meeting, Action, Membership, Outcome, Concern)
+MARK_CHUNK = 5000
 _HOURS_FIELDS = ("timezone", "contact_start_hour", "contact_end_hour")
 
 
@@ -89,12 +90,19 @@ def mark_changed(conn: Connection, group_ids: Iterable[int]) -> None:
     if not ids:
         return
     table = table_of(ReminderPlanState)
-    stmt = insert_for(conn.dialect.name)(table).values(
-        [{"group_id": g, "changes": 1, "next_plan_at": ASAP} for g in ids]
-    )
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[table.c.group_id],
-            set_={"changes": table.c.changes + 1, "next_plan_at": ASAP},
+    insert = insert_for(conn.dialect.name)
+    # Three bind parameters a group: chunks stay far below every driver's limit (PostgreSQL's
+    # 65,535 is passed above 21,845 groups in one statement).
+    for start in range(0, len(ids), MARK_CHUNK):
+        stmt = insert(table).values(
+            [
+                {"group_id": g, "changes": 1, "next_plan_at": ASAP}
+                for g in ids[start : start + MARK_CHUNK]
+            ]
         )
-    )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[table.c.group_id],
+                set_={"changes": table.c.changes + 1, "next_plan_at": ASAP},
+            )
+        )

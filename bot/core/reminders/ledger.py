@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.core.context import Locale
 from bot.core.groups import chairs
 from bot.core.reminders.changes import table_of
+from bot.core.reminders.message import Outgoing
 from bot.core.reminders.settings import (
     ASAP,
     UNPLANNED_PREFIXES,
@@ -51,6 +53,7 @@ class PlanDue:
     group_id: int
     changes: int
     planned_until: datetime | None
+    asap: bool = False  # new or changed (planned at once), not a routine re-plan
 
 
 def ensure_plan_states(session: Session) -> int:
@@ -75,7 +78,10 @@ def groups_to_plan(session: Session, *, now: datetime, limit: int, lock: bool) -
     """Groups that changed or whose look-ahead runs out, oldest first (locked on PostgreSQL)."""
     query = (
         select(
-            ReminderPlanState.group_id, ReminderPlanState.changes, ReminderPlanState.planned_until
+            ReminderPlanState.group_id,
+            ReminderPlanState.changes,
+            ReminderPlanState.planned_until,
+            ReminderPlanState.next_plan_at,
         )
         .where(ReminderPlanState.next_plan_at <= now)
         .order_by(col(ReminderPlanState.next_plan_at), col(ReminderPlanState.group_id))
@@ -83,7 +89,7 @@ def groups_to_plan(session: Session, *, now: datetime, limit: int, lock: bool) -
     )
     if lock:
         query = query.with_for_update(skip_locked=True)
-    return [PlanDue(g, c, u) for g, c, u in session.exec(query).all()]
+    return [PlanDue(g, c, u, n <= ASAP) for g, c, u, n in session.exec(query).all()]
 
 
 def plan_window(
@@ -442,6 +448,22 @@ def settle_found(session: Session, rows: Sequence[Reminder], *, ref: str, now: d
         row.claimed_until = None
         session.add(row)
     session.flush()
+
+
+def set_batch_keys(session: Session, outgoing: Sequence[Outgoing]) -> None:
+    """Record on each row the idempotency key of the message it goes in, in one statement."""
+    keyed = [(row, o.message.key) for o in outgoing for row in o.rows if o.message.key]
+    if not keyed:
+        return
+    table = table_of(Reminder)
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(batch_key=bindparam("b_key", type_=table.c.batch_key.type)),
+        [{"b_id": row.id, "b_key": key} for row, key in keyed],
+    )
+    for row, key in keyed:  # the loaded rows say so too, without the session writing them again
+        set_committed_value(row, "batch_key", key)
 
 
 def set_aside(session: Session, row: Reminder, *, status: ReminderStatus, reason: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -38,13 +38,39 @@ class ReminderSettings:
     max_attempts: int = 5
     retry_after: timedelta = timedelta(minutes=1)
     claim_chunk: int = 200
-    # Planning stops after the batch that passes the budget, so a tick stays short; groups
-    # left over are planned on the next tick (what they already have is checked when sent).
-    plan_batch: int = 200
+    # Routine re-planning (the look-ahead running out) stops after the batch that passes the
+    # budget, so a tick stays short; groups left over are planned on the next tick (what they
+    # already have is checked when sent). New and changed groups (a first start, a change of
+    # rules) are all planned in the tick that finds them, however many there are.
+    plan_batch: int = 1000
     plan_budget: timedelta = timedelta(milliseconds=250)
     # A tick stops claiming after this long; the next tick carries on (nothing is lost).
     send_budget: timedelta = timedelta(minutes=5)
     send_workers: int = 4
+
+    def timing(self) -> str:
+        """The settings that decide when reminders fall due (not the machinery), as text."""
+        return repr(
+            [(f.name, getattr(self, f.name)) for f in fields(self) if f.name not in _MACHINERY]
+        )
+
+
+# How the sender works, not when anything is due: changing these re-plans nothing.
+_MACHINERY = frozenset(
+    {
+        "horizon",
+        "replan_every",
+        "catch_up",
+        "lease",
+        "max_attempts",
+        "retry_after",
+        "claim_chunk",
+        "plan_batch",
+        "plan_budget",
+        "send_budget",
+        "send_workers",
+    }
+)
 
 
 class Kind(StrEnum):

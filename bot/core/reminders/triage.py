@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.core.calendar import WorkingCalendar
-from bot.core.reminders.ledger import defer, set_aside
+from bot.core.reminders.ledger import defer, set_aside, set_batch_keys
 from bot.core.reminders.message import (
     Outgoing,
     Part,
@@ -32,7 +32,7 @@ from bot.core.reminders.settings import (
     Occurrence,
 )
 from bot.core.reminders.state import GroupState, load_states
-from bot.core.reminders.wording import build_part
+from bot.core.reminders.wording import ActionFacts, build_part, load_action_facts
 from bot.core.working_hours import (
     Hours,
     is_allowed,
@@ -97,10 +97,12 @@ class Triage:
         self.states: dict[int, GroupState] = {}
         self.people: dict[int, Person] = {}
         self._derived: dict[int | None, dict[str, Occurrence]] = {}
+        self.facts: ActionFacts | None = None
 
     def load(self, rows: Sequence[Reminder]) -> None:
         """Load the groups and people the rows are about."""
         self.states = load_states(self.session, {r.group_id for r in rows if r.group_id})
+        self.facts = load_action_facts(self.session, rows, self.states)
         ids = {r.person_id for r in rows if r.person_id is not None}
         if ids:
             found = self.session.exec(select(Person).where(col(Person.id).in_(ids))).all()
@@ -190,14 +192,17 @@ def prepare(
         state = triage.states.get(row.group_id or 0)
         by_recipient[recipient_of(row, state.group if state else None)].append(row)
     messages = []
-    for recipient, mine in by_recipient.items():
-        outgoing = _outgoing(session, recipient, mine, triage=triage, now=now)
-        result.dropped += len(mine) - sum(len(o.rows) for o in outgoing)
-        messages.append(outgoing)
+    # Wording only reads: what it decides (dropped, deferred, batch keys) is written after it.
+    with session.no_autoflush:
+        for recipient, mine in by_recipient.items():
+            outgoing = _outgoing(session, recipient, mine, triage=triage, now=now)
+            result.dropped += len(mine) - sum(len(o.rows) for o in outgoing)
+            messages.append(outgoing)
     # Everyone's first message, then anyone's second: a platform paces each channel (Slack about
     # one message a second), so a person's two messages are best sent apart.
     result.outgoing = [o for turn in zip_longest(*messages) for o in turn if o is not None]
     session.flush()
+    set_batch_keys(session, result.outgoing)
     return result
 
 
@@ -217,6 +222,7 @@ def _outgoing(
             person=person,
             planner=triage.planner,
             now=now,
+            facts=triage.facts,
         )
         if part is None:
             set_aside(session, row, status=ReminderStatus.DROPPED, reason="nothing to send")
@@ -237,9 +243,6 @@ def _outgoing(
         snooze = None
         if isinstance(recipient.to, ToPerson):
             snooze = next((r.id for r in rows if r.kind not in NOT_SNOOZABLE), None)
-        for row in rows:
-            row.batch_key = key
-            session.add(row)
         message = compose([p for p, _ in batch], key=key, snooze=snooze)
         result.append(Outgoing(recipient, rows, message))
     return result

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.core.calendar import Nation, format_day
 from bot.core.concerns import chair_message
 from bot.core.meetings import format_when, place_pairs
-from bot.core.plan import action_message
+from bot.core.plan import action_message, names_of
 from bot.core.policy import (
     Policy,
 )
@@ -42,9 +44,40 @@ from storage.enums import (
 )
 from storage.models import (
     Action,
+    ActionEvent,
     Person,
     Reminder,
 )
+
+
+@dataclass(frozen=True)
+class ActionFacts:
+    """What the action cards of a chunk of reminders need, loaded for the chunk at once."""
+
+    events: dict[int, list[ActionEvent]]
+    names: dict[int, str]
+
+
+def load_action_facts(
+    session: Session, rows: Sequence[Reminder], states: dict[int, GroupState]
+) -> ActionFacts:
+    """The histories of the actions `rows` remind about, and the names in them: two queries."""
+    ids = {r.subject_id for r in rows if r.kind in _ACTION_KINDS and r.subject_id is not None}
+    events: dict[int, list[ActionEvent]] = {i: [] for i in ids}
+    if ids:
+        for event in session.exec(
+            select(ActionEvent)
+            .where(col(ActionEvent.action_id).in_(ids))
+            .order_by(col(ActionEvent.id))
+        ).all():
+            events[event.action_id].append(event)
+    names = {
+        p.id: p.display_name for s in states.values() for _, p in s.members if p.id is not None
+    }
+    wanted = {e.actor_id for found in events.values() for e in found} - set(names)
+    wanted |= {a.owner_id for s in states.values() for a in s.actions if a.id in ids} - set(names)
+    names.update(names_of(session, wanted))
+    return ActionFacts(events, names)
 
 
 @dataclass(frozen=True)
@@ -58,6 +91,7 @@ class _About:
     person: Person | None
     planner: Planner
     now: datetime
+    facts: ActionFacts | None = None
 
     @property
     def ref(self) -> str:
@@ -78,6 +112,13 @@ class _About:
     @property
     def policy(self) -> Policy:
         return self.planner.policy(self.state.case)
+
+    def card(self) -> dict[str, Any]:
+        """The action card's history and names, when loaded for the chunk."""
+        facts, action = self.facts, self.row.subject_id
+        if facts is None or action not in facts.events:
+            return {}
+        return {"events": facts.events[action], "names": facts.names}
 
     def day(self, name: str) -> str:
         """A date from the occurrence's details, written the chat way."""
@@ -190,7 +231,7 @@ def _action(a: _About) -> Part | None:
     owner = a.state.member(action.owner_id)
     family = owner is not None and Role(owner[0].role).is_family
     card = action_message(
-        a.session, action=action, tz=a.tz, now=a.now, family=family, to_family=family
+        a.session, action=action, tz=a.tz, now=a.now, family=family, to_family=family, **a.card()
     )
     due, n = format_day(action.due_on), action.number
     kind = Kind(a.row.kind)
@@ -235,7 +276,7 @@ def _escalate(a: _About) -> Part | None:
     owner = a.state.member(action.owner_id)
     who = owner[1].display_name if owner else "its owner"
     times = int(a.occurrence.detail.get("n", 2))
-    card = action_message(a.session, action=action, tz=a.tz, now=a.now)
+    card = action_message(a.session, action=action, tz=a.tz, now=a.now, **a.card())
     intro = (
         f"Action {action.number} for {a.ref} ({who}) was due on {format_day(action.due_on)} "
         f"and is still open after {times} overdue reminders. It may be time to check in: is "
@@ -436,6 +477,7 @@ def _delivery_failed(session: Session, *, row: Reminder, state: GroupState) -> P
     return Part(f"{ref}: a reminder couldn't be delivered", blocks, ref)
 
 
+_ACTION_KINDS = frozenset({Kind.ACTION_SOON, Kind.ACTION_DUE, Kind.ACTION_OVERDUE, Kind.ESCALATE})
 _BUILDERS = {
     Kind.MEETING_AHEAD: _meeting_ahead,
     Kind.MEETING_SOON: _meeting_soon,
@@ -467,8 +509,10 @@ def build_part(
     person: Person | None,
     planner: Planner,
     now: datetime,
+    facts: ActionFacts | None = None,
 ) -> Part | None:
-    """What one reminder says; None when there is nothing to say any more."""
+    """What one reminder says (action cards from `facts` when given); None when there is
+    nothing to say any more."""
     kind = Kind(row.kind)
     if kind is Kind.DIGEST:
         return _digest(session, person=person, planner=planner, now=now) if person else None
@@ -478,4 +522,4 @@ def build_part(
         return _delivery_failed(session, row=row, state=state)
     if occurrence is None:
         return None
-    return _BUILDERS[kind](_About(session, row, occurrence, state, person, planner, now))
+    return _BUILDERS[kind](_About(session, row, occurrence, state, person, planner, now, facts))
