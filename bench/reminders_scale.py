@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, event, insert, text
+from sqlalchemy import Engine, create_engine, event, insert, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
@@ -666,6 +666,12 @@ def throughput(url: str, seconds: float, *, cap: float, latency: float, workers:
     """Send for `seconds` against the paced platform; the rate achieved against the rate allowed
     (claiming and wording overlap sending, so the platform's pace is the limit)."""
     platform = PacedPlatform(workspace_per_second=cap, latency=latency)
+    with make_engine(url).begin() as conn:  # the busy tick sent everything: the burst again
+        conn.execute(
+            update(Reminder)
+            .where(col(Reminder.status) == ReminderStatus.SENT)
+            .values(status=ReminderStatus.PENDING, attempts=0, batch_key=None, sent_at=None)
+        )
     reminders = engine_for(
         url, platform, send_workers=workers, claim_chunk=50, send_budget=timedelta(seconds=seconds)
     )
