@@ -74,6 +74,7 @@ _IDLE = timedelta(days=365)
 _BACKFILL_EVERY = timedelta(hours=1)
 # Recording a sent message on a busy SQLite database: tries, and the first wait (it grows).
 _LOCKED_TRIES = 5
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _LOCKED_WAIT = 0.2
 
 
@@ -139,6 +140,7 @@ class ReminderEngine:
         self._digests_until: datetime | None = None
         self._last = clock.now()
         self._stopping = threading.Event()
+        self._renewed: dict[str, datetime] = {}  # when each claimed chunk's lease was renewed
         track_changes()
 
     def stop(self) -> None:
@@ -211,6 +213,8 @@ class ReminderEngine:
                 ]
             for future in sending:
                 report.add(future.result())
+        for owner in owners:
+            self._renewed.pop(owner, None)
         if self.stopping:
             with session_scope(self.engine) as session:
                 returned = release_claims(session, owners=owners)
@@ -347,7 +351,9 @@ class ReminderEngine:
             rows = self._settle_earlier_tries(session, rows, now, report)
             prepared = prepare(session, rows, planner=self.planner, now=now)
             if moment is not None:
-                renew_claims(session, ids=(), owner=owner, until=moment() + self.settings.lease)
+                renewed = moment()
+                renew_claims(session, ids=(), owner=owner, until=renewed + self.settings.lease)
+                self._renewed[owner] = renewed
         report.dropped += prepared.dropped
         report.deferred += prepared.deferred
         return owner, prepared.outgoing
@@ -401,16 +407,25 @@ class ReminderEngine:
                 raise DeliveryError(
                     f"no sender for {item.recipient.platform.value}", retryable=False
                 )
-            # Slow sends (429s) must not outlive the claim: renew it before each message, and
-            # leave the rows to whoever holds them now if it lapsed meanwhile.
-            with session_scope(self.engine) as session:
-                held = renew_claims(
-                    session,
-                    ids=item.ids,
-                    owner=owner,
-                    until=moment() + self.settings.lease,
-                    also=waiting(),
-                )
+            # Slow sends (429s) must not outlive the claim: renew it before a message once a
+            # third of the lease has gone (renewing every row of both chunks for every message
+            # cost more than the rest of sending), and leave the rows to whoever holds them now
+            # if it lapsed meanwhile.
+            now, holders = moment(), [owner, *waiting()]
+            held = all(
+                self._renewed.get(o, _NEVER) > now - self.settings.lease / 3 for o in holders
+            )
+            if not held:
+                with session_scope(self.engine) as session:
+                    held = renew_claims(
+                        session,
+                        ids=item.ids,
+                        owner=owner,
+                        until=now + self.settings.lease,
+                        also=holders[1:],
+                    )
+                if held:
+                    self._renewed.update(dict.fromkeys(holders, now))
             if not held:
                 log.warning("reminders %s: claim lapsed before sending; not sent here", item.ids)
                 result.lapsed = len(item.ids)
