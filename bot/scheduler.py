@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, func
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from bot.adapters.metrics import observe_tick
@@ -71,6 +72,10 @@ log = logging.getLogger(__name__)
 # A closed group is looked at again only if something changes.
 _IDLE = timedelta(days=365)
 _BACKFILL_EVERY = timedelta(hours=1)
+# Recording a sent message on a busy SQLite database: tries, and the first wait (it grows).
+_LOCKED_TRIES = 5
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+_LOCKED_WAIT = 0.2
 
 
 @dataclass
@@ -138,6 +143,7 @@ class ReminderEngine:
         # messages: one about a meeting that has begun by then is not sent ("Starting soon").
         self._read_at: datetime | None = None
         self._stopping = threading.Event()
+        self._renewed: dict[str, datetime] = {}  # when each claimed chunk's lease was renewed
         track_changes()
 
     def stop(self) -> None:
@@ -180,12 +186,21 @@ class ReminderEngine:
 
     def _claim_and_send(self, moment: Callable[[], datetime], report: TickReport) -> None:
         """Claim and prepare the next chunk while the senders work through the previous one, so
-        a rate-limited platform is kept busy; at most one chunk waits, so leases stay short."""
+        a rate-limited platform is kept busy; at most one chunk waits, so leases stay short.
+
+        Not on SQLite: there the claim's transaction holds the only write lock while it words
+        the chunk, and every sender recording a message would queue behind it (polling for the
+        lock), so the chunk in flight is finished first."""
         stop = time.monotonic() + self.settings.send_budget.total_seconds()
         owners: list[str] = []
+        overlap = self.engine.dialect.name != "sqlite"
         with ThreadPoolExecutor(max_workers=max(self.settings.send_workers, 1)) as senders:
             sending: list[Future[TickReport]] = []
             while time.monotonic() < stop and not self.stopping:
+                if not overlap:
+                    for future in sending:
+                        report.add(future.result())
+                    sending = []
                 claimed = self._claim(moment(), report, moment)
                 if claimed is not None:
                     owners.append(claimed[0])  # renewed from now on with the chunk being sent
@@ -201,6 +216,8 @@ class ReminderEngine:
                 ]
             for future in sending:
                 report.add(future.result())
+        for owner in owners:
+            self._renewed.pop(owner, None)
         if self.stopping:
             with session_scope(self.engine) as session:
                 returned = release_claims(session, owners=owners)
@@ -231,30 +248,35 @@ class ReminderEngine:
         report = report or TickReport()
         if self._next_backfill is None:
             with session_scope(self.engine) as session:
-                changed = replan_changed_rules(session, locale=self.locale, now=now)
+                changed = replan_changed_rules(
+                    session, locale=self.locale, settings=self.settings, now=now
+                )
             if changed:
                 log.info(
-                    "Timescales, closure days or time zone changed for %s: re-planning their "
-                    "groups' reminders",
+                    "Timescales, closure days, time zone or reminder settings changed for %s: "
+                    "re-planning their groups' reminders",
                     ", ".join(nation.label for nation in changed),
                 )
         if self._next_backfill is None or now >= self._next_backfill:
             with session_scope(self.engine) as session:
                 ensure_plan_states(session)
             self._next_backfill = now + _BACKFILL_EVERY
+        # The budget is for routine re-plans only: new and changed groups are planned in one
+        # pass, so a first start or a change of rules never waits hours for its reminders.
         deadline = time.monotonic() + self.settings.plan_budget.total_seconds()
         while True:
-            planned = self._plan_batch(now, report)
-            if planned < self.settings.plan_batch or time.monotonic() > deadline:
+            planned, routine = self._plan_batch(now, report)
+            if planned < self.settings.plan_batch or (routine and time.monotonic() > deadline):
                 break
         self._plan_digests(now)
         return report
 
-    def _plan_batch(self, now: datetime, report: TickReport) -> int:
+    def _plan_batch(self, now: datetime, report: TickReport) -> tuple[int, bool]:
+        """Plan one batch; returns how many groups, and whether any was a routine re-plan."""
         with session_scope(self.engine) as session:
             due = groups_to_plan(session, now=now, limit=self.settings.plan_batch, lock=self.lock)
             if not due:
-                return 0
+                return 0, False
             states = load_states(session, [d.group_id for d in due])
             windows: dict[int, datetime] = {}
             desired: dict[int, set[str]] = {}
@@ -279,7 +301,7 @@ class ReminderEngine:
             )
         report.planned += len(due)
         report.withdrawn += len(withdrawn)
-        return len(due)
+        return len(due), not all(d.asap for d in due)
 
     def _plan_digests(self, now: datetime) -> None:
         if self._next_digests is not None and now < self._next_digests:
@@ -332,7 +354,9 @@ class ReminderEngine:
             rows = self._settle_earlier_tries(session, rows, now, report)
             prepared = prepare(session, rows, planner=self.planner, now=now, read_at=self._read_at)
             if moment is not None:
-                renew_claims(session, ids=(), owner=owner, until=moment() + self.settings.lease)
+                renewed = moment()
+                renew_claims(session, ids=(), owner=owner, until=renewed + self.settings.lease)
+                self._renewed[owner] = renewed
         report.dropped += prepared.dropped
         report.deferred += prepared.deferred
         return owner, prepared.outgoing
@@ -386,16 +410,25 @@ class ReminderEngine:
                 raise DeliveryError(
                     f"no sender for {item.recipient.platform.value}", retryable=False
                 )
-            # Slow sends (429s) must not outlive the claim: renew it before each message, and
-            # leave the rows to whoever holds them now if it lapsed meanwhile.
-            with session_scope(self.engine) as session:
-                held = renew_claims(
-                    session,
-                    ids=item.ids,
-                    owner=owner,
-                    until=moment() + self.settings.lease,
-                    also=waiting(),
-                )
+            # Slow sends (429s) must not outlive the claim: renew it before a message once a
+            # third of the lease has gone (renewing every row of both chunks for every message
+            # cost more than the rest of sending), and leave the rows to whoever holds them now
+            # if it lapsed meanwhile.
+            now, holders = moment(), [owner, *waiting()]
+            held = all(
+                self._renewed.get(o, _NEVER) > now - self.settings.lease / 3 for o in holders
+            )
+            if not held:
+                with session_scope(self.engine) as session:
+                    held = renew_claims(
+                        session,
+                        ids=item.ids,
+                        owner=owner,
+                        until=now + self.settings.lease,
+                        also=holders[1:],
+                    )
+                if held:
+                    self._renewed.update(dict.fromkeys(holders, now))
             if not held:
                 log.warning("reminders %s: claim lapsed before sending; not sent here", item.ids)
                 result.lapsed = len(item.ids)
@@ -417,7 +450,8 @@ class ReminderEngine:
             result.failed = len(failed)
             result.retrying = len(item.ids) - len(failed)
             return result
-        with session_scope(self.engine) as session:
+
+        def record(session: Session) -> int:
             marked = mark_sent(session, ids=item.ids, owner=owner, ref=ref, now=moment())
             if item.message.expects:  # a reply to it (in its thread) answers what it asked
                 remember_prompt(
@@ -427,10 +461,30 @@ class ReminderEngine:
                     expects=item.message.expects,
                     now=moment(),
                 )
+            return marked
+
+        marked = self._after_send(record, item.ids)
         if marked < len(item.ids):
             log.warning("reminders %s: sent after their claim lapsed; may repeat", item.ids)
         result.messages, result.sent = 1, len(item.ids)
         return result
+
+    def _after_send(self, record: Callable[[Session], int], ids: list[int]) -> int:
+        """Record a message that went out; a busy SQLite database (`database is locked`) is
+        waited for and tried again, never raised: the tick must not fail after a send. If it
+        stays busy the rows keep their claim, and once it lapses the platform is asked whether
+        the message arrived before anything is sent again."""
+        for attempt in range(1, _LOCKED_TRIES + 1):
+            try:
+                with session_scope(self.engine) as session:
+                    return record(session)
+            except OperationalError as err:
+                if "database is locked" not in str(err):
+                    raise
+                log.warning("reminders %s sent; database busy recording it (try %s)", ids, attempt)
+                time.sleep(_LOCKED_WAIT * attempt)
+        log.error("reminders %s sent but not recorded; checked with the platform later", ids)
+        return 0
 
     # Simulated time (tests, the local chat) --------------------------------------------------
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from bot.core.access import GroupView, audit
+from bot.core.access import GroupView, audit_reads
 from bot.core.context import Ctx
 from bot.core.errors import NotAllowed
 from bot.core.oversight import home_message, team_overview
 from bot.messages import Reply
 from commands.parse import Args
 from commands.registry import Command, Registry
-from storage.enums import AuditKind
 from storage.models import Team
 
 
@@ -30,8 +29,7 @@ def team(ctx: Ctx, _view: GroupView | None, _args: Args) -> Reply:
             "`/coregroup status CP-2026-0142`.",
         )
     message, group_ids = team_overview(ctx.session, team=found, now=ctx.now(), locale=ctx.locale)
-    for group_id in group_ids:
-        audit(ctx, group_id=group_id, kind=AuditKind.READ, what="command:team")
+    audit_reads(ctx, group_ids=group_ids, what="command:team")
     return Reply().say(message)
 
 
@@ -40,8 +38,7 @@ def home(ctx: Ctx, _view: GroupView | None, _args: Args) -> Reply:
     message, group_ids = home_message(
         ctx.session, person=ctx.actor, now=ctx.now(), locale=ctx.locale
     )
-    for group_id in group_ids:
-        audit(ctx, group_id=group_id, kind=AuditKind.READ, what="command:home")
+    audit_reads(ctx, group_ids=group_ids, what="command:home")
     return Reply().say(message)
 
 

@@ -12,6 +12,7 @@ from bot.core import plan as core
 from bot.core.access import (
     GroupView,
     audit,
+    audit_reads,
     group_by_id,
     group_for_channel,
     has_family,
@@ -759,9 +760,13 @@ def list_actions(ctx: Ctx, _view: GroupView | None, args: Args) -> Reply:
     else:
         views = [resolve_group(ctx, ref, include_closed=True)]
     reply = Reply()
+    audit_reads(ctx, group_ids=[v.id for v in views], what="command:actions")
+    found = core.actions_of_groups(ctx.session, group_ids=[v.id for v in views])
+    names = core.names_of(ctx.session, [a.owner_id for mine in found.values() for a in mine])
     for view in views:
-        audit(ctx, group_id=view.id, kind=AuditKind.READ, what="command:actions")
-        message = _actions_message(ctx, view, which, skip_empty=across)
+        message = _actions_message(
+            ctx, view, which, found.get(view.id, []), names, skip_empty=across
+        )
         if message is not None:
             reply.say(message)
     if not reply.outbound:
@@ -782,11 +787,18 @@ def _pick_list_word(word: str) -> str:
 
 
 def _actions_message(
-    ctx: Ctx, view: GroupView, which: str, *, skip_empty: bool = False
+    ctx: Ctx,
+    view: GroupView,
+    which: str,
+    everything: list[Action],
+    names: dict[int, str],
+    *,
+    skip_empty: bool = False,
 ) -> Message | None:
-    """The group's actions for one list (None when empty and `skip_empty`)."""
+    """The group's actions (`everything`, by number) for one list, their owners' names in
+    `names` (None when empty and `skip_empty`)."""
     today = ctx.today()
-    actions = [a for a in core.actions_of(ctx.session, group_id=view.id) if _may_see(ctx, view, a)]
+    actions = [a for a in everything if _may_see(ctx, view, a)]
     if which != "all":
         actions = [a for a in actions if a.status in core.OPEN_STATUSES]
     if which == "mine":
@@ -812,7 +824,6 @@ def _actions_message(
     heading = title if view.is_family else f"{title} · {view.reference}"
     blocks: list[Block] = [Heading(heading)]
     if actions:
-        names = core.names_of(ctx.session, [a.owner_id for a in actions])
         blocks.append(bullets([_action_line(a, names, today) for a in actions]))
         example = actions[0].number
         blocks.append(

@@ -9,9 +9,11 @@ does not exist, so they cannot even learn that it exists.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, or_, select
+from sqlalchemy import ColumnElement, exists, insert
+from sqlmodel import Session, and_, col, func, or_, select
 
 from bot.core.context import Ctx
 from bot.core.errors import BadInput, NotAllowed, NotFound
@@ -84,6 +86,27 @@ def denials(session: Session) -> list[tuple[int | None, str, str]]:
     return list(session.info.get(DENIALS, []))
 
 
+def audit_reads(ctx: Ctx, *, group_ids: Sequence[int], what: str) -> None:
+    """One read entry per group looked at, written in one statement however many there are."""
+    if not group_ids:
+        return
+    at, actor = ctx.now(), ctx.actor.id
+    ctx.session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "at": at,
+                "actor_id": actor,
+                "group_id": g,
+                "kind": AuditKind.READ,
+                "what": what,
+                "detail": "",
+            }
+            for g in group_ids
+        ],
+    )
+
+
 # For the family: the same reply whether the group is not there or not theirs.
 FAMILY_NOT_FOUND = ("I can't find that.", "Check what you typed, or ask your key worker.")
 FAMILY_NOT_YOURS = (
@@ -105,6 +128,36 @@ def _not_found(reference: str | None) -> NotFound:
     )
 
 
+def _standing(
+    ctx: Ctx,
+    group: CoreGroup,
+    case: Case,
+    membership: Membership | None,
+    *,
+    chair_told: bool = False,
+) -> GroupView | None:
+    """The actor's view of a group given their membership there (None: not theirs to see);
+    `chair_told`: the case's conference chair was told of a disagreement in it."""
+    actor = ctx.actor
+    is_manager = bool(
+        actor.is_team_manager and actor.team_id is not None and actor.team_id == group.team_id
+    )
+    if membership is None and not is_manager:
+        if case.conference_chair_id == actor.id and chair_told:
+            return GroupView(group, case, None, is_manager=False, is_observer=True)
+        return None
+    return GroupView(group=group, case=case, membership=membership, is_manager=is_manager)
+
+
+def _told_chair(group_id: object) -> ColumnElement[bool]:
+    """Whether the case's conference chair was told of a disagreement in the group."""
+    return exists(
+        select(Disagreement.id).where(
+            Disagreement.group_id == group_id, col(Disagreement.chair_told_at).is_not(None)
+        )
+    )
+
+
 def _view(ctx: Ctx, group: CoreGroup, case: Case) -> GroupView | None:
     membership = ctx.session.exec(
         select(Membership).where(
@@ -113,25 +166,42 @@ def _view(ctx: Ctx, group: CoreGroup, case: Case) -> GroupView | None:
             col(Membership.active).is_(True),
         )
     ).first()
+    told = membership is None and case.conference_chair_id == ctx.actor.id
+    if told:
+        told = bool(ctx.session.exec(select(_told_chair(group.id))).one())
+    return _standing(ctx, group, case, membership, chair_told=told)
+
+
+def _visible(
+    ctx: Ctx, *, include_closed: bool, observing: bool, reference: str | None = None
+) -> list[GroupView]:
+    """The groups the actor may see (only the one with `reference` if given), in one query;
+    `observing` (reading status or minutes) adds those they are the conference chair told of."""
     actor = ctx.actor
-    is_manager = bool(
-        actor.is_team_manager and actor.team_id is not None and actor.team_id == group.team_id
+    mine = and_(
+        col(Membership.group_id) == CoreGroup.id,
+        Membership.person_id == actor.id,
+        col(Membership.active).is_(True),
     )
-    if membership is None and not is_manager:
-        if case.conference_chair_id == actor.id and _chair_told(ctx.session, group):
-            return GroupView(group, case, None, is_manager=False, is_observer=True)
-        return None
-    return GroupView(group=group, case=case, membership=membership, is_manager=is_manager)
-
-
-def _chair_told(session: Session, group: CoreGroup) -> bool:
-    """Whether the case's conference chair was told of a disagreement in this group."""
-    told = session.exec(
-        select(Disagreement.id).where(
-            Disagreement.group_id == group.id, col(Disagreement.chair_told_at).is_not(None)
-        )
-    ).first()
-    return told is not None
+    told = and_(col(Case.conference_chair_id) == actor.id, _told_chair(CoreGroup.id))
+    query = (
+        select(CoreGroup, Case, Membership, told.label("told"))
+        .join(Case, col(Case.id) == CoreGroup.case_id)
+        .outerjoin(Membership, mine)
+    )
+    seen: list[ColumnElement[bool]] = [col(Membership.id).is_not(None)]
+    if observing:
+        seen.append(told)
+    if actor.is_team_manager and actor.team_id is not None:
+        seen.append(col(CoreGroup.team_id) == actor.team_id)
+    query = query.where(or_(*seen))
+    if not include_closed:
+        query = query.where(CoreGroup.status == GroupStatus.ACTIVE)
+    if reference is not None:
+        query = query.where(func.lower(Case.reference) == reference.casefold())
+    rows = ctx.session.exec(query.order_by(Case.reference)).all()
+    views = [_standing(ctx, g, c, m, chair_told=bool(t)) for g, c, m, t in rows]
+    return [v for v in views if v is not None and (observing or not v.is_observer)]
 
 
 def visible_groups(
@@ -139,19 +209,7 @@ def visible_groups(
 ) -> list[GroupView]:
     """Every group the actor may see: their memberships, for managers their team's groups, and
     `observing` (reading status or minutes), those they are the conference chair told of."""
-    actor = ctx.actor
-    member_ids = select(Membership.group_id).where(
-        Membership.person_id == actor.id, col(Membership.active).is_(True)
-    )
-    query = select(CoreGroup, Case).join(Case, col(Case.id) == CoreGroup.case_id)
-    seen = [col(CoreGroup.id).in_(member_ids), col(Case.conference_chair_id) == actor.id]
-    if actor.is_team_manager and actor.team_id is not None:
-        seen.append(col(CoreGroup.team_id) == actor.team_id)
-    query = query.where(or_(*seen))
-    if not include_closed:
-        query = query.where(CoreGroup.status == GroupStatus.ACTIVE)
-    views = [_view(ctx, g, c) for g, c in ctx.session.exec(query.order_by(Case.reference)).all()]
-    return [v for v in views if v is not None and (observing or not v.is_observer)]
+    return _visible(ctx, include_closed=include_closed, observing=observing)
 
 
 def group_by_id(ctx: Ctx, group_id: int) -> GroupView:
@@ -216,7 +274,7 @@ def resolve_group(
     spaces that belong to no group.
     """
     if reference:
-        for view in visible_groups(ctx, include_closed=True, observing=True):
+        for view in _visible(ctx, include_closed=True, observing=True, reference=reference):
             if view.reference.casefold() == reference.casefold():
                 if view.is_observer and not observing:
                     raise observer_only(view)

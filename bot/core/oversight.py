@@ -7,8 +7,9 @@ messages; who may see which group is decided by the caller (commands/ and bot.co
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlmodel import Session, col, select
@@ -18,28 +19,27 @@ from bot.core.context import Locale
 from bot.core.groups import (
     OpenDeadline,
     chairs,
-    meeting_dates,
     member_count,
     minute_takers,
     open_deadlines,
-    review_dates,
 )
-from bot.core.meetings import format_when, latest_started, next_meeting
-from bot.core.minutes import minutes_due, minutes_of
-from bot.core.plan import days_phrase, names_of, open_actions_for, overdue_actions
+from bot.core.meetings import format_when
+from bot.core.plan import OPEN_STATUSES, days_phrase, names_of, open_actions_for
 from bot.core.policy import DeadlineKind, Policy, circulate_deadline, record_deadline
 from bot.core.updates import pending_updates, updates_of
 from bot.messages import Block, Button, Buttons, Context, Fields, Heading, Message, Text, bullets
-from storage.enums import GroupStatus, OutcomeStatus
+from storage.enums import GroupStatus, MeetingStatus, OutcomeStatus, UpdateState
 from storage.models import (
     Action,
     Case,
     CoreGroup,
     Meeting,
     Membership,
+    MemberUpdate,
     Minutes,
     Outcome,
     Person,
+    ReviewConference,
     Team,
 )
 
@@ -119,19 +119,72 @@ class Glance:
         return days if days > self.interval_days else None
 
 
+@dataclass
+class _Rows:
+    """What the glances of many groups are made from, loaded in four queries."""
+
+    meetings: dict[int, list[Meeting]] = field(default_factory=lambda: defaultdict(list))
+    reviews: dict[int, list[date]] = field(default_factory=lambda: defaultdict(list))
+    overdue: dict[int, list[Action]] = field(default_factory=lambda: defaultdict(list))
+    minutes: dict[int, list[tuple[Minutes, Meeting]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+
+def _load(session: Session, groups: Sequence[tuple[CoreGroup, Case]], *, today: date) -> _Rows:
+    ids = [g.id for g, _ in groups if g.id is not None]
+    found = _Rows()
+    if not ids:
+        return found
+    for meeting in session.exec(
+        select(Meeting)
+        .where(col(Meeting.group_id).in_(ids), Meeting.status != MeetingStatus.CANCELLED)
+        .order_by(col(Meeting.starts_at), col(Meeting.id))
+    ).all():
+        found.meetings[meeting.group_id].append(meeting)
+    for case_id, held_on in session.exec(
+        select(col(ReviewConference.case_id), col(ReviewConference.held_on))
+        .where(col(ReviewConference.case_id).in_([c.id for _, c in groups]))
+        .order_by(col(ReviewConference.held_on))
+    ).all():
+        found.reviews[case_id].append(held_on)
+    for action in session.exec(
+        select(Action)
+        .where(
+            col(Action.group_id).in_(ids),
+            col(Action.status).in_(OPEN_STATUSES),
+            col(Action.due_on) < today,
+        )
+        .order_by(col(Action.due_on), col(Action.number))
+    ).all():
+        found.overdue[action.group_id].append(action)
+    for minutes, meeting in session.exec(
+        select(Minutes, Meeting)
+        .join(Meeting, col(Meeting.id) == Minutes.meeting_id)
+        .where(col(Meeting.group_id).in_(ids))
+        .order_by(col(Minutes.record_due), col(Meeting.starts_at))
+    ).all():
+        found.minutes[meeting.group_id].append((minutes, meeting))
+    return found
+
+
 def _minutes_due(
-    session: Session, *, group_id: int, case: Case, now: datetime, locale: Locale
+    rows: _Rows, *, group_id: int, case: Case, now: datetime, locale: Locale
 ) -> list[MinutesDue]:
     """Minutes drafted but not recorded or sent, and the latest meeting's if not drafted yet."""
     tz = locale.tz
     found = []
-    for row in minutes_due(session, group_id=group_id):
-        meeting = session.get(Meeting, row.meeting_id)
-        assert meeting is not None
-        day = meeting.starts_at.astimezone(tz).date()
-        found.append(MinutesDue(meeting, day, row, row.record_due, row.circulate_due))
-    latest = latest_started(session, group_id=group_id, now=now)
-    if latest is not None and minutes_of(session, meeting=latest) is None:
+    drafted = set()
+    for minutes, meeting in rows.minutes.get(group_id, []):
+        drafted.add(meeting.id)
+        if minutes.recorded_at is None or minutes.circulated_at is None:
+            day = meeting.starts_at.astimezone(tz).date()
+            found.append(
+                MinutesDue(meeting, day, minutes, minutes.record_due, minutes.circulate_due)
+            )
+    started = [m for m in rows.meetings.get(group_id, []) if m.starts_at <= now]
+    latest = started[-1] if started else None
+    if latest is not None and latest.id not in drafted:
         day = latest.starts_at.astimezone(tz).date()
         calendar, policy = locale.calendar(case), locale.policy(case)
         record = record_deadline(meeting=day, calendar=calendar, policy=policy).due
@@ -140,35 +193,52 @@ def _minutes_due(
     return sorted(found, key=lambda m: m.day)
 
 
+def glances(
+    session: Session, groups: Sequence[tuple[CoreGroup, Case]], *, now: datetime, locale: Locale
+) -> list[Glance]:
+    """What matters today in each of many groups, in a fixed number of queries, in their order."""
+    tz = locale.tz
+    today = now.astimezone(tz).date()
+    rows = _load(session, groups, today=today)
+    return [_glance(rows, group=g, case=c, now=now, locale=locale) for g, c in groups]
+
+
 def glance(
     session: Session, *, group: CoreGroup, case: Case, now: datetime, locale: Locale
 ) -> Glance:
     """Gather what matters in one group today."""
+    return glances(session, [(group, case)], now=now, locale=locale)[0]
+
+
+def _glance(rows: _Rows, *, group: CoreGroup, case: Case, now: datetime, locale: Locale) -> Glance:
     assert group.id is not None and case.id is not None
     tz = locale.tz
     today = now.astimezone(tz).date()
     policy = locale.policy(case)
-    held, booked = meeting_dates(session, group_id=group.id, now=now, tz=tz)
+    meetings = rows.meetings.get(group.id, [])
+    held = sorted(m.starts_at.astimezone(tz).date() for m in meetings if m.starts_at <= now)
+    booked = sorted(m.starts_at.astimezone(tz).date() for m in meetings if m.starts_at > now)
     deadlines = open_deadlines(
         icpc=case.icpc_date,
         held=held,
         booked=booked,
-        reviews=review_dates(session, case_id=case.id),
+        reviews=rows.reviews.get(case.id, []),
         today=today,
         calendar=locale.calendar(case),
         policy=policy,
     )
     active = group.status == GroupStatus.ACTIVE
     basis = held[-1] if held else case.icpc_date
+    coming = [m for m in meetings if m.status == MeetingStatus.SCHEDULED and m.starts_at > now]
     return Glance(
         group=group,
         case=case,
         today=today,
-        next_meeting=next_meeting(session, group_id=group.id, now=now),
+        next_meeting=coming[0] if coming else None,
         last_met=held[-1] if held else None,
         deadlines=deadlines if active else [],
-        overdue=overdue_actions(session, group_id=group.id, today=today),
-        minutes=_minutes_due(session, group_id=group.id, case=case, now=now, locale=locale)
+        overdue=rows.overdue.get(group.id, []),
+        minutes=_minutes_due(rows, group_id=group.id, case=case, now=now, locale=locale)
         if active
         else [],
         interval_days=(policy.meeting_gap_end(basis) - basis).days,
@@ -414,11 +484,11 @@ def _quiet_line(view: Glance, locale: Locale) -> str | None:
     )
 
 
-def _overdue_summary(session: Session, view: Glance) -> str | None:
+def _overdue_summary(view: Glance, names: dict[int, str]) -> str | None:
     if not view.overdue:
         return None
     oldest = days_phrase((view.today - view.overdue[0].due_on).days)
-    owners = sorted(set(names_of(session, [a.owner_id for a in view.overdue]).values()))
+    owners = sorted({names[a.owner_id] for a in view.overdue if a.owner_id in names})
     count = len(view.overdue)
     return (
         f"{view.reference}: {count} overdue action{'s' if count != 1 else ''}, the oldest by "
@@ -431,10 +501,8 @@ def team_overview(
 ) -> tuple[Message, list[int]]:
     """What needs a team manager's attention across the team's groups, and the ids looked at."""
     assert team.id is not None
-    views = [
-        glance(session, group=g, case=c, now=now, locale=locale)
-        for g, c in team_groups(session, team_id=team.id)
-    ]
+    views = glances(session, team_groups(session, team_id=team.id), now=now, locale=locale)
+    names = names_of(session, [a.owner_id for v in views for a in v.overdue])
     span = views[0].interval if views else Policy().meeting_interval
     days = FIRST_MEETING_HORIZON_WORKING_DAYS
     sections = (
@@ -458,7 +526,7 @@ def team_overview(
                 for m, why in v.late_minutes()
             ],
         ),
-        ("Overdue actions", [_overdue_summary(session, v) for v in views]),
+        ("Overdue actions", [_overdue_summary(v, names) for v in views]),
     )
     count, today = len(views), now.astimezone(locale.tz).date()
     blocks: list[Block] = [
@@ -531,24 +599,23 @@ def home_message(
     actions: list[tuple[Action, str]] = []
     meetings, owed, chaired = [], [], []
     groups = my_groups(session, person_id=person.id)
-    for group, case, membership in groups:
-        assert group.id is not None
-        actions += [
-            (a, case.reference)
-            for a in open_actions_for(session, group_id=group.id, person_id=person.id)
-        ]
-        meeting = next_meeting(session, group_id=group.id, now=now)
+    views = glances(session, [(g, c) for g, c, _ in groups], now=now, locale=locale)
+    refs = {g.id: c.reference for g, c, _ in groups if g.id is not None}
+    actions += [(a, refs[a.group_id]) for a in _open_actions(session, person.id, list(refs))]
+    coming = [v.next_meeting for v in views if v.next_meeting is not None]
+    updates = _updates_by(session, person_id=person.id, meetings=coming)
+    for view, (_, case, membership) in zip(views, groups, strict=True):
+        meeting = view.next_meeting
         if meeting is not None:
             meetings.append((meeting, case.reference))
             # Only once the member has been asked: before that nothing is owed yet.
-            asked = person.id in updates_of(session, meeting=meeting)
-            if asked and person.id in {p.id for p in pending_updates(session, meeting=meeting)}:
+            update = updates.get(meeting.id or 0)
+            if update is not None and update.state != UpdateState.COMPLETE:
                 owed.append(
                     f"{case.reference}: your update for the meeting on "
                     f"{format_day(meeting.starts_at.astimezone(locale.tz).date())}"
                 )
         if membership.is_chair:
-            view = glance(session, group=group, case=case, now=now, locale=locale)
             chaired.append(_chair_line(view))
     actions.sort(key=lambda pair: (pair[0].due_on, pair[1], pair[0].number))
     meetings.sort(key=lambda pair: pair[0].starts_at)
@@ -576,6 +643,38 @@ def home_message(
         f": {overdue} overdue action{'s' if overdue != 1 else ''}" if overdue else ""
     )
     return Message(text=text, blocks=tuple(blocks)), [g.id for g, _, _ in groups if g.id]
+
+
+def _open_actions(session: Session, person_id: int, group_ids: list[int]) -> list[Action]:
+    """A person's unfinished actions in these groups, soonest first."""
+    if not group_ids:
+        return []
+    return list(
+        session.exec(
+            select(Action)
+            .where(
+                col(Action.group_id).in_(group_ids),
+                Action.owner_id == person_id,
+                col(Action.status).in_(OPEN_STATUSES),
+            )
+            .order_by(col(Action.due_on), col(Action.number))
+        ).all()
+    )
+
+
+def _updates_by(
+    session: Session, *, person_id: int, meetings: Sequence[Meeting]
+) -> dict[int, MemberUpdate]:
+    """A person's update for each of these meetings they have been asked about, by meeting."""
+    ids = [m.id for m in meetings if m.id is not None]
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(MemberUpdate).where(
+            col(MemberUpdate.meeting_id).in_(ids), MemberUpdate.person_id == person_id
+        )
+    ).all()
+    return {row.meeting_id: row for row in rows}
 
 
 def _section(title: str, lines: list[str], empty: str) -> list[Block]:

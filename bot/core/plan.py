@@ -106,6 +106,19 @@ def actions_of(session: Session, *, group_id: int) -> list[Action]:
     )
 
 
+def actions_of_groups(session: Session, *, group_ids: Sequence[int]) -> dict[int, list[Action]]:
+    """Every action of each of these groups, by number, in one query."""
+    found: dict[int, list[Action]] = {g: [] for g in group_ids}
+    if group_ids:
+        for action in session.exec(
+            select(Action)
+            .where(col(Action.group_id).in_(list(group_ids)))
+            .order_by(col(Action.group_id), col(Action.number))
+        ).all():
+            found[action.group_id].append(action)
+    return found
+
+
 def open_actions_for(session: Session, *, group_id: int, person_id: int) -> list[Action]:
     """A person's unfinished actions (open or in progress) in one group, soonest first."""
     return list(
@@ -736,8 +749,13 @@ def action_message(
     now: datetime,
     family: bool = False,
     to_family: bool = False,
+    events: Sequence[ActionEvent] | None = None,
+    names: dict[int, str] | None = None,
 ) -> Message:
     """The action card: outcome, owner, what, due date, status, and buttons while it is open.
+
+    `events` (its history) and `names` (of its owner and everyone in that history) may be given
+    when already loaded, as for a chunk of reminders; otherwise they are looked up.
 
     `to_family` is for a card addressed to a parent, carer or young person: no case reference.
 
@@ -746,8 +764,9 @@ def action_message(
     """
     assert action.id is not None
     reference = case_of_group(session, group_id=action.group_id).reference
-    events = history(session, action_id=action.id)
-    names = names_of(session, [action.owner_id, *(e.actor_id for e in events)])
+    events = history(session, action_id=action.id) if events is None else events
+    if names is None:
+        names = names_of(session, [action.owner_id, *(e.actor_id for e in events)])
     owner = session.get(Person, action.owner_id)
     outcome = session.get(Outcome, action.outcome_id) if action.outcome_id else None
     today = now.astimezone(tz).date()

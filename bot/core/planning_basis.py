@@ -1,5 +1,6 @@
 """Re-plan reminders when the rules they were planned under change: the council's timescales,
-closure days or display time zone, compared per nation with what the database last saw."""
+closure days, display time zone or reminder settings, compared per nation with what the database
+last saw."""
 
 from __future__ import annotations
 
@@ -11,26 +12,30 @@ from sqlmodel import Session, col, select
 
 from bot.core.calendar import Nation
 from bot.core.context import Locale
-from bot.core.reminders import ASAP
+from bot.core.reminders import ASAP, ReminderSettings
 from storage.db import insert_for
 from storage.enums import GroupStatus
 from storage.models import Case, CoreGroup, PlanningBasis, ReminderPlanState
 
 
-def fingerprint(locale: Locale, nation: Nation) -> str:
-    """A hash of everything in `locale` that moves a reminder for a case in `nation`."""
+def fingerprint(locale: Locale, nation: Nation, settings: ReminderSettings) -> str:
+    """A hash of everything in `locale` and `settings` that moves a reminder for a case in
+    `nation`."""
     policy = locale.policies.for_nation(nation)
     text = "|".join(
         [
             repr(policy),
             ",".join(sorted(day.isoformat() for day in locale.closure_days)),
             str(locale.tz),
+            settings.timing(),
         ]
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def replan_changed_rules(session: Session, *, locale: Locale, now: datetime) -> list[Nation]:
+def replan_changed_rules(
+    session: Session, *, locale: Locale, settings: ReminderSettings, now: datetime
+) -> list[Nation]:
     """Mark every open group of each nation whose rules changed since the last look for
     re-planning at once (one set-based UPDATE per nation), and remember the new rules. Returns
     the nations whose rules changed; the first look re-plans every group silently (their
@@ -38,7 +43,7 @@ def replan_changed_rules(session: Session, *, locale: Locale, now: datetime) -> 
     seen = {row.key: row for row in session.exec(select(PlanningBasis))}
     changed = []
     for nation in Nation:
-        key, mark = f"nation:{nation.value}", fingerprint(locale, nation)
+        key, mark = f"nation:{nation.value}", fingerprint(locale, nation, settings)
         row = seen.get(key)
         if row is not None and row.fingerprint == mark:
             continue

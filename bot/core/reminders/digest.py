@@ -1,0 +1,178 @@
+"""The weekly digest to each team manager: missed and coming deadlines of the team's groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from bot.core.calendar import format_day
+from bot.core.groups import open_deadlines
+from bot.core.oversight import MinutesDue
+from bot.core.policy import (
+    circulate_deadline,
+    record_deadline,
+)
+from bot.core.reminders.message import (
+    Part,
+)
+from bot.core.reminders.plan import Planner
+from bot.messages import (
+    Block,
+    Bullets,
+    Context,
+    Heading,
+    Text,
+)
+from storage.enums import (
+    ActionStatus,
+    GroupStatus,
+    MeetingStatus,
+)
+from storage.models import (
+    Action,
+    Case,
+    CoreGroup,
+    Meeting,
+    Minutes,
+    Person,
+    ReviewConference,
+)
+
+
+@dataclass
+class _Watched:
+    """What a team manager's digest needs about one group: much less than its full state."""
+
+    case: Case
+    meetings: list[Meeting] = field(default_factory=list)  # not cancelled, by start
+    reviews: list[date] = field(default_factory=list)
+    minutes: dict[int, Minutes] = field(default_factory=dict)
+    overdue: int = 0
+
+
+def _watched(session: Session, *, team_id: int, today: date) -> list[_Watched]:
+    """A team's open groups for the digest, in five queries, by case reference."""
+    groups = {
+        group.id: _Watched(case)
+        for group, case in session.exec(
+            select(CoreGroup, Case)
+            .join(Case, col(Case.id) == CoreGroup.case_id)
+            .where(CoreGroup.team_id == team_id, CoreGroup.status == GroupStatus.ACTIVE)
+        ).all()
+    }
+    ids = list(groups)
+    for meeting in session.exec(
+        select(Meeting)
+        .where(col(Meeting.group_id).in_(ids), Meeting.status != MeetingStatus.CANCELLED)
+        .order_by(col(Meeting.starts_at))
+    ).all():
+        groups[meeting.group_id].meetings.append(meeting)
+    for minutes, group_id in session.exec(
+        select(Minutes, Meeting.group_id)
+        .join(Meeting, col(Meeting.id) == Minutes.meeting_id)
+        .where(col(Meeting.group_id).in_(ids))
+    ).all():
+        groups[group_id].minutes[minutes.meeting_id] = minutes
+    by_case = {w.case.id: w for w in groups.values()}
+    for case_id, held_on in session.exec(
+        select(col(ReviewConference.case_id), col(ReviewConference.held_on))
+        .where(col(ReviewConference.case_id).in_(list(by_case)))
+        .order_by(col(ReviewConference.held_on))
+    ).all():
+        by_case[case_id].reviews.append(held_on)
+    closed = [s.value for s in ActionStatus if s.is_closed]
+    for group_id, count in session.exec(
+        select(Action.group_id, func.count())
+        .where(
+            col(Action.group_id).in_(ids),
+            col(Action.status).not_in(closed),
+            col(Action.due_on) < today,
+        )
+        .group_by(col(Action.group_id))
+    ).all():
+        groups[group_id].overdue = count
+    return sorted(groups.values(), key=lambda w: w.case.reference)
+
+
+def _minutes_owed(w: _Watched, planner: Planner, now: datetime) -> list[MinutesDue]:
+    """Minutes not yet recorded or sent, and the latest meeting's if nobody has drafted them."""
+    cal, policy = planner.calendar(w.case), planner.policy(w.case)
+    found = []
+    started = [m for m in w.meetings if m.starts_at <= now]
+    for m in started:
+        minutes = w.minutes.get(m.id or 0)
+        day = planner.local_date(m.starts_at)
+        if minutes is not None and (minutes.recorded_at is None or minutes.circulated_at is None):
+            found.append(MinutesDue(m, day, minutes, minutes.record_due, minutes.circulate_due))
+        elif minutes is None and m is started[-1]:
+            record = record_deadline(meeting=day, calendar=cal, policy=policy).due
+            send = circulate_deadline(meeting=day, calendar=cal, policy=policy).due
+            found.append(MinutesDue(m, day, None, record, send))
+    return found
+
+
+def _digest_lines(
+    w: _Watched, *, planner: Planner, now: datetime, horizon: date
+) -> tuple[list[str], list[str]]:
+    """One group's missed deadlines, and those coming up by `horizon`."""
+    today = planner.local_date(now)
+    dates = [(planner.local_date(m.starts_at), m.starts_at <= now) for m in w.meetings]
+    deadlines = open_deadlines(
+        icpc=w.case.icpc_date,
+        held=sorted(d for d, past in dates if past),
+        booked=sorted(d for d, past in dates if not past),
+        reviews=w.reviews,
+        today=today,
+        calendar=planner.calendar(w.case),
+        policy=planner.policy(w.case),
+    )
+    minutes = _minutes_owed(w, planner, now)
+    missed = [d.describe() for d in deadlines if d.overdue]
+    missed += [
+        f"Minutes of the meeting on {format_day(m.day)}: {why}"
+        for m in minutes
+        if (why := m.late(today))
+    ]
+    if w.overdue:
+        missed.append(f"{w.overdue} overdue action{'s' if w.overdue != 1 else ''}")
+    coming = [d.describe() for d in deadlines if not d.overdue and d.deadline.due <= horizon]
+    coming += [
+        f"Minutes of the meeting on {format_day(m.day)}: {m.todo()}"
+        for m in minutes
+        if today <= min(m.record_due, m.circulate_due) <= horizon
+    ]
+    return missed, coming
+
+
+def _digest(session: Session, *, person: Person, planner: Planner, now: datetime) -> Part | None:
+    if person.team_id is None:
+        return None
+    today = planner.local_date(now)
+    watched = _watched(session, team_id=person.team_id, today=today)
+    if not watched:
+        return None
+    days = planner.settings.digest_coming_days
+    count = len(watched)
+    blocks: list[Block] = [
+        Heading("Weekly digest · your team's core groups"),
+        Text(
+            f"{count} open group{'s' if count != 1 else ''}: deadlines missed, and those coming "
+            f"up in the next {days} days."
+        ),
+    ]
+    missed_total = 0
+    for w in watched:
+        horizon = today + timedelta(days=days)
+        missed, coming = _digest_lines(w, planner=planner, now=now, horizon=horizon)
+        missed_total += len(missed)
+        if missed or coming:
+            lines = [f"Missed: {line}" for line in missed] + [f"Coming up: {c}" for c in coming]
+            blocks += [Text(f"{w.case.reference}:"), Bullets(tuple(lines))]
+    if len(blocks) == 2:
+        blocks.append(Text("Nothing missed, and nothing due in that time."))
+    reference = watched[0].case.reference
+    blocks.append(Context(f"Look into one group with `/coregroup status {reference}`."))
+    summary = f"Weekly digest: {count} open groups, {missed_total} missed deadline(s)"
+    return Part(summary, tuple(blocks), None)

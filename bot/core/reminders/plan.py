@@ -1,0 +1,471 @@
+"""The planning rules: every reminder occurrence of a group inside a time window.
+
+Derivation is a pure function of one group's state and a time window: it lists every reminder
+occurrence ("meeting 12 at 10:00 on Wed, 5 working days before, to person 7") with a unique
+de-duplication key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from bot.core.calendar import Nation, WorkingCalendar
+from bot.core.concerns import escalates_at
+from bot.core.context import Locale
+from bot.core.deadline_plan import Lead, plan_deadline_reminders
+from bot.core.policy import (
+    Policy,
+    circulate_deadline,
+    pre_review_meeting_target,
+    record_deadline,
+    review_conference_deadlines,
+)
+from bot.core.reminders.settings import (
+    Kind,
+    Occurrence,
+    ReminderSettings,
+)
+from bot.core.reminders.state import GroupState
+from bot.core.working_hours import (
+    FastCalendar,
+    Hours,
+    day_start,
+    next_allowed,
+    person_hours,
+    working_days_before,
+    working_morning,
+)
+from storage.enums import (
+    ActionStatus,
+    GroupStatus,
+    MeetingStatus,
+    Platform,
+    Role,
+)
+from storage.models import (
+    Case,
+    Meeting,
+    Person,
+)
+
+
+def _lead(working_days: int) -> timedelta:
+    """More calendar time than `working_days` working days can span (weekends, Christmas)."""
+    return timedelta(days=2 * working_days + 10)
+
+
+def _stamp(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+_DEADLINE_KINDS = {
+    "first": Kind.FIRST_UNBOOKED,
+    "next": Kind.NEXT_UNBOOKED,
+    "review": Kind.REVIEW_UNBOOKED,
+}
+
+
+class _Found:
+    """Collects occurrences inside the window [lo, hi], never from before their subject existed."""
+
+    def __init__(self, lo: datetime, hi: datetime) -> None:
+        self.lo, self.hi = lo, hi
+        self.items: dict[str, Occurrence] = {}
+
+    def add(self, occurrence: Occurrence, *, since: datetime) -> None:
+        # Nothing is owed for a moment before the meeting, action or membership existed.
+        if self.lo <= occurrence.due_at <= self.hi and occurrence.due_at > since:
+            self.items.setdefault(occurrence.key, occurrence)
+
+
+class Planner:
+    """Derives reminder occurrences from group state, with calendars and policies cached."""
+
+    def __init__(self, *, locale: Locale, settings: ReminderSettings) -> None:
+        self.locale = locale
+        self.settings = settings
+        self.channel = Hours(*settings.channel_hours, locale.tz)
+        self._calendars: dict[str, WorkingCalendar] = {}
+        self._policies: dict[str, Policy] = {}
+
+    def calendar(self, case: Case | None) -> WorkingCalendar:
+        """The working-day calendar for a case's nation (or the digest nation without a case)."""
+        nation = case.nation if case is not None else self.settings.digest_nation
+        if nation not in self._calendars:
+            plain = WorkingCalendar(Nation(nation), self.locale.closure_days)
+            self._calendars[nation] = FastCalendar(plain)
+        return self._calendars[nation]
+
+    def policy(self, case: Case) -> Policy:
+        """The timescale policy for a case's nation."""
+        if case.nation not in self._policies:
+            self._policies[case.nation] = self.locale.policy(case)
+        return self._policies[case.nation]
+
+    def local_date(self, when: datetime) -> date:
+        """The date of `when` in the council's timezone."""
+        return when.astimezone(self.locale.tz).date()
+
+    def derive(self, state: GroupState, *, lo: datetime, hi: datetime) -> dict[str, Occurrence]:
+        """Every reminder of one group due in [lo, hi], by key; nothing for a closed group."""
+        if state.group.status != GroupStatus.ACTIVE:
+            return {}
+        found = _Found(lo, hi)
+        self._meetings(state, found)
+        self._actions(state, found)
+        self._deadlines(state, found)
+        self._review_updates(state, found)
+        self._drift(state, found)
+        self._concerns(state, found)
+        return found.items
+
+    def _concerns(self, st: GroupState, found: _Found) -> None:
+        """An unanswered question about a possible new concern goes to the chairs."""
+        for concern in st.concerns:
+            due = escalates_at(concern)
+            for chair in st.chairs:
+                if chair.id == concern.author_id:
+                    continue
+                found.add(
+                    Occurrence(
+                        f"concern:{concern.id}:{chair.id}",
+                        Kind.CONCERN,
+                        st.id,
+                        chair.id,
+                        concern.id,
+                        due,
+                    ),
+                    since=concern.raised_at,
+                )
+
+    # Meetings: notices, update conversations and the brief -----------------------------------
+
+    def _meetings(self, st: GroupState, found: _Found) -> None:
+        cal, s = self.calendar(st.case), self.settings
+        update_days = self.policy(st.case).update_prompt_working_days
+        lead = _lead(max(*s.meeting_notice_working_days, update_days, 1))
+        for m in st.meetings:
+            if m.status != MeetingStatus.SCHEDULED or m.starts_at <= found.lo:
+                continue
+            if m.starts_at - lead > found.hi:
+                continue  # even its first notice is beyond the window
+            assert m.id is not None
+            day, start = self.local_date(m.starts_at), _stamp(m.starts_at)
+            open_day = working_days_before(day, update_days, cal)
+            for ms, person in st.members:
+                assert person.id is not None
+                pid, hours = person.id, st.hours(person)
+                wanted: list[tuple[str, Kind, datetime, dict[str, Any]]] = [
+                    (
+                        f"meeting:{m.id}:{start}:{n}wd:{pid}",
+                        Kind.MEETING_AHEAD,
+                        hours.opens(working_days_before(day, n, cal)),
+                        {"days": n},
+                    )
+                    for n in s.meeting_notice_working_days
+                ]
+                final = m.starts_at - s.meeting_final_notice
+                opened = hours.opens(open_day)
+                wanted += [
+                    (
+                        f"meeting:{m.id}:{start}:soon:{pid}",
+                        Kind.MEETING_SOON,
+                        next_allowed(final, hours=hours, calendar=cal),
+                        {},
+                    ),
+                    (f"update:{m.id}:{start}:open:{pid}", Kind.UPDATE_OPEN, opened, {}),
+                ]
+                since = max(m.created_at, ms.joined_at)
+                if opened > since:  # no nudge about an update that was never asked for
+                    nudge = hours.opens(cal.next_working_day(open_day))
+                    wanted.append(
+                        (f"update:{m.id}:{start}:nudge:{pid}", Kind.UPDATE_NUDGE, nudge, {})
+                    )
+                for key, kind, due, detail in wanted:
+                    if due < m.starts_at:
+                        found.add(
+                            Occurrence(key, kind, st.id, pid, m.id, due, m.starts_at, detail),
+                            since=since,
+                        )
+            brief = self.channel.opens(working_days_before(day, 1, cal))
+            if brief < m.starts_at:
+                found.add(
+                    Occurrence(
+                        f"brief:{m.id}:{start}", Kind.BRIEF, st.id, None, m.id, brief, m.starts_at
+                    ),
+                    since=m.created_at,
+                )
+
+    # Actions: before, on and after the due date; the chair after the second overdue nudge -----
+
+    def _overdue_days(
+        self, due_on: date, cal: WorkingCalendar, hours: Hours, hi: datetime
+    ) -> list[date]:
+        """The days of the overdue reminders up to `hi` (the first one even if later)."""
+        days = [cal.add_working_days(due_on, self.settings.action_overdue_every_working_days)]
+        while hours.opens(days[-1]) <= hi:
+            days.append(
+                cal.add_working_days(days[-1], self.settings.action_overdue_every_working_days)
+            )
+        return days
+
+    def _actions(self, st: GroupState, found: _Found) -> None:
+        cal, s = self.calendar(st.case), self.settings
+        horizon = (found.hi + _lead(s.action_before_working_days)).date()
+        for a in st.actions:
+            owned = st.member(a.owner_id)
+            if ActionStatus(a.status).is_closed or owned is None or a.due_on > horizon:
+                continue
+            assert a.id is not None
+            ms, owner = owned
+            hours, since, d = st.hours(owner), max(a.created_at, ms.joined_at), a.due_on
+            base = f"action:{a.id}:{d.isoformat()}"
+            on_due = hours.opens(d if cal.is_working_day(d) else cal.previous_working_day(d))
+            overdue = self._overdue_days(d, cal, hours, found.hi)
+            first_overdue = hours.opens(overdue[0])
+            before = s.action_before_working_days
+            wanted: list[tuple[str, Kind, datetime, datetime | None, dict[str, Any]]] = [
+                (
+                    f"{base}:soon:{a.owner_id}",
+                    Kind.ACTION_SOON,
+                    hours.opens(working_days_before(d, before, cal)),
+                    on_due,
+                    {"days": before},
+                ),
+                (f"{base}:due:{a.owner_id}", Kind.ACTION_DUE, on_due, first_overdue, {}),
+            ]
+            wanted += [
+                (
+                    f"{base}:overdue{k}:{a.owner_id}",
+                    Kind.ACTION_OVERDUE,
+                    hours.opens(day),
+                    None,
+                    {"n": k},
+                )
+                for k, day in enumerate(overdue, start=1)
+            ]
+            for key, kind, due, not_after, detail in wanted:
+                found.add(
+                    Occurrence(key, kind, st.id, a.owner_id, a.id, due, not_after, detail),
+                    since=since,
+                )
+            if len(overdue) >= s.escalate_after_overdue:
+                day = overdue[s.escalate_after_overdue - 1]
+                for chair in st.chairs:
+                    if chair.id != a.owner_id:
+                        found.add(
+                            Occurrence(
+                                f"{base}:escalate:{chair.id}",
+                                Kind.ESCALATE,
+                                st.id,
+                                chair.id,
+                                a.id,
+                                st.hours(chair).opens(day),
+                                None,
+                                {"n": s.escalate_after_overdue},
+                            ),
+                            since=since,
+                        )
+
+    # Statutory deadlines, to the chairs -------------------------------------------------------
+
+    def _to_chairs(
+        self,
+        st: GroupState,
+        found: _Found,
+        *,
+        key: str,
+        kind: Kind,
+        day: date,
+        since: datetime,
+        subject: int | None = None,
+        writers: bool = False,
+        **detail: Any,
+    ) -> None:
+        cal = self.calendar(st.case)
+        for chair in st.writers if writers else st.chairs:
+            assert chair.id is not None
+            due = working_morning(day, hours=st.hours(chair), calendar=cal)
+            found.add(
+                Occurrence(f"{key}:{chair.id}", kind, st.id, chair.id, subject, due, None, detail),
+                since=since,
+            )
+
+    def _deadlines(self, st: GroupState, found: _Found) -> None:
+        cal, s = self.calendar(st.case), self.settings
+        dates = [self.local_date(m.starts_at) for m in st.meetings]
+        lead = Lead(
+            s.first_meeting_unbooked_working_days,
+            s.next_meeting_warning_working_days,
+            s.after_review_unbooked_working_days,
+        )
+        for r in plan_deadline_reminders(
+            group_id=st.id,
+            icpc=st.case.icpc_date,
+            created=st.group.created_at,
+            dates=dates,
+            reviews=st.reviews,
+            calendar=cal,
+            policy=self.policy(st.case),
+            lead=lead,
+            tz=self.locale.tz,
+        ):
+            kind = _DEADLINE_KINDS[r.which]
+            self._to_chairs(st, found, key=r.key, kind=kind, day=r.day, since=r.since, **r.detail)
+        for m, held in zip(st.meetings, dates, strict=True):
+            self._minutes(st, found, m, held)
+
+    def _minutes(self, st: GroupState, found: _Found, m: Meeting, held: date) -> None:
+        cal, policy = self.calendar(st.case), self.policy(st.case)
+        minutes = st.minutes.get(m.id or 0)
+        record = (
+            minutes.record_due
+            if minutes
+            else record_deadline(meeting=held, calendar=cal, policy=policy).due
+        )
+        send = (
+            minutes.circulate_due
+            if minutes
+            else circulate_deadline(meeting=held, calendar=cal, policy=policy).due
+        )
+        recorded = minutes.recorded_at if minutes else None
+        circulated = minutes.circulated_at if minutes else None
+        for done, due, kind, what in (
+            (recorded, record, Kind.MINUTES_RECORD, "record"),
+            (circulated, send, Kind.MINUTES_CIRCULATE, "circulate"),
+        ):
+            if done is None:
+                self._to_chairs(
+                    st,
+                    found,
+                    key=f"minutes:{m.id}:{due}:{what}",
+                    kind=kind,
+                    day=due,
+                    since=m.created_at,
+                    subject=m.id,
+                    writers=True,
+                    deadline=due.isoformat(),
+                    drafted=minutes is not None,
+                    published=minutes is not None and minutes.published_at is not None,
+                )
+
+    def _review_updates(self, st: GroupState, found: _Found) -> None:
+        """Every agency is asked for a written update ahead of each review conference."""
+        cal, policy = self.calendar(st.case), self.policy(st.case)
+        statutory = review_conference_deadlines(
+            icpc=st.case.icpc_date,
+            reviews=[r.held_on for r in st.reviews],
+            calendar=cal,
+            policy=policy,
+        )[-1].due
+        known = {statutory: st.group.created_at}
+        known.update({r.held_on: r.recorded_at for r in st.reviews})
+        for review, recorded in known.items():
+            day = working_days_before(review, self.settings.review_update_working_days, cal)
+            aim = pre_review_meeting_target(review=review, calendar=cal, policy=policy).due
+            for ms, person in st.members:
+                if Role(ms.role).is_family:
+                    continue
+                assert person.id is not None
+                found.add(
+                    Occurrence(
+                        f"review-update:{st.id}:{review}:{person.id}",
+                        Kind.REVIEW_UPDATE,
+                        st.id,
+                        person.id,
+                        None,
+                        st.hours(person).opens(day),
+                        day_start(review, self.locale.tz),
+                        {"review": review.isoformat(), "aim": aim.isoformat()},
+                    ),
+                    since=max(recorded, ms.joined_at, st.group.created_at),
+                )
+
+    # Drift, to the chairs and the team's managers ---------------------------------------------
+
+    def _drift(self, st: GroupState, found: _Found) -> None:
+        cal, policy = self.calendar(st.case), self.policy(st.case)
+        people, created = st.overseers(), st.group.created_at
+
+        def tell(
+            key: str, kind: Kind, day: date, subject: int | None, since: datetime, basis: date
+        ) -> None:
+            for person in people:
+                assert person.id is not None
+                due = working_morning(day, hours=st.hours(person), calendar=cal)
+                occurrence = Occurrence(
+                    f"{key}:{person.id}",
+                    kind,
+                    st.id,
+                    person.id,
+                    subject,
+                    due,
+                    None,
+                    {"since": basis.isoformat()},
+                )
+                found.add(occurrence, since=since)
+
+        bases = [st.case.icpc_date, *(self.local_date(m.starts_at) for m in st.meetings)]
+        for basis, following in zip(bases, [*bases[1:], None], strict=True):
+            # The first working day after the limit; a meeting that very day is not drift.
+            day = cal.on_or_after(policy.meeting_gap_end(basis) + timedelta(days=1))
+            if following is None or following > day:
+                tell(
+                    f"drift:meeting:{st.id}:{basis}", Kind.DRIFT_MEETING, day, None, created, basis
+                )
+        for outcome in st.outcomes:
+            assert outcome.id is not None
+            touched = st.touched.get(outcome.id, outcome.created_at)
+            active = max(outcome.last_activity_at, touched)
+            last = self.local_date(active)
+            day = last + timedelta(days=self.settings.outcome_idle_days)
+            since = max(created, outcome.created_at)
+            tell(
+                f"drift:outcome:{outcome.id}:{last}",
+                Kind.DRIFT_OUTCOME,
+                day,
+                outcome.id,
+                since,
+                last,
+            )
+
+    # The weekly digest, to each team manager --------------------------------------------------
+
+    def digests(
+        self,
+        managers: Sequence[Person],
+        *,
+        platforms: dict[int, Platform],
+        lo: datetime,
+        hi: datetime,
+    ) -> dict[str, Occurrence]:
+        """Each team manager's weekly digest, on the first working day of each week in [lo, hi]."""
+        cal = self.calendar(None)
+        found = _Found(lo, hi)
+        first = self.local_date(lo)
+        monday = first - timedelta(days=first.weekday())
+        while day_start(monday, self.locale.tz) <= hi:
+            day = cal.on_or_after(monday)
+            year, week, _ = monday.isocalendar()
+            if day < monday + timedelta(days=7):  # a whole week of holidays has no digest
+                for person in managers:
+                    assert person.id is not None
+                    hours = person_hours(person)
+                    platform = platforms.get(person.team_id or 0, Platform.LOCAL)
+                    found.add(
+                        Occurrence(
+                            f"digest:{person.id}:{year}-W{week:02d}",
+                            Kind.DIGEST,
+                            None,
+                            person.id,
+                            person.team_id,
+                            hours.opens(day),
+                            day_start(monday + timedelta(days=7), hours.tz),
+                            {"platform": platform.value, "week": monday.isoformat()},
+                        ),
+                        since=person.created_at,
+                    )
+            monday += timedelta(days=7)
+        return found.items
