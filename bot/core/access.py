@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, exists, insert
+from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, and_, col, func, or_, select
 
 from bot.core.context import Ctx
@@ -87,23 +87,12 @@ def denials(session: Session) -> list[tuple[int | None, str, str]]:
 
 
 def audit_reads(ctx: Ctx, *, group_ids: Sequence[int], what: str) -> None:
-    """One read entry per group looked at, written in one statement however many there are."""
-    if not group_ids:
-        return
+    """One read entry per group looked at; chained into the audit log at commit with the
+    request's other entries, inserted together (storage.models holds them until then)."""
     at, actor = ctx.now(), ctx.actor.id
-    ctx.session.execute(
-        insert(AuditEntry),
-        [
-            {
-                "at": at,
-                "actor_id": actor,
-                "group_id": g,
-                "kind": AuditKind.READ,
-                "what": what,
-                "detail": "",
-            }
-            for g in group_ids
-        ],
+    ctx.session.add_all(
+        AuditEntry(at=at, actor_id=actor, group_id=g, kind=AuditKind.READ, what=what, detail="")
+        for g in group_ids
     )
 
 
