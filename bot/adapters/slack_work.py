@@ -50,7 +50,8 @@ class SlackJob:
 Runner = Callable[[SlackJob], None]
 
 SUPERVISE_EVERY = 0.5  # seconds between the supervisor's checks when nothing wakes it
-RESTART_DELAY = 1.0  # seconds before replacing a worker that died before it could work
+RESTART_DELAY = 1.0  # seconds before replacing a worker that died before it could work, doubled
+RESTART_DELAY_MAX = 60.0  # each time again, up to this
 CLOSE_WAIT = 30.0  # seconds `close` lets the workers finish what is queued
 
 
@@ -116,8 +117,10 @@ class ProcessWork:
         self._lock = threading.Lock()  # guards _pending and _close_by
         self._pending: deque[tuple[int, SlackJob]] = deque()
         self._close_by: float | None = None
+        self._closed = False  # the wake-up pipe is closed
         self._workers: list[_Worker | None] = [None] * processes
         self._restart_at = [0.0] * processes
+        self._failed_starts = [0] * processes
         self._replaced = 0
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)
@@ -159,31 +162,42 @@ class ProcessWork:
         self._wake()
         self._supervisor.join(timeout=CLOSE_WAIT + 15)
         self._notices.shutdown(wait=True)
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        with self._lock:
+            self._closed = True
+            os.close(self._wake_read)
+            os.close(self._wake_write)
 
     # The supervisor thread -------------------------------------------------------------------
 
     def _wake(self) -> None:
-        with contextlib.suppress(BlockingIOError):  # a wake-up is already waiting
-            os.write(self._wake_write, b"!")
+        with self._lock, contextlib.suppress(BlockingIOError):  # a wake-up is already waiting
+            if not self._closed:
+                os.write(self._wake_write, b"!")
 
     def _supervise(self) -> None:
         while not self._finished():
-            self._start_missing()
-            live = [w for w in self._workers if w is not None]
-            waitable: list[Any] = [self._wake_read]
-            waitable += [w.conn for w in live] + [w.process.sentinel for w in live]
-            woken = wait(waitable, timeout=SUPERVISE_EVERY)
-            if self._wake_read in woken:
-                os.read(self._wake_read, 4096)
-            for worker in live:
-                if worker.conn in woken:
-                    self._read(worker)
-                if worker.dead or worker.process.sentinel in woken:
-                    self._bury(worker)
-            self._dispatch()
+            try:
+                self._supervise_once()
+            except Exception:  # the supervisor's boundary: it must outlive any one round
+                log_failure(log, "supervising the Slack workers failed")
+                time.sleep(SUPERVISE_EVERY)
         self._stop_workers()
+
+    def _supervise_once(self) -> None:
+        """Start missing workers, wait for news (or a submit), act on it and hand out jobs."""
+        self._start_missing()
+        live = [w for w in self._workers if w is not None]
+        waitable: list[Any] = [self._wake_read]
+        waitable += [w.conn for w in live] + [w.process.sentinel for w in live]
+        woken = wait(waitable, timeout=SUPERVISE_EVERY)
+        if self._wake_read in woken:
+            os.read(self._wake_read, 4096)
+        for worker in live:
+            if worker.conn in woken:
+                self._read(worker)
+            if worker.dead or worker.process.sentinel in woken:
+                self._bury(worker)
+        self._dispatch()
 
     def _finished(self) -> bool:
         with self._lock:
@@ -227,7 +241,9 @@ class ProcessWork:
         worker.conn.close()
         n = self._workers.index(worker)
         self._workers[n] = None
-        self._restart_at[n] = time.monotonic() + (0 if worker.ready else RESTART_DELAY)
+        self._failed_starts[n] = 0 if worker.ready else self._failed_starts[n] + 1
+        delay = RESTART_DELAY * 2 ** (self._failed_starts[n] - 1) if self._failed_starts[n] else 0
+        self._restart_at[n] = time.monotonic() + min(delay, RESTART_DELAY_MAX)
         self._replaced += 1
         waiting = [(i, job) for i, (job, started) in worker.jobs.items() if not started]
         lost = [job for job, started in worker.jobs.values() if started]

@@ -181,6 +181,21 @@ def test_healthz_fails_while_no_worker_can_work_and_recovers(engine: Engine) -> 
         work.close()
 
 
+def _broken() -> Runner:
+    """In a worker process: a runner that can never be built (a bad setting, say)."""
+    raise RuntimeError("no runner here")
+
+
+def test_a_worker_that_cannot_start_is_retried_with_a_growing_pause() -> None:
+    work = ProcessWork(_broken, processes=1, threads=1)
+    try:
+        time.sleep(4)
+        assert not work.ready()
+        assert 1 <= work.replaced <= 3  # started at 0 s, about 1.5 s and about 4 s: no busy loop
+    finally:
+        work.close()
+
+
 FRONT = """
 import sys, time
 from functools import partial
