@@ -17,6 +17,7 @@ die with the front process (PR_SET_PDEATHSIG on Linux, else a thread watching th
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import logging
@@ -118,6 +119,7 @@ class ProcessWork:
         self._pending: deque[tuple[int, SlackJob]] = deque()
         self._close_by: float | None = None
         self._closed = False  # the wake-up pipe is closed
+        self._abandoned = False  # the interpreter is exiting without close()
         self._workers: list[_Worker | None] = [None] * processes
         self._restart_at = [0.0] * processes
         self._failed_starts = [0] * processes
@@ -131,6 +133,9 @@ class ProcessWork:
             target=self._supervise, name="slack-work-supervisor", daemon=True
         )
         self._supervisor.start()
+        # Never closed (a test, a script): at exit stop supervising before multiprocessing ends
+        # the workers, so their ends are not taken for deaths and replaced.
+        atexit.register(self._abandon)
 
     def submit(self, job: SlackJob) -> None:
         """Queue a job for the next free worker thread; returns at once."""
@@ -157,6 +162,7 @@ class ProcessWork:
 
     def close(self) -> None:
         """Let the workers finish what is queued (up to CLOSE_WAIT seconds), then stop them."""
+        atexit.unregister(self._abandon)
         with self._lock:
             self._close_by = time.monotonic() + CLOSE_WAIT
         self._wake()
@@ -168,6 +174,12 @@ class ProcessWork:
             os.close(self._wake_write)
 
     # The supervisor thread -------------------------------------------------------------------
+
+    def _abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+        self._wake()
+        self._supervisor.join(timeout=5)
 
     def _wake(self) -> None:
         with self._lock, contextlib.suppress(BlockingIOError):  # a wake-up is already waiting
@@ -181,7 +193,8 @@ class ProcessWork:
             except Exception:  # the supervisor's boundary: it must outlive any one round
                 log_failure(log, "supervising the Slack workers failed")
                 time.sleep(SUPERVISE_EVERY)
-        self._stop_workers()
+        if not self._abandoned:
+            self._stop_workers()
 
     def _supervise_once(self) -> None:
         """Start missing workers, wait for news (or a submit), act on it and hand out jobs."""
@@ -201,6 +214,8 @@ class ProcessWork:
 
     def _finished(self) -> bool:
         with self._lock:
+            if self._abandoned:
+                return True
             if self._close_by is None:
                 return False
             idle = not self._pending and all(w is None or not w.jobs for w in self._workers)
