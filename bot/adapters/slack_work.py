@@ -115,7 +115,7 @@ class ProcessWork:
         self._threads = threads
         self._on_lost = on_lost
         self._ids = itertools.count()
-        self._lock = threading.Lock()  # guards _pending and _close_by
+        self._lock = threading.Lock()  # guards _pending, _close_by, _closed and _abandoned
         self._pending: deque[tuple[int, SlackJob]] = deque()
         self._close_by: float | None = None
         self._closed = False  # the wake-up pipe is closed
