@@ -79,6 +79,8 @@ def serve_app(kind: str, api_url: str, database_url: str) -> None:
     from bot.clock import SystemClock
     from bot.config import Settings
     from storage.db import make_engine
+    from storage.enums import Platform
+    from tests.factories import in_team
     from tests.slack.fake_slack import BOT_TOKEN
     from tests.slack.signing import SIGNING_SECRET
 
@@ -92,6 +94,8 @@ def serve_app(kind: str, api_url: str, database_url: str) -> None:
     )
     engine = make_engine(database_url)
     if kind == "full":
+        # Only a team's social workers may start a group (`coregroup team` puts the chair in one).
+        in_team(engine, SystemClock(), platform=Platform.SLACK, user_id=CHAIR, name="Sam Okafor")
         runtime = build_slack_runtime(settings, engine, SystemClock(), processes=2)
         app = runtime.app
     else:

@@ -253,6 +253,13 @@ def _unless(*codes: str) -> Iterator[None]:
             raise
 
 
+# Told when a worker process died while doing what the person asked (SlackHandlers.job_lost).
+INTERRUPTED = (
+    "Sorry: something went wrong while I was doing that, so I can't tell whether it was done. "
+    "Please check before you try again, so it isn't done twice."
+)
+
+
 class SlackHandlers:
     """The work behind each acknowledged request, and the delivery of Replies to Slack."""
 
@@ -341,21 +348,9 @@ class SlackHandlers:
     def on_message(self, body: dict[str, Any], bot_user_id: str | None) -> None:
         """A message in someone's DM with the bot (threads included) goes to the conversations."""
         event = body["event"]
-        if (
-            event.get("channel_type") != "im"
-            or event.get("subtype")
-            or event.get("bot_id")
-            or not event.get("user")
-        ):
+        origin = self.origin_of_message(event)
+        if origin is None or not self._first_delivery(body):
             return
-        if not self._first_delivery(body):
-            return
-        origin = Origin(
-            user_id=event["user"],
-            channel_id=event["channel"],
-            thread_ts=event.get("thread_ts"),
-            direct=True,
-        )
         who = self._who(origin.user_id)
         text = inbound_text(event.get("text") or "")
         # A reply in a message's thread answers that message (see SlackOutbox.post).
@@ -371,6 +366,42 @@ class SlackHandlers:
         if event.get("tab") != "home" or not self._first_delivery(body):
             return
         self._publish_home(event["user"])
+
+    def job_lost(self, job: SlackJob) -> None:
+        """A worker process died while doing `job`. It may have changed something, so it is not
+        run again (a command has no replay check): the person is told it may not have been done.
+        A Home tab is simply published again."""
+        body = job.body
+        origin: Origin | None
+        match job.kind:
+            case "home":
+                if body["event"].get("tab") == "home":
+                    self._publish_home(body["event"]["user"])
+                return
+            case "command":
+                origin = Origin(
+                    user_id=body["user_id"],
+                    channel_id=body.get("channel_id"),
+                    response_url=body.get("response_url"),
+                )
+            case "action":
+                origin = self.origin_of_click(body)
+            case "answer":
+                origin = Origin.from_metadata(body["user"]["id"], body["view"]["private_metadata"])[
+                    0
+                ]
+            case "form":
+                packed = json.loads(body["view"]["private_metadata"])
+                origin = Origin(
+                    user_id=body["user"]["id"],
+                    channel_id=packed.get("c"),
+                    response_url=packed.get("r"),
+                )
+            case _:
+                origin = self.origin_of_message(body["event"])
+        if origin is not None:
+            log.warning("told the person a Slack %s job was interrupted", job.kind)
+            self._to_actor(Message.plain(INTERRUPTED), origin)
 
     # Delivery ----------------------------------------------------------------------------------
 
@@ -877,6 +908,24 @@ class SlackHandlers:
         return 1 if wait is None else 0
 
     @staticmethod
+    def origin_of_message(event: dict[str, Any]) -> Origin | None:
+        """Where a person's message in their DM with the bot came from; None for anything else
+        (other channels, edits and other subtypes, bots)."""
+        if (
+            event.get("channel_type") != "im"
+            or event.get("subtype")
+            or event.get("bot_id")
+            or not event.get("user")
+        ):
+            return None
+        return Origin(
+            user_id=event["user"],
+            channel_id=event["channel"],
+            thread_ts=event.get("thread_ts"),
+            direct=True,
+        )
+
+    @staticmethod
     def origin_of_click(body: dict[str, Any]) -> Origin:
         """Where a click came from (its message, channel, response_url or the Home tab)."""
         container = body.get("container") or {}
@@ -1207,7 +1256,9 @@ def build_slack_runtime(
     work: Work
     if processes:
         keks = keys_of(engine.dialect).keks
-        work = ProcessWork(partial(process_runner, settings, keks), processes=processes)
+        work = ProcessWork(
+            partial(process_runner, settings, keks), processes=processes, on_lost=handlers.job_lost
+        )
     else:
         work = ThreadWork(handlers.run)
     modals = ModalOpener(handlers.client, work.submit)

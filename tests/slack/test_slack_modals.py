@@ -144,7 +144,7 @@ def _runner_once(gate: str) -> Runner:
     return lambda job: None
 
 
-def test_healthz_says_starting_until_every_worker_can_work(engine: Engine, tmp_path: Path) -> None:
+def test_healthz_says_starting_until_a_worker_can_work(engine: Engine, tmp_path: Path) -> None:
     gate = tmp_path / "workers-may-start"
     factory: Callable[[], Runner] = partial(_runner_once, str(gate))
     work = ProcessWork(factory, processes=2, threads=1)
