@@ -96,8 +96,9 @@ def _counting(engine: Engine) -> Iterator[list[str]]:
 
 
 def _statements(chat: ChatDriver, engine: Engine, *, manager: str, ref: str) -> dict[str, int]:
-    """The statements each command costs the manager, once their first contact is over."""
-    chat(f"as {manager}\n/coregroup help")
+    """The statements each command costs the manager, once their first contact is over and the
+    database has had its first audit entry (an emptied test schema makes the chain's head then)."""
+    chat(f"as {manager}\n/coregroup help\n{COMMANDS[0]}")
     counts = {}
     for command in (*COMMANDS, f"/coregroup status {ref}"):
         with _counting(engine) as seen:
