@@ -17,6 +17,12 @@ rate-limits for long (a post, a channel, a name) is kept as a SlackDelivery row 
 
 Retried events (same `event_id`) are dropped by inserting a ProcessedEvent row first: the unique key
 makes the second insert fail, whichever delivery path (HTTP retry headers or Socket Mode) sent it.
+A command, click or modal submission is recorded the same way by its `trigger_id` before its work
+is queued, so a signed request replayed within Slack's 5-minute window is acked and nothing more.
+
+Every request must come from the installed workspace (`installed_id`: SLACK_TEAM_ID, else
+auth.test's team); on Enterprise Grid (an id starting E) the request's enterprise id is checked
+instead. Others are refused: a command is told so, anything else is acked and ignored.
 """
 
 from __future__ import annotations
@@ -115,7 +121,7 @@ from bot.render.preview import kind_of
 from commands import build_registry
 from commands.dispatch import COMMAND, Dispatcher
 from storage.crypto import KeyEncryptionKeys
-from storage.db import make_engine, session_scope
+from storage.db import insert_for, make_engine, session_scope
 from storage.enums import GroupStatus, Platform
 from storage.keys import keys_of
 from storage.models import (
@@ -939,6 +945,18 @@ class SlackHandlers:
             home=view.get("type") == "home",
         )
 
+    def first_request(self, trigger_id: str) -> bool:
+        """Record a command's or click's `trigger_id`: False if it was recorded before (Slack's
+        signed request replayed)."""
+        engine = self.dispatcher.engine
+        statement = (
+            insert_for(engine.dialect.name)(ProcessedEvent)
+            .values(key=f"trigger:{trigger_id}"[:200], at=self.dispatcher.clock.now())
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        with engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
     def _first_delivery(self, body: dict[str, Any]) -> bool:
         event_id = body.get("event_id")
         if not event_id:
@@ -1046,16 +1064,43 @@ def slack_mode(settings: Settings) -> str:
     return "http"
 
 
+OTHER_WORKSPACE = "This app is installed for another workspace."
+
+
+def installed_id(settings: Settings, context: BoltContext) -> str | None:
+    """The workspace (T…) or Enterprise Grid org (E…) the app serves: SLACK_TEAM_ID, else the
+    team auth.test names (its org for an org-wide install, where auth.test names no team)."""
+    if settings.slack_team_id:
+        return settings.slack_team_id
+    result = context.authorize_result
+    if result is None:
+        return None
+    return result.team_id or result.enterprise_id
+
+
+def from_installed(settings: Settings, context: BoltContext) -> bool:
+    """Whether the request comes from the installed workspace (or org, for an E… id)."""
+    installed = installed_id(settings, context)
+    if installed is None:
+        return False  # auth.test could not say: refuse rather than serve anyone
+    if installed.startswith("E"):
+        return context.enterprise_id == installed
+    return context.team_id == installed
+
+
 def build_slack_app(
     settings: Settings,
     *,
     client: WebClient,
     submit: Callable[[SlackJob], None],
     modals: ModalOpener | None = None,
+    first_request: Callable[[str], bool] | None = None,
 ) -> App:
     """The Bolt app: every listener acknowledges at once and `submit`s the work as a SlackJob.
 
     A command or click that opens a modal has it opened by `modals` instead, from the ack path.
+    A request from another workspace is refused, and one whose `trigger_id` `first_request` has
+    seen before (a replay) is acked and dropped.
     """
     slack_mode(settings)
     app = App(
@@ -1069,7 +1114,23 @@ def build_slack_app(
 
     def ack_then(kind: str) -> Callable[..., None]:
         def ack_and_submit(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+            if not from_installed(settings, context):
+                log.warning(
+                    "refused a Slack %s from workspace %s (enterprise %s)",
+                    kind,
+                    context.team_id,
+                    context.enterprise_id,
+                )
+                if kind == "command":
+                    ack(text=OTHER_WORKSPACE, response_type="ephemeral")
+                else:
+                    ack()
+                return
             ack()
+            trigger_id = body.get("trigger_id")
+            if first_request is not None and trigger_id and not first_request(str(trigger_id)):
+                log.info("dropped a replayed Slack %s", kind)
+                return
             job = SlackJob(kind, body, context.bot_user_id)
             if modals is not None and modals.open_if_asked(job):
                 return
@@ -1262,7 +1323,13 @@ def build_slack_runtime(
     else:
         work = ThreadWork(handlers.run)
     modals = ModalOpener(handlers.client, work.submit)
-    app = build_slack_app(settings, client=handlers.client, submit=work.submit, modals=modals)
+    app = build_slack_app(
+        settings,
+        client=handlers.client,
+        submit=work.submit,
+        modals=modals,
+        first_request=handlers.first_request,
+    )
     return SlackRuntime(app, handlers.dispatcher, handlers.outbox, work, modals, handlers)
 
 
