@@ -56,7 +56,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.adapters.delivery import describe, undelivered_report
@@ -947,15 +947,21 @@ class SlackHandlers:
 
     def first_request(self, trigger_id: str) -> bool:
         """Record a command's or click's `trigger_id`: False if it was recorded before (Slack's
-        signed request replayed)."""
+        signed request replayed). True when the database cannot say: the work then meets the
+        same fault and tells the person, rather than their request vanishing."""
         engine = self.dispatcher.engine
         statement = (
             insert_for(engine.dialect.name)(ProcessedEvent)
             .values(key=f"trigger:{trigger_id}"[:200], at=self.dispatcher.clock.now())
             .on_conflict_do_nothing(index_elements=["key"])
+            .returning(col(ProcessedEvent.id))  # rowcount is -1 here on PostgreSQL
         )
-        with engine.begin() as connection:
-            return connection.execute(statement).rowcount == 1
+        try:
+            with engine.begin() as connection:
+                return connection.execute(statement).scalar_one_or_none() is not None
+        except SQLAlchemyError:
+            log_failure(log, "could not record a trigger_id; the request runs unrecorded")
+            return True
 
     def _first_delivery(self, body: dict[str, Any]) -> bool:
         event_id = body.get("event_id")
