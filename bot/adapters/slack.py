@@ -17,8 +17,10 @@ rate-limits for long (a post, a channel, a name) is kept as a SlackDelivery row 
 
 Retried events (same `event_id`) are dropped by inserting a ProcessedEvent row first: the unique key
 makes the second insert fail, whichever delivery path (HTTP retry headers or Socket Mode) sent it.
-A command, click or modal submission is recorded the same way by its `trigger_id` before its work
-is queued, so a signed request replayed within Slack's 5-minute window is acked and nothing more.
+A command, click or modal submission is recorded the same way by its `trigger_id` when its work
+starts (in the worker, so the ack never waits for the database), so a signed request replayed
+within Slack's 5-minute window is acked and does nothing more. (A replayed command or click that
+opens a modal may open it again; what the modal submits has its own trigger_id.)
 
 Every request must come from the installed workspace (`installed_id`: SLACK_TEAM_ID, else
 auth.test's team); on Enterprise Grid (an id starting E) the request's enterprise id is checked
@@ -284,6 +286,10 @@ class SlackHandlers:
             "message": self.on_message,
             "home": self.on_home_opened,
         }[job.kind]
+        trigger_id = job.body.get("trigger_id")
+        if trigger_id and not self.first_request(str(trigger_id)):
+            log.info("dropped a replayed Slack %s", job.kind)
+            return
         try:
             handler(job.body, job.bot_user_id)
         finally:
@@ -1100,13 +1106,11 @@ def build_slack_app(
     client: WebClient,
     submit: Callable[[SlackJob], None],
     modals: ModalOpener | None = None,
-    first_request: Callable[[str], bool] | None = None,
 ) -> App:
     """The Bolt app: every listener acknowledges at once and `submit`s the work as a SlackJob.
 
     A command or click that opens a modal has it opened by `modals` instead, from the ack path.
-    A request from another workspace is refused, and one whose `trigger_id` `first_request` has
-    seen before (a replay) is acked and dropped.
+    A request from another workspace is refused (`from_installed`).
     """
     slack_mode(settings)
     app = App(
@@ -1133,10 +1137,6 @@ def build_slack_app(
                     ack()
                 return
             ack()
-            trigger_id = body.get("trigger_id")
-            if first_request is not None and trigger_id and not first_request(str(trigger_id)):
-                log.info("dropped a replayed Slack %s", kind)
-                return
             job = SlackJob(kind, body, context.bot_user_id)
             if modals is not None and modals.open_if_asked(job):
                 return
@@ -1329,13 +1329,7 @@ def build_slack_runtime(
     else:
         work = ThreadWork(handlers.run)
     modals = ModalOpener(handlers.client, work.submit)
-    app = build_slack_app(
-        settings,
-        client=handlers.client,
-        submit=work.submit,
-        modals=modals,
-        first_request=handlers.first_request,
-    )
+    app = build_slack_app(settings, client=handlers.client, submit=work.submit, modals=modals)
     return SlackRuntime(app, handlers.dispatcher, handlers.outbox, work, modals, handlers)
 
 
