@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str | None = None
+    # The workspace (T…) or Enterprise Grid org (E…) the app is installed in; unset: auth.test's.
+    slack_team_id: str | None = None
     port: int = 3000
     # On SIGTERM, how long /readyz answers 503 before the server stops listening.
     shutdown_drain_seconds: float = Field(default=0.0, ge=0, le=120)
@@ -187,6 +189,17 @@ class Settings(BaseSettings):
                 upper = name.upper()
                 raise ValueError(f"{upper} and {upper}_FILE: set one, not both")
         return self
+
+    @field_validator("slack_team_id")
+    @classmethod
+    def _slack_team_id(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not re.fullmatch(r"[TE][A-Z0-9]{2,20}", value):
+            raise ValueError(
+                "a Slack team id is T or E and capital letters or digits, e.g. T0123ABCD"
+            )
+        return value
 
     @field_validator("smtp_from", "duty_contact_email")
     @classmethod

@@ -17,6 +17,14 @@ rate-limits for long (a post, a channel, a name) is kept as a SlackDelivery row 
 
 Retried events (same `event_id`) are dropped by inserting a ProcessedEvent row first: the unique key
 makes the second insert fail, whichever delivery path (HTTP retry headers or Socket Mode) sent it.
+A command, click or modal submission is recorded the same way by its `trigger_id` when its work
+starts (in the worker, so the ack never waits for the database), so a signed request replayed
+within Slack's 5-minute window is acked and does nothing more. (A replayed command or click that
+opens a modal may open it again; what the modal submits has its own trigger_id.)
+
+Every request must come from the installed workspace (`installed_id`: SLACK_TEAM_ID, else
+auth.test's team); on Enterprise Grid (an id starting E) the request's enterprise id is checked
+instead. Others are refused: a command is told so, anything else is acked and ignored.
 """
 
 from __future__ import annotations
@@ -50,7 +58,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.adapters.delivery import describe, undelivered_report
@@ -115,7 +123,7 @@ from bot.render.preview import kind_of
 from commands import build_registry
 from commands.dispatch import COMMAND, Dispatcher
 from storage.crypto import KeyEncryptionKeys
-from storage.db import make_engine, session_scope
+from storage.db import insert_for, make_engine, session_scope
 from storage.enums import GroupStatus, Platform
 from storage.keys import keys_of
 from storage.models import (
@@ -278,6 +286,10 @@ class SlackHandlers:
             "message": self.on_message,
             "home": self.on_home_opened,
         }[job.kind]
+        trigger_id = job.body.get("trigger_id")
+        if trigger_id and not self.first_request(str(trigger_id)):
+            log.info("dropped a replayed Slack %s", job.kind)
+            return
         try:
             handler(job.body, job.bot_user_id)
         finally:
@@ -939,6 +951,24 @@ class SlackHandlers:
             home=view.get("type") == "home",
         )
 
+    def first_request(self, trigger_id: str) -> bool:
+        """Record a command's or click's `trigger_id`: False if it was recorded before (Slack's
+        signed request replayed). True when the database cannot say: the work then meets the
+        same fault and tells the person, rather than their request vanishing."""
+        engine = self.dispatcher.engine
+        statement = (
+            insert_for(engine.dialect.name)(ProcessedEvent)
+            .values(key=f"trigger:{trigger_id}"[:200], at=self.dispatcher.clock.now())
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(col(ProcessedEvent.id))  # rowcount is -1 here on PostgreSQL
+        )
+        try:
+            with engine.begin() as connection:
+                return connection.execute(statement).scalar_one_or_none() is not None
+        except SQLAlchemyError:
+            log_failure(log, "could not record a trigger_id; the request runs unrecorded")
+            return True
+
     def _first_delivery(self, body: dict[str, Any]) -> bool:
         event_id = body.get("event_id")
         if not event_id:
@@ -1046,6 +1076,30 @@ def slack_mode(settings: Settings) -> str:
     return "http"
 
 
+OTHER_WORKSPACE = "This app is installed for another workspace."
+
+
+def installed_id(settings: Settings, context: BoltContext) -> str | None:
+    """The workspace (T…) or Enterprise Grid org (E…) the app serves: SLACK_TEAM_ID, else the
+    team auth.test names (its org for an org-wide install, where auth.test names no team)."""
+    if settings.slack_team_id:
+        return settings.slack_team_id
+    result = context.authorize_result
+    if result is None:
+        return None
+    return result.team_id or result.enterprise_id
+
+
+def from_installed(settings: Settings, context: BoltContext) -> bool:
+    """Whether the request comes from the installed workspace (or org, for an E… id)."""
+    installed = installed_id(settings, context)
+    if installed is None:
+        return False  # auth.test could not say: refuse rather than serve anyone
+    if installed.startswith("E"):
+        return context.enterprise_id == installed
+    return context.team_id == installed
+
+
 def build_slack_app(
     settings: Settings,
     *,
@@ -1056,6 +1110,7 @@ def build_slack_app(
     """The Bolt app: every listener acknowledges at once and `submit`s the work as a SlackJob.
 
     A command or click that opens a modal has it opened by `modals` instead, from the ack path.
+    A request from another workspace is refused (`from_installed`).
     """
     slack_mode(settings)
     app = App(
@@ -1069,6 +1124,18 @@ def build_slack_app(
 
     def ack_then(kind: str) -> Callable[..., None]:
         def ack_and_submit(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+            if not from_installed(settings, context):
+                log.warning(
+                    "refused a Slack %s from workspace %s (enterprise %s)",
+                    kind,
+                    context.team_id,
+                    context.enterprise_id,
+                )
+                if kind == "command":
+                    ack(text=OTHER_WORKSPACE, response_type="ephemeral")
+                else:
+                    ack()
+                return
             ack()
             job = SlackJob(kind, body, context.bot_user_id)
             if modals is not None and modals.open_if_asked(job):

@@ -9,6 +9,10 @@ paced Bot Connector client (teams_outbox); group spaces are made with Microsoft 
 
 Teams has no private ("ephemeral") replies in a shared conversation, so what the core addresses to
 the actor alone is sent to the actor's 1:1 chat with the bot, never to the channel or group chat.
+
+With credentials (single-tenant), an activity naming another tenant (`channelData.tenant.id`, else
+`conversation.tenantId`) than MICROSOFT_APP_TENANT_ID is refused with 403 before any work; the
+anonymous development mode checks none. A redelivered activity (same `id`) is handled once.
 """
 
 from __future__ import annotations
@@ -353,6 +357,7 @@ class TeamsBot:
         graph: Graph | None,
         teams: TeamsSettings,
         app_id: str | None,
+        tenant_id: str | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.directory = directory
@@ -362,6 +367,7 @@ class TeamsBot:
         self.graph = graph
         self.teams = teams
         self.app_id = app_id
+        self.tenant_id = tenant_id  # the only tenant served; None: any (anonymous mode)
         self._lock = threading.Lock()
         self._waiting: dict[int, list[Message]] = {}  # group messages held until its chat exists
         # Per worker thread: whether this turn's private answer went to the actor's 1:1 chat.
@@ -394,6 +400,10 @@ class TeamsBot:
                 exc,
             )
             return web.json_response({"error": "signing keys unavailable"}, status=503)
+        tenant = tenant_of(payload)
+        if self.tenant_id and tenant is not None and tenant.lower() != self.tenant_id.lower():
+            log.warning("refused a Teams activity from tenant %r", tenant[:64])
+            return web.json_response({"error": "another tenant"}, status=403)
         try:
             activity = Activity.model_validate(payload)
         except ValidationError:
@@ -780,6 +790,17 @@ class TeamsBot:
         return self.app_id
 
 
+def tenant_of(payload: dict[str, Any]) -> str | None:
+    """The tenant an activity names: `channelData.tenant.id`, else `conversation.tenantId`."""
+    channel_data = payload.get("channelData")
+    tenant = channel_data.get("tenant") if isinstance(channel_data, dict) else None
+    found = tenant.get("id") if isinstance(tenant, dict) else None
+    if not isinstance(found, str):
+        conversation = payload.get("conversation")
+        found = conversation.get("tenantId") if isinstance(conversation, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
 def _refuse(reason: str) -> web.Response:
     log.warning("refused a request to %s: %s", MESSAGES_PATH, reason)
     return web.json_response({"error": "unauthorized"}, status=401)
@@ -899,6 +920,7 @@ def build_teams_runtime(
         graph=None if anonymous else Graph(http, teams.teams_graph_url),
         teams=teams,
         app_id=settings.microsoft_app_id,
+        tenant_id=None if anonymous else settings.microsoft_app_tenant_id,
     )
     return TeamsRuntime(bot, dispatcher, outbox, http, io, anonymous, signer)
 

@@ -75,6 +75,7 @@ class SlackClient:
         self.fake = fake
         self.secret = secret
         self._seq = itertools.count(1)
+        self._last: tuple[str, str, str] | None = None  # body, content type, timestamp
 
     # Transport ---------------------------------------------------------------------------------
 
@@ -90,6 +91,7 @@ class SlackClient:
     ) -> Answer:
         """POST `body` signed (with `secret`, at `timestamp`) to the app; returns its answer."""
         stamp = str(timestamp if timestamp is not None else int(time.time()))
+        self._last = (body, content_type, stamp)
         all_headers = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": stamp,
@@ -98,6 +100,12 @@ class SlackClient:
             **(headers or {}),
         }
         return self.request("POST", path, body, all_headers)
+
+    def replay(self) -> Answer:
+        """The last request again, byte for byte with its signature (within the 5 minutes)."""
+        assert self._last is not None, "nothing sent yet"
+        body, content_type, stamp = self._last
+        return self.post(body, content_type, timestamp=int(stamp))
 
     def request(
         self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None
@@ -123,12 +131,15 @@ class SlackClient:
         user_name: str = "",
         channel_id: str = "C0GENERAL",
         channel_name: str = "general",
+        team_id: str = TEAM_ID,
+        enterprise_id: str | None = None,
     ) -> tuple[Answer, str]:
-        """`/coregroup <text>` typed by `user_id`; returns the ack and its response_url."""
+        """`/coregroup <text>` typed by `user_id` (in workspace `team_id`); returns the ack and
+        its response_url."""
         response_url = self.fake.response_url()
         form = {
             "token": VERIFICATION_TOKEN,
-            "team_id": TEAM_ID,
+            "team_id": team_id,
             "team_domain": "council",
             "channel_id": channel_id,
             "channel_name": channel_name,
@@ -141,6 +152,8 @@ class SlackClient:
             "response_url": response_url,
             "trigger_id": self._trigger_id(),
         }
+        if enterprise_id:
+            form["enterprise_id"] = enterprise_id
         return self.post(urlencode(form), FORM), response_url
 
     def block_action(
@@ -245,13 +258,18 @@ class SlackClient:
         return self.post(urlencode({"payload": json.dumps(payload)}), FORM)
 
     def event(
-        self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry: int | None = None,
+        team_id: str = TEAM_ID,
     ) -> tuple[Answer, str]:
         """An Events API callback (a retry when `retry` is set); returns the ack and event_id."""
         event_id = event_id or f"Ev{uuid.uuid4().hex[:10].upper()}"
         body = {
             "token": VERIFICATION_TOKEN,
-            "team_id": TEAM_ID,
+            "team_id": team_id,
             "api_app_id": APP_ID,
             "event": event,
             "type": "event_callback",
@@ -260,7 +278,7 @@ class SlackClient:
             "authorizations": [
                 {
                     "enterprise_id": None,
-                    "team_id": TEAM_ID,
+                    "team_id": team_id,
                     "user_id": BOT_USER_ID,
                     "is_bot": True,
                     "is_enterprise_install": False,
@@ -274,8 +292,10 @@ class SlackClient:
             headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
         return self.post(json.dumps(body), JSON, headers=headers), event_id
 
-    def dm(self, text: str, *, user_id: str, thread_ts: str | None = None) -> tuple[Answer, str]:
-        """`user_id` writes `text` in their DM with the app."""
+    def dm(
+        self, text: str, *, user_id: str, thread_ts: str | None = None, team_id: str = TEAM_ID
+    ) -> tuple[Answer, str]:
+        """`user_id` writes `text` in their DM with the app (in workspace `team_id`)."""
         ts = f"{time.time():.6f}"
         event = {
             "type": "message",
@@ -286,11 +306,11 @@ class SlackClient:
             "event_ts": ts,
             "channel_type": "im",
             "client_msg_id": str(uuid.uuid4()),
-            "team": TEAM_ID,
+            "team": team_id,
         }
         if thread_ts:
             event["thread_ts"] = thread_ts
-        return self.event(event)
+        return self.event(event, team_id=team_id)
 
     def url_verification(self, challenge: str) -> Answer:
         """The handshake Slack sends when the Request URL is saved."""

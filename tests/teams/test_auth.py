@@ -18,7 +18,7 @@ from bot.adapters.teams import (
 from bot.adapters.web import WebServer, build_web_app
 from bot.clock import FakeClock
 from bot.config import ConfigError, Settings
-from tests.teams.conftest import SAM, FakeConnector, Issuer, TeamsDriver
+from tests.teams.conftest import SAM, TENANT, FakeConnector, Issuer, TeamsDriver
 
 
 def _help(teams: TeamsDriver) -> dict:
@@ -113,6 +113,32 @@ def test_the_same_activity_delivered_twice_is_handled_once(
 ) -> None:
     activity = _help(teams)
     assert teams.post(activity).status_code == 200
+    assert teams.post(activity).status_code == 200
+    assert len(connector.to(SAM.dm)) == 1
+
+
+OTHER_TENANT = "99999999-8888-7777-6666-555555555555"
+
+
+@pytest.mark.parametrize("where", ["channelData", "conversation"])
+def test_an_activity_from_another_tenant_is_refused_with_403(
+    teams: TeamsDriver, connector: FakeConnector, where: str
+) -> None:
+    activity = _help(teams)
+    if where == "channelData":
+        activity["channelData"]["tenant"]["id"] = OTHER_TENANT
+    else:
+        del activity["channelData"]["tenant"]
+        activity["conversation"]["tenantId"] = OTHER_TENANT
+    assert teams.post(activity).status_code == 403
+    assert connector.sent == []
+
+
+def test_the_configured_tenant_matches_whatever_its_case(
+    teams: TeamsDriver, connector: FakeConnector
+) -> None:
+    activity = _help(teams)
+    activity["channelData"]["tenant"]["id"] = TENANT.upper()
     assert teams.post(activity).status_code == 200
     assert len(connector.to(SAM.dm)) == 1
 
