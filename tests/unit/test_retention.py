@@ -32,7 +32,9 @@ from storage.models import (
     MinutesVersion,
     Outcome,
     Person,
+    ProcessedEvent,
     Reminder,
+    TeamsSend,
     UpdateAnswer,
 )
 from tests.factories import GroupData, build_core_group, make_membership
@@ -277,3 +279,25 @@ def test_the_daily_job_seals_and_erases(
     with Session(engine) as s:
         assert count(s, AuditEntry, AuditEntry.what == "retention:erased") == 8
         assert count(s, Reminder, Reminder.group_id == world["old"].group.id) == 0
+
+
+def test_the_daily_job_forgets_delivery_records_only_once_a_week_old(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        database_url=database_url,
+        audit_key=base64.b64encode(b"a" * 32).decode(),
+        documents_dir=tmp_path,
+    )
+    now = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
+    week = timedelta(days=7)
+    with Session(engine) as s:
+        for key, at in (("trigger:old", now - week - timedelta(minutes=1)), ("trigger:new", now)):
+            s.add(ProcessedEvent(key=key, at=at))
+        for key, at in (("meeting:old", now - week - timedelta(minutes=1)), ("meeting:new", now)):
+            s.add(TeamsSend(key=key, conversation="19:c", started_at=at))
+        s.commit()
+    run_housekeeping(engine=engine, clock=FakeClock(now), settings=settings)
+    with Session(engine) as s:
+        assert [e.key for e in s.exec(select(ProcessedEvent))] == ["trigger:new"]
+        assert [t.key for t in s.exec(select(TeamsSend))] == ["meeting:new"]
