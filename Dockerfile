@@ -3,21 +3,22 @@
 # Secrets come from the environment at run time (an env file), never from this image.
 
 # --- build: a virtual environment with the bot and its PostgreSQL driver -----------------------
-FROM python:3.12-slim-bookworm AS build
+FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 RUN python -m venv /opt/coregroup
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY bot ./bot
 COPY commands ./commands
 COPY storage ./storage
 # Every dependency ships wheels (psycopg[binary] included), so no compiler is needed here either.
-RUN /opt/coregroup/bin/pip install --no-compile '.[postgres]'
+# The exact versions CI tested (constraints.txt, frozen on the same Python minor as the base).
+RUN /opt/coregroup/bin/pip install --no-compile -c constraints.txt '.[postgres]'
 
 # --- run: the slim base, the virtual environment, a user without privileges --------------------
-FROM python:3.12-slim-bookworm AS run
+FROM python:3.11-slim-bookworm AS run
 ENV PATH=/opt/coregroup/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -108,6 +108,19 @@ def test_no_secret_is_baked_into_the_image(stages: list[Stage]) -> None:
     assert not any(line.startswith("!.env") for line in ignored)
 
 
+def test_the_image_installs_the_versions_ci_tested(stages: list[Stage]) -> None:
+    """The build installs with constraints.txt, which the build context lets in, on the Python
+    minor the constraints were frozen on (their header says which)."""
+    installs = [c for c in stages[0].all("RUN") if "pip install" in c]
+    assert installs and all("-c constraints.txt" in c for c in installs), installs
+    assert any("constraints.txt" in c.split() for c in stages[0].all("COPY"))
+    assert "!constraints.txt" in (ROOT / ".dockerignore").read_text().splitlines()
+    frozen = re.search(r"on Python (3\.\d+)", (ROOT / "constraints.txt").read_text()[:400])
+    assert frozen, "constraints.txt's header names the Python it was frozen on"
+    for stage in stages:
+        assert stage.base.startswith(f"python:{frozen.group(1)}-"), stage.base
+
+
 def test_the_final_stage_installs_no_compiler(stages: list[Stage]) -> None:
     for command in stages[-1].all("RUN"):
         assert not COMPILERS.search(command), command
