@@ -268,6 +268,21 @@ INTERRUPTED = (
 )
 
 
+def _record_attempt(
+    session: Session, row: SlackDelivery, now: datetime, *, error: str | None, wait: float | None
+) -> None:
+    """Count one try of a kept Slack delivery: try again in `wait` seconds, or it is done."""
+    stored = session.get(SlackDelivery, row.id)
+    assert stored is not None
+    stored.attempts += 1
+    stored.last_error = error
+    if wait is not None:
+        stored.next_try_at = now + timedelta(seconds=wait)
+    else:
+        stored.done_at = now
+    session.add(stored)
+
+
 class SlackHandlers:
     """The work behind each acknowledged request, and the delivery of Replies to Slack."""
 
@@ -606,15 +621,7 @@ class SlackHandlers:
                 error = error_code(exc) if isinstance(exc, SlackClientError) else str(exc)
                 wait = min(5.0 * 2 ** min(row.attempts, 10), 600.0)
         with session_scope(self.dispatcher.engine) as session:
-            stored = session.get(SlackDelivery, row.id)
-            assert stored is not None
-            stored.attempts += 1
-            stored.last_error = error
-            if wait is not None:
-                stored.next_try_at = now + timedelta(seconds=wait)
-            else:
-                stored.done_at = now
-            session.add(stored)
+            _record_attempt(session, row, now, error=error, wait=wait)
         if error is not None and wait is None:
             log.error("Slack refused the deferred channel of group %s: %s", row.group_id, error)
         return 1 if error is None else 0
@@ -785,15 +792,7 @@ class SlackHandlers:
                 told = rate_limited(exc) if isinstance(exc, SlackApiError) else None
                 wait = told or min(REMOVAL_RETRY_FIRST * 2 ** min(row.attempts, 10), 600.0)
         with session_scope(self.dispatcher.engine) as session:
-            stored = session.get(SlackDelivery, row.id)
-            assert stored is not None
-            stored.attempts += 1
-            stored.last_error = error
-            if wait is not None:
-                stored.next_try_at = now + timedelta(seconds=wait)
-            else:
-                stored.done_at = now
-            session.add(stored)
+            _record_attempt(session, row, now, error=error, wait=wait)
         if error is None:
             log.info("removal %s done: the group's channel gets its posts again", row.id)
         return 1 if error is None else 0
@@ -908,15 +907,7 @@ class SlackHandlers:
                         ident.handle = who.display_name.split(" ")[0].lower()
                     session.add(person)
                     session.add(ident)
-            stored = session.get(SlackDelivery, row.id)
-            assert stored is not None
-            stored.attempts += 1
-            stored.last_error = error
-            if wait is not None:
-                stored.next_try_at = now + timedelta(seconds=wait)
-            else:
-                stored.done_at = now
-            session.add(stored)
+            _record_attempt(session, row, now, error=error, wait=wait)
         return 1 if wait is None else 0
 
     @staticmethod
