@@ -15,12 +15,13 @@ machine is the least trustworthy of the three.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,17 +38,8 @@ from bot.core.people import Who  # noqa: E402
 from commands import build_registry  # noqa: E402
 from commands.dispatch import Dispatcher  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
-from storage.enums import MeetingStatus, Platform, Role  # noqa: E402
-from storage.models import Minutes  # noqa: E402
-from tests.factories import (  # noqa: E402
-    make_action,
-    make_case,
-    make_group,
-    make_meeting,
-    make_membership,
-    make_person,
-    make_team,
-)
+from storage.enums import Platform  # noqa: E402
+from tests.factories import managed_team  # noqa: E402
 
 LONDON = ZoneInfo("Europe/London")
 TODAY = date(2027, 1, 13)
@@ -61,45 +53,11 @@ def _at(day: date, hour: int = 10) -> datetime:
 def seed(engine: Engine, clock: FakeClock, *, name: str, user: str, year: int, groups: int) -> str:
     """A team of `groups` groups chaired by its manager `user`; returns one group's reference."""
     with Session(engine) as s:
-        team = make_team(session=s, name=name)
-        boss = make_person(
-            session=s, clock=clock, display_name=user.title(), user_id=user, team_id=team.id,
-            is_team_manager=True,
-        )  # fmt: skip
-        school = make_person(session=s, clock=clock, display_name=f"School {name}")
-        for n in range(1, groups + 1):
-            case = make_case(
-                session=s, clock=clock, reference=f"CP-{year}-{n:04d}",
-                icpc_date=date(2026, 11, 10),
-            )  # fmt: skip
-            group = make_group(session=s, clock=clock, case=case, team_id=team.id)
-            make_membership(
-                session=s, clock=clock, group=group, person=boss, role=Role.KEY_WORKER,
-                is_chair=True,
-            )  # fmt: skip
-            make_membership(session=s, clock=clock, group=group, person=school, role=Role.SCHOOL)
-            held = make_meeting(
-                session=s, clock=clock, group=group, created_by=boss,
-                starts_at=_at(date(2027, 1, 4)), status=MeetingStatus.HELD,
-            )  # fmt: skip
-            make_meeting(
-                session=s, clock=clock, group=group, created_by=boss,
-                starts_at=_at(TODAY + timedelta(days=7)),
-            )  # fmt: skip
-            assert held.id is not None
-            s.add(
-                Minutes(
-                    meeting_id=held.id, record_due=date(2027, 1, 6),
-                    circulate_due=date(2027, 1, 11), created_at=clock.now(),
-                )
-            )  # fmt: skip
-            for owner, due in ((school, -5), (boss, -2), (boss, 7)):
-                make_action(
-                    session=s, clock=clock, group=group, owner=owner,
-                    due_on=TODAY + timedelta(days=due),
-                )  # fmt: skip
+        reference = managed_team(
+            s, clock, name=name, manager=user, year=year, groups=groups, today=TODAY
+        )
         s.commit()
-    return f"CP-{year}-{groups:04d}"
+    return reference
 
 
 def measure(run: Callable[[], Any], engine: Engine, runs: int) -> tuple[int, float, float]:
@@ -122,6 +80,9 @@ def measure(run: Callable[[], Any], engine: Engine, runs: int) -> tuple[int, flo
 
 
 def main() -> None:
+    from storage.crypto import new_key_text
+
+    os.environ.setdefault("DATA_KEY", new_key_text())  # throw-away data, a throw-away key
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)

@@ -33,6 +33,7 @@ from storage.models import (
     CoreGroup,
     Meeting,
     Membership,
+    Minutes,
     Outcome,
     Person,
     Team,
@@ -497,3 +498,49 @@ def clear_settings_environment(monkeypatch: Any) -> None:
     for name in Settings.model_fields:
         if name != "data_key":
             monkeypatch.delenv(name.upper(), raising=False)
+
+
+def managed_team(
+    session: Session, clock: Clock, *, name: str, manager: str, year: int, groups: int, today: date
+) -> str:
+    """A team whose manager `manager` chairs each of its `groups` groups (CP-<year>-0001…); each
+    has a held meeting whose minutes are not recorded yet, one booked a week after `today`, and
+    overdue and open actions. Returns the last group's reference."""
+    team = make_team(session=session, name=name)
+    boss = make_person(
+        session=session, clock=clock, display_name=manager.title(), user_id=manager,
+        team_id=team.id, is_team_manager=True,
+    )  # fmt: skip
+    school = make_person(session=session, clock=clock, display_name=f"School of {name}")
+    for n in range(1, groups + 1):
+        case = make_case(
+            session=session, clock=clock, reference=f"CP-{year}-{n:04d}",
+            icpc_date=date(2026, 11, 10),
+        )  # fmt: skip
+        group = make_group(session=session, clock=clock, case=case, team_id=team.id)
+        make_membership(
+            session=session, clock=clock, group=group, person=boss, role=Role.KEY_WORKER,
+            is_chair=True,
+        )  # fmt: skip
+        make_membership(session=session, clock=clock, group=group, person=school, role=Role.SCHOOL)
+        held = make_meeting(
+            session=session, clock=clock, group=group, created_by=boss,
+            starts_at=at_london(date(2027, 1, 4), 10), status=MeetingStatus.HELD,
+        )  # fmt: skip
+        make_meeting(
+            session=session, clock=clock, group=group, created_by=boss,
+            starts_at=at_london(today + timedelta(days=7), 10),
+        )  # fmt: skip
+        assert held.id is not None
+        session.add(
+            Minutes(
+                meeting_id=held.id, record_due=date(2027, 1, 6),
+                circulate_due=date(2027, 1, 11), created_at=clock.now(),
+            )
+        )  # fmt: skip
+        for owner, due in ((school, -5), (boss, -2), (boss, 7)):
+            make_action(
+                session=session, clock=clock, group=group, owner=owner,
+                due_on=today + timedelta(days=due),
+            )  # fmt: skip
+    return f"CP-{year}-{groups:04d}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,72 +13,13 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from bot.clock import FakeClock
-from storage.enums import MeetingStatus, Role
-from storage.models import Minutes
-from tests.factories import (
-    make_action,
-    make_case,
-    make_group,
-    make_meeting,
-    make_membership,
-    make_person,
-    make_team,
-)
+from tests.factories import managed_team
 from tests.scenarios.conftest import ChatDriver
 
 LONDON = ZoneInfo("Europe/London")
 TODAY = date(2027, 1, 13)  # Wed 13 Jan 2027
 COMMANDS = ("/coregroup team", "/coregroup home", "/coregroup actions mine")
 LIMIT = 25
-
-
-def _at(day: date, hour: int = 10) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=LONDON)
-
-
-def _team(s: Session, clock: FakeClock, *, name: str, manager: str, year: int, groups: int) -> None:
-    """A manager who chairs each of the team's `groups` groups; each group has a held meeting
-    whose minutes are not recorded yet, one booked ahead, and overdue and open actions."""
-    team = make_team(session=s, name=name)
-    boss = make_person(
-        session=s,
-        clock=clock,
-        display_name=manager.title(),
-        user_id=manager,
-        team_id=team.id,
-        is_team_manager=True,
-    )
-    school = make_person(session=s, clock=clock, display_name=f"School of {name}")
-    for n in range(1, groups + 1):
-        case = make_case(
-            session=s, clock=clock, reference=f"CP-{year}-{n:04d}",
-            icpc_date=date(2026, 11, 10),
-        )  # fmt: skip
-        group = make_group(session=s, clock=clock, case=case, team_id=team.id)
-        make_membership(
-            session=s, clock=clock, group=group, person=boss, role=Role.KEY_WORKER, is_chair=True
-        )
-        make_membership(session=s, clock=clock, group=group, person=school, role=Role.SCHOOL)
-        held = make_meeting(
-            session=s, clock=clock, group=group, created_by=boss,
-            starts_at=_at(date(2027, 1, 4)), status=MeetingStatus.HELD,
-        )  # fmt: skip
-        make_meeting(
-            session=s, clock=clock, group=group, created_by=boss, starts_at=_at(date(2027, 1, 20))
-        )
-        assert held.id is not None
-        s.add(
-            Minutes(
-                meeting_id=held.id,
-                record_due=date(2027, 1, 6),
-                circulate_due=date(2027, 1, 11),
-                created_at=clock.now(),
-            )
-        )
-        for owner, due in ((school, -5), (boss, -2), (boss, 7)):
-            make_action(
-                session=s, clock=clock, group=group, owner=owner, due_on=TODAY + timedelta(days=due)
-            )
 
 
 @contextmanager
@@ -112,8 +53,12 @@ def test_a_manager_of_200_groups_costs_the_statements_of_a_manager_of_1(
     chat: ChatDriver, engine: Engine, clock: FakeClock
 ) -> None:
     with Session(engine) as s:
-        _team(s, clock, name="North Team", manager="tamsin", year=2026, groups=1)
-        _team(s, clock, name="South Team", manager="tilly", year=2027, groups=200)
+        managed_team(
+            s, clock, name="North Team", manager="tamsin", year=2026, groups=1, today=TODAY
+        )
+        managed_team(
+            s, clock, name="South Team", manager="tilly", year=2027, groups=200, today=TODAY
+        )
         s.commit()
     chat.local.after_reply = lambda: None  # count the command, not the copies' outbox
     chat(f"clock {TODAY.isoformat()} 09:00")
