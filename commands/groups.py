@@ -55,6 +55,7 @@ from commands.registry import Command, Registry
 from storage.enums import AuditKind, Role
 from storage.models import Case, Person
 
+MAX_CLOSE_REASON = 500
 NEW_EXAMPLE = core.NEW_EXAMPLE
 ADD_EXAMPLE = '/coregroup add @priya school agency "Oak Primary"'
 EMAIL_EXAMPLE = '/coregroup add "Castle Surgery" gp email reception@castle.nhs.uk'
@@ -754,7 +755,13 @@ def close(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
     require_active(view)
     words = args.rest().split()
     confirmed = any(w.lower() in ("confirm", "confirmed") for w in words)
-    reason = " ".join(w for w in words if w.lower() not in ("confirm", "confirmed"))[:500] or None
+    reason = " ".join(w for w in words if w.lower() not in ("confirm", "confirmed")) or None
+    if reason is not None and len(reason) > MAX_CLOSE_REASON:
+        raise BadInput(
+            f"Please keep the reason for closing under {MAX_CLOSE_REASON} characters "
+            f"(yours has {len(reason)}). Nothing was closed.",
+            hint="For example: `/coregroup close The plan ended at the review conference`",
+        )
     view.group.close_reason = reason
     ctx.session.add(view.group)
     if confirmed:

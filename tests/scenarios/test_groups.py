@@ -472,6 +472,16 @@ def test_close_confirm_closes_at_once(chat: ChatDriver, engine: Engine) -> None:
     assert "is closed" in chat("/coregroup close confirm")
 
 
+def test_close_reason_too_long_is_refused_and_shown_back(chat: ChatDriver, engine: Engine) -> None:
+    reason = "the plan ended " + "x" * 600
+    out = chat(START + f"/coregroup close {reason} confirm")
+    assert "Please keep the reason for closing under 500 characters" in out
+    assert "Nothing was closed." in out
+    assert reason[-40:] in out  # what they typed comes back, so nothing is lost
+    assert group_rows(engine)[1].status == GroupStatus.ACTIVE
+    assert group_rows(engine)[1].close_reason is None
+
+
 def test_close_button_only_works_for_someone_who_may_close(
     chat: ChatDriver, engine: Engine
 ) -> None:
