@@ -667,6 +667,14 @@ class SlackHandlers:
             self._publish_home(origin.user_id)
         elif origin.ephemeral and origin.response_url:
             self._respond(origin.response_url, message, replace=True)
+        elif (
+            origin.message_ts
+            and origin.channel_id
+            and self.outbox.channels_held({origin.channel_id})
+        ):
+            # Someone removed can still see this channel: the clicked card keeps what it showed,
+            # and the person who clicked is answered privately.
+            self._to_actor(message, origin)
         elif origin.message_ts and origin.channel_id:
             # A message longer than Slack's 50 blocks: the clicked one becomes its first page,
             # the rest follow it as new messages (nothing cut).

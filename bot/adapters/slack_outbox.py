@@ -513,6 +513,21 @@ class SlackOutbox:
             ).first()
         return found is not None
 
+    def channels_held(self, channels: set[str]) -> set[str]:
+        """Those of `channels` that someone removed from the group can still see (Slack refused
+        the removal): nothing new is shown there, not even an edit of a card already posted."""
+        if not channels:
+            return set()
+        with Session(self.dispatcher.engine) as session:
+            found = session.exec(
+                select(SlackDelivery.channel).where(
+                    SlackDelivery.kind == "removal",
+                    col(SlackDelivery.channel).in_(sorted(channels)),
+                    col(SlackDelivery.done_at).is_(None),
+                )
+            ).all()
+        return {channel for channel in found if channel is not None}
+
     def retry_posts(self) -> int:
         """Send the deferred posts that are due, oldest first; returns how many went."""
         now = self.dispatcher.clock.now()
@@ -610,11 +625,14 @@ class SlackOutbox:
             session.add(stored)
 
     def update_copies(self, message: Message, *, clicked: str | None = None) -> None:
-        """Replace every other recorded copy of the message's live card (chat.update)."""
+        """Replace every other recorded copy of the message's live card (chat.update), except
+        copies in a channel someone removed can still see (its cards keep what they showed)."""
         if not message.card:
             return
-        for copy in self.dispatcher.copies_of(message.card):
-            if copy.message_id == clicked:
+        copies = self.dispatcher.copies_of(message.card)
+        held = self.channels_held({copy.place for copy in copies})
+        for copy in copies:
+            if copy.message_id == clicked or copy.place in held:
                 continue
             try:
                 self.client.chat_update(

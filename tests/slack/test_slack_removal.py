@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.clock import FakeClock
 from tests.slack.conftest import KEY_WORKER, SCHOOL, RunningApp
 from tests.slack.fake_slack import shown
-from tests.slack.test_slack_journeys import run, start_group
+from tests.slack.test_slack_journeys import button, card_with, run, start_group
 
 
 def test_a_refused_removal_holds_the_channel_and_is_retried_until_it_works(
@@ -55,3 +55,44 @@ def test_a_refused_removal_holds_the_channel_and_is_retried_until_it_works(
     assert len(texts) == 2 and "has left the core group" in texts[0]
     assert "Visit the family" in texts[1]  # the action card
     assert slack_app.runtime.retry_deferred() == 0  # done once
+
+
+def test_while_a_removal_is_refused_cards_in_the_channel_are_not_edited(
+    slack_app: RunningApp,
+) -> None:
+    fake, slack = slack_app.fake, slack_app.slack
+    channel = start_group(slack_app)
+    run(slack_app, f"add <@{SCHOOL}|alex> school", channel, wait="conversations.open")
+    run(slack_app, 'outcome add "The children attend school every day"', channel, wait="respond")
+    run(
+        slack_app,
+        f'action <@{KEY_WORKER}|sam> to "visit the family" by 15/1/2027',
+        channel,
+        wait="respond",
+    )
+    card = card_with(slack_app, channel, "action.done")
+    shown_before = shown(card)
+    fake.fail("conversations.kick", "restricted_action", times=5)
+    run(slack_app, f"remove <@{SCHOOL}|alex>", channel, wait="respond")
+    assert SCHOOL in channel.members  # Alex can still read the channel
+
+    done = button(card, "action.done")
+    answered = len(fake.responses)
+    slack.block_action(
+        user_id=KEY_WORKER,
+        action_id=done["action_id"],
+        value=done["value"],
+        channel_id=channel.id,
+        message_ts=card["ts"],
+    )
+    # Sam is answered privately (before, the channel's card was edited instead); the card Alex
+    # can see still shows what it showed.
+    fake.wait_for(
+        lambda: [
+            r
+            for r in fake.responses[answered:]
+            if r.args.get("response_type") == "ephemeral" and "Done — by Sam" in shown(r.args)
+        ]
+    )
+    edited_here = [c for c in fake.calls_to("chat.update") if c.args["channel"] == channel.id]
+    assert edited_here == [] and shown(card) == shown_before
