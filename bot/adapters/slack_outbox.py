@@ -378,6 +378,19 @@ class SlackOutbox:
             return False
         return True
 
+    def archive_space(self, place: str) -> bool:
+        """conversations.archive a closed group's channel once retention has deleted the bot's
+        messages in it (already archived counts); False if Slack will not, for now."""
+        try:
+            self.client.conversations_archive(channel=place)
+        except SlackClientError as exc:
+            code = error_code(exc)
+            if code == "already_archived":
+                return True
+            log.warning("could not archive %s (%s)", place, code)
+            return False
+        return True
+
     # Used by the adapter too -------------------------------------------------------------------
 
     def post(
@@ -409,7 +422,7 @@ class SlackOutbox:
                     self.limits.note(POST_METHOD, retry_after)
                     wait = retry_after
                 else:
-                    ref = f"{response['channel']}:{response['ts']}"
+                    ref = self._sent(response)
                     continue
             return self._defer(channel, message, payloads[n:], thread_ts, wait, group_id, pin)
         self._posted(ref, message.card, message.expects)
@@ -421,8 +434,7 @@ class SlackOutbox:
         """One already rendered page (`text` and `blocks`) posted to `channel`; "channel:ts"."""
         self.pacer.wait_turn(channel)
         args = {**payload, "unfurl_links": False, "unfurl_media": False}
-        response = self._post_one(channel, args, None)
-        return f"{response['channel']}:{response['ts']}"
+        return self._sent(self._post_one(channel, args, None))
 
     @staticmethod
     def _payloads(message: Message) -> list[dict[str, Any]]:
@@ -444,6 +456,12 @@ class SlackOutbox:
         if thread_ts:
             call["thread_ts"] = thread_ts
         return self.client.chat_postMessage(**call)
+
+    def _sent(self, response: Any) -> str:
+        """Record a message Slack posted (for retention to delete); returns "channel:ts"."""
+        channel, ts = str(response["channel"]), str(response["ts"])
+        self.dispatcher.remember_sent(channel, ts)
+        return f"{channel}:{ts}"
 
     def _posted(self, ref: str, card: str | None, expects: str | None) -> None:
         self.dispatcher.remember_prompt(ref, Message(text="", expects=expects))
@@ -566,7 +584,7 @@ class SlackOutbox:
                 backoff = min(timedelta(seconds=5 * 2 ** min(row.attempts, 10)), RETRY_BACKOFF_MAX)
                 self._reschedule(row, posts, now + backoff, error_code(exc))
                 return 0
-            ref = f"{response['channel']}:{response['ts']}"
+            ref = self._sent(response)
             posts.pop(0)
         if error is not None and error not in PERMANENT_ERRORS:
             backoff = min(timedelta(seconds=5 * 2 ** min(row.attempts, 10)), RETRY_BACKOFF_MAX)

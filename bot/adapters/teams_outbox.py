@@ -438,6 +438,8 @@ class TeamsOutbox:
             else:
                 coro = self.connector.send(place.service_url, place.conversation_id, activity)
             activity_id = self.io.run(coro)
+            if activity_id:  # recorded for retention to delete
+                self.dispatcher.remember_sent(place.conversation_id, activity_id, place.service_url)
         if message.key:
             self._record_sent(message.key, message_ref(place.conversation_id, activity_id))
         if message.card and activity_id:

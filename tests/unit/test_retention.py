@@ -15,6 +15,7 @@ from bot.cli import main
 from bot.clock import FakeClock
 from bot.config import load_settings
 from bot.core.retention import ERASED, FORMER_MEMBER, RetentionPolicy, due, erase
+from bot.core.sent_messages import delete_due
 from bot.housekeeping import retention_policy, run_housekeeping
 from storage.enums import GroupStatus, MinutesStatus, Platform, Role, Verdict
 from storage.models import (
@@ -135,6 +136,7 @@ def closed_group(session: Session, clock: FakeClock, reference: str, closed: dat
         )
     )
     group.status, group.closed_at, group.close_reason = GroupStatus.CLOSED, closed, TYPED
+    group.platform, group.channel_id = Platform.SLACK, f"C-{reference}"
     session.add(group)
     session.flush()
     return data
@@ -185,9 +187,10 @@ def test_exactly_what_is_past_its_period_is_erased_once_and_audited(
     old, later = world["old"].group.id, world["later"].group.id
     recorder = Recorder()
     with Session(engine) as s:
-        erased = erase(s, RetentionPolicy(), SIX_MONTHS_ON, recorder)
+        erased = erase(s, RetentionPolicy(), SIX_MONTHS_ON)
         s.commit()
     assert {item.group_id for item in erased} == {old}
+    delete_due(engine, {Platform.SLACK: recorder}, SIX_MONTHS_ON)
     assert sorted(recorder.deleted) == [
         "C-CP-2026-0001:1700000000.000100",
         "C-CP-2026-0001:1700000000.000200",
@@ -221,13 +224,15 @@ def test_exactly_what_is_past_its_period_is_erased_once_and_audited(
         assert parent is not None and parent.display_name == FORMER_MEMBER
         assert count(s, ChatIdentity, ChatIdentity.person_id == parent.id) == 0
         audits = s.exec(select(AuditEntry).where(AuditEntry.what == "retention:erased")).all()
-        assert {a.group_id for a in audits} == {old} and len(audits) == 8
+        # Eight kinds, and the chat messages deleted through the platform.
+        assert {a.group_id for a in audits} == {old} and len(audits) == 9
+        assert "kind=chat_messages deleted=2 not_deleted=0" in {a.detail for a in audits}
         assert all(TYPED not in a.detail and "Jo" not in a.detail for a in audits)
         # The card and the reminder (and the planner's bookkeeping row, once a planner ran).
         messages = next(a.detail for a in audits if a.detail.startswith("kind=messages "))
-        assert messages.endswith(" deleted_in_chat=2")
+        assert messages.endswith(" chat_messages_to_delete=2")
     with Session(engine) as s:  # the next day's run does only the group closed a day later
-        again = erase(s, RetentionPolicy(), SIX_MONTHS_ON + timedelta(days=2), recorder)
+        again = erase(s, RetentionPolicy(), SIX_MONTHS_ON + timedelta(days=2))
     assert {item.group_id for item in again} == {later} and len(again) == 8
 
 
