@@ -362,9 +362,9 @@ class SlackOutbox:
                 return f"{channel}:{item['ts']}"
         return None
 
-    def delete(self, ref: str) -> bool:
+    def delete(self, ref: str) -> bool | None:
         """chat.delete a message the bot posted ("channel:ts"), for retention; False if Slack
-        will not (a message already gone counts as deleted)."""
+        will not (a message already gone counts as deleted), None while it rate-limits."""
         channel, _, ts = ref.partition(":")
         if not ts or channel == "deferred":
             return False
@@ -374,6 +374,8 @@ class SlackOutbox:
             code = error_code(exc)
             if code == "message_not_found":
                 return True
+            if rate_limited(exc) is not None:
+                return None
             log.warning("could not delete a message in %s (%s)", channel, code)
             return False
         return True

@@ -4,8 +4,9 @@ Every post to a group's space or a person's direct messages on Slack or Teams is
 `SentMessage` (place and message id only: no text). When retention erases a group's messages,
 its space's posts (and the DMs its reminders, cards and copies went out as) are marked due; when
 it anonymises a person, their direct messages are. `delete_due` then asks the platform to delete
-each, keeping the outcome in the row, so a refusal or an outage is retried on the next daily run
-(a restart loses nothing) until `MAX_ATTEMPTS`, when it is left and counted as not deleted.
+each, keeping the outcome in the row, so a refusal is retried on the next daily run (a restart
+loses nothing) until `MAX_ATTEMPTS`, when it is left and counted as not deleted; a busy platform
+(a long rate limit, an outage) stops the run there without counting a try.
 Once a closed group's space holds nothing still to delete, `archive_spaces` archives it (Slack
 will not let the bot delete messages in an archived channel, so closing a Slack group leaves
 its channel open until then). Each run audits by kind and count only.
@@ -46,9 +47,11 @@ DELETABLE = (Platform.SLACK, Platform.TEAMS)
 
 @runtime_checkable
 class MessageEraser(Protocol):
-    """Deletes a message the bot sent, by the id its outbox returned; False if it cannot."""
+    """Deletes a message the bot sent, by the id its outbox returned: True once it is gone,
+    False if the platform refused, None if the platform is busy (rate limit, outage) and
+    nothing more should be asked of it in this run."""
 
-    def delete(self, ref: str) -> bool: ...
+    def delete(self, ref: str) -> bool | None: ...
 
 
 @runtime_checkable
@@ -235,6 +238,8 @@ def delete_due(engine: Engine, erasers: Mapping[Platform, MessageEraser], now: d
             rows = pending(session, platform)
         for row in rows:
             ok = eraser.delete(ref_of(platform, row.place, row.message_id))
+            if ok is None:
+                break  # busy: the rest wait for the next run, their tries not counted
             with session_scope(engine) as session:
                 stored = session.get(SentMessage, row.id)
                 assert stored is not None

@@ -105,3 +105,25 @@ def test_the_daily_job_deletes_exactly_the_closed_groups_messages_then_archives_
     clock.set(clock.now() + timedelta(days=1))
     run_housekeeping(engine=engine, clock=clock, settings=daily, erasers={Platform.SLACK: outbox})
     assert len(fake.calls_to("chat.delete")) == calls
+
+
+def test_a_long_rate_limit_stops_the_run_without_counting_a_try(
+    slack_app: RunningApp, engine: Engine, clock: FakeClock, daily: Settings
+) -> None:
+    fake, outbox = slack_app.fake, slack_app.runtime.outbox
+    closed = start(slack_app, "CP-2026-0142")
+    run(slack_app, "close confirm plan ended", closed, wait="conversations.setTopic")
+    slack_app.runtime.work.close()
+    posted = bots(closed)
+    fake.rate_limit("chat.delete", times=3, retry_after=30)  # far longer than is waited in place
+
+    clock.set(A_DAY_BEFORE + timedelta(days=2))
+    run_housekeeping(engine=engine, clock=clock, settings=daily, erasers={Platform.SLACK: outbox})
+    assert bots(closed) == posted and not closed.archived
+    with Session(engine) as s:
+        assert {row.attempts for row in s.exec(select(SentMessage))} == {0}
+
+    fake.rate_limit("chat.delete", times=0)  # a day later, Slack's Retry-After is long past
+    clock.set(A_DAY_BEFORE + timedelta(days=3))
+    run_housekeeping(engine=engine, clock=clock, settings=daily, erasers={Platform.SLACK: outbox})
+    assert bots(closed) == [] and closed.archived
