@@ -4,12 +4,20 @@ sees all of those, so the journey really carried them)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.housekeeping import run_housekeeping
 from bot.logs import configure_logging
+from storage.enums import Platform
 from tests.slack.conftest import KEY_WORKER, PARENT, PEOPLE, SCHOOL, RunningApp
 from tests.slack.fake_slack import BOT_TOKEN
 from tests.slack.signing import SIGNING_SECRET
@@ -22,12 +30,17 @@ INITIALS = "QX"
 def forbidden() -> list[str]:
     """Everything that must never reach a log line."""
     names = [part for name in PEOPLE.values() for part in (name, *name.split()) if len(part) > 3]
-    secrets = [BOT_TOKEN, SIGNING_SECRET, os.environ["DATA_KEY"], "xoxb-", "Bearer "]
+    secrets = [BOT_TOKEN, SIGNING_SECRET, os.environ["DATA_KEY"], "xoxb-", "xapp-", "Bearer "]
     return [*TYPED, EMAIL, f"initials {INITIALS}", *names, *secrets]
 
 
 def test_a_slack_journey_at_debug_logs_no_personal_data_or_secrets(
-    slack_app: RunningApp, capsys: pytest.CaptureFixture[str]
+    slack_app: RunningApp,
+    slack_settings: Settings,
+    engine: Engine,
+    clock: FakeClock,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     configure_logging("DEBUG", "json")
     fake, slack = slack_app.fake, slack_app.slack
@@ -58,6 +71,15 @@ def test_a_slack_journey_at_debug_logs_no_personal_data_or_secrets(
     fake.wait_calls("chat.postMessage", posts + 1)
     run("close confirm plan ended", "conversations.setTopic")
     slack_app.runtime.work.close()  # everything in hand has been logged
+    # Seven months on, the daily job deletes the group's messages (one refused) and archives.
+    fake.fail("chat.delete", "cant_delete_message")
+    clock.set(datetime(2027, 7, 1, 9, 0, tzinfo=UTC))
+    daily = slack_settings.model_copy(
+        update={"audit_key": base64.b64encode(b"k" * 32).decode(), "documents_dir": tmp_path}
+    )
+    erasers = {Platform.SLACK: slack_app.runtime.outbox}
+    run_housekeeping(engine=engine, clock=clock, settings=daily, erasers=erasers)
+    assert fake.calls_to("chat.delete")
 
     wire = " ".join(str(c.args) for c in [*fake.calls, *fake.responses])
     assert TYPED[0] in wire and TYPED[1] in wire and PEOPLE[SCHOOL] in wire  # really carried
