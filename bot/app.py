@@ -25,9 +25,9 @@ from bot.core.context import Locale
 from bot.core.people import Directory
 from bot.core.ports import Outbox
 from bot.core.reminders import ReminderSettings
-from bot.core.retention import MessageEraser
+from bot.core.sent_messages import MessageEraser
 from bot.distribution import DistributionSettings, Distributor
-from bot.housekeeping import DAILY_HOURS, safe_housekeeping
+from bot.housekeeping import DAILY_HOURS, DailyJob, safe_housekeeping
 from bot.scheduler import ReminderEngine, ReminderScheduler, start_scheduler
 from commands import build_registry
 from commands.dispatch import Dispatcher
@@ -126,9 +126,11 @@ def local_chat(
     echo: bool,
     settings: Settings | None = None,
     files_dir: Path | None = None,
+    daily: DailyJob | None = None,
 ) -> LocalChat:
-    """The local chat over `engine`, with reminders firing whenever its clock moves and the
-    copies of published minutes sent as soon as a reply queues them."""
+    """The local chat over `engine`, with reminders firing whenever its clock moves, the copies
+    of published minutes sent as soon as a reply queues them, and `daily` (housekeeping) run
+    whenever the clock passes a day since its last run."""
     dispatcher = build_dispatcher(
         engine=engine,
         clock=clock,
@@ -157,6 +159,8 @@ def local_chat(
     def on_clock() -> None:
         reminders.on_clock()
         copies.safe_run()  # retries of copies that could not go the first time
+        if daily is not None:
+            daily.on_clock()
 
     chat.on_clock = on_clock
     chat.after_reply = copies.safe_run
@@ -189,10 +193,10 @@ def start_reminders(
         coalesce=True,
     )
     if settings is not None:
-        eraser = outbox if isinstance(outbox, MessageEraser) else None
+        erasers = {platform: outbox} if isinstance(outbox, MessageEraser) else {}
         scheduler.add_job(
             functools.partial(
-                safe_housekeeping, engine=engine, clock=clock, settings=settings, eraser=eraser
+                safe_housekeeping, engine=engine, clock=clock, settings=settings, erasers=erasers
             ),
             IntervalTrigger(hours=DAILY_HOURS),
             id="housekeeping",

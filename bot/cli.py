@@ -361,6 +361,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         with_local_links,
     )
     from bot.clock import FakeClock, SystemClock
+    from bot.housekeeping import DailyJob
     from bot.logs import configure_logging
     from storage.db import check_schema
     from storage.keys import keys_of
@@ -380,6 +381,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         clock = FakeClock(SystemClock().now())
         host, port = settings.web_host, settings.web_port
         locale = with_local_links(locale_from(settings), host=host, port=port)
+        daily = DailyJob(engine=engine, clock=clock, settings=settings)
+        daily.on_clock()  # seal, retention: at start, then as the chat's clock passes each day
         chat = local_chat(
             engine=engine,
             clock=clock,
@@ -387,6 +390,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             out=sys.stdout,
             echo=not sys.stdin.isatty(),
             settings=settings,
+            daily=daily,
         )
         web = start_family_web(
             engine=engine,

@@ -6,6 +6,7 @@ exactly what users run. Everyone in it is fictional.
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import re
@@ -18,9 +19,11 @@ from typing import TextIO
 from bot.adapters.local import LocalChat
 from bot.app import local_chat, start_family_web, with_local_links
 from bot.clock import FakeClock
+from bot.config import Settings
 from bot.core.context import Locale
 from bot.core.oversight import join_team
 from bot.core.people import Who, person_for
+from bot.housekeeping import DailyJob
 from storage.crypto import KeyEncryptionKeys
 from storage.db import make_engine, session_scope, upgrade
 from storage.enums import Platform
@@ -98,6 +101,7 @@ def build_demo(
         out=seed_out,
         echo=True,
         files_dir=files_dir,
+        daily=DailyJob(engine=engine, clock=clock, settings=demo_settings(files_dir)),
     )
     # Only social workers and managers in a team may start a group: Sam is put in his team
     # first, as an administrator would with `coregroup team`.
@@ -111,6 +115,16 @@ def build_demo(
         chat.forget_buttons()
     chat.out, chat.echo = out, echo
     return chat
+
+
+def demo_settings(files_dir: Path | None) -> Settings:
+    """The daily job's settings for a throw-away run: an audit key made for it, and only the
+    demo's own folder of files to erase (none when it has none)."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        audit_key=base64.b64encode(os.urandom(32)).decode(),
+        documents_dir=files_dir or Path(os.devnull),  # not a folder: no files to erase
+    )
 
 
 def family_link(chat: LocalChat) -> tuple[str, str]:

@@ -18,7 +18,7 @@ def add_retention(subparsers: Subparsers) -> None:
         summary="List (--dry-run) or erase the working copies of closed groups past their "
         "retention period (RETENTION_MONTHS, default 6, and RETENTION_<KIND>_MONTHS).",
         epilog="The running bot does this daily, and deletes the chat messages it sent too; "
-        "--now erases everything but those messages, which it leaves for the bot.",
+        "--now marks those messages and leaves deleting them to the bot's next daily run.",
     )
     how = sub.add_mutually_exclusive_group(required=True)
     how.add_argument("--dry-run", action="store_true", help="only list what would go")
@@ -28,7 +28,7 @@ def add_retention(subparsers: Subparsers) -> None:
 def cmd_retention(args: argparse.Namespace) -> int:
     """Counts per kind for each case reference; erasing is audited by kind and count."""
     from bot.clock import SystemClock
-    from bot.core.retention import KINDS, due, erase
+    from bot.core.retention import due, erase
     from bot.housekeeping import retention_policy
     from storage.db import check_schema, session_scope
 
@@ -38,10 +38,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
     with _database(settings) as engine:
         check_schema(engine)
         with session_scope(engine) as session:
-            if args.dry_run:
-                found = due(session, policy, now)
-            else:
-                found = erase(session, policy, now, kinds=[k for k in KINDS if k != "messages"])
+            found = due(session, policy, now) if args.dry_run else erase(session, policy, now)
     by_case: dict[str, list[str]] = defaultdict(list)
     for item in found:
         by_case[item.reference].append(f"{item.kind.replace('_', ' ')} {item.rows}")

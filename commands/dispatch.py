@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
@@ -19,6 +19,7 @@ from bot.core.context import Ctx, Locale
 from bot.core.errors import Ambiguous, NotAllowed, NotFound, UserError
 from bot.core.people import Directory, Who, person_for
 from bot.core.routing import expected_by, remember_prompt
+from bot.core.sent_messages import record_sent
 from bot.logs import log_failure, request_scope
 from bot.messages import Button, Buttons, Context, Heading, Message, Reply, Text
 from commands.parse import Args, is_reference, tokenize
@@ -183,6 +184,22 @@ class Dispatcher:
                 expects=message.expects,
                 now=self.clock.now(),
             )
+
+    def remember_sent(self, place: str, message_id: str, service_url: str | None = None) -> None:
+        """Record a message the adapter posted (its channel or conversation and its id), so
+        retention can delete it later. It went out: a database fault is logged, not raised, so
+        the sender does not take it for a failed send and send it again."""
+        try:
+            record_sent(
+                self.engine,
+                platform=self.platform,
+                place=place,
+                message_id=message_id,
+                now=self.clock.now(),
+                service_url=service_url,
+            )
+        except SQLAlchemyError:
+            log_failure(log, "could not record a message sent in %s", place)
 
     def remember_dm(self, person_id: int, dm_channel_id: str, ref: dict | None = None) -> None:
         """Store where a person's direct messages with the bot live (and a Teams reference)."""

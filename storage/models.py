@@ -623,6 +623,28 @@ class AuditSeal(SQLModel, table=True):
     sealed_at: datetime = _utc()
 
 
+class SentMessage(SQLModel, table=True):
+    """A message the bot posted in a group's space or a person's direct messages, by the
+    platform's id for it, so the retention job can delete it later (and retry until it can).
+
+    `erase_from` is set when retention makes it due; `erased_at` once the platform deleted it
+    (or it was already gone); `last_error` is Slack's or Teams's short reason when refused."""
+
+    __table_args__ = (UniqueConstraint("platform", "place", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: Platform = _enum()
+    place: str = Field(max_length=300, index=True)  # the Slack channel or Teams conversation
+    message_id: str = Field(max_length=200)  # the Slack message ts or the Teams activity id
+    service_url: str | None = Field(default=None, max_length=300)  # Teams: where to call
+    sent_at: datetime = _utc()
+    group_id: int | None = Field(default=None, foreign_key="coregroup.id", index=True)
+    erase_from: datetime | None = _utc(default=None, index=True)
+    erased_at: datetime | None = _utc(default=None)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=100)
+
+
 class Erasure(SQLModel, table=True):
     """One kind of a closed group's working copies erased under the retention policy."""
 

@@ -146,6 +146,10 @@ HELD_NOTE = (
 REMOVAL_RETRY_FIRST = 30.0  # seconds before a refused removal is tried again (then doubling)
 CHANNEL_NAME_MAX = 80
 TOPIC_MAX = 250
+CLOSED_TOPIC = (
+    "This core group is closed. The channel is archived once the bot has deleted its messages "
+    "here at the end of the retention period."
+)
 
 
 # --- inbound text -------------------------------------------------------------------------------
@@ -746,10 +750,11 @@ class SlackHandlers:
                         state.problems.append(self._removal_note(person_id, channel, exc))
                         state.refused_removal = True
             case ArchiveSpace(group_id=group_id):
+                # Not archived yet: Slack will not let the bot delete its messages in an
+                # archived channel, so retention archives it once they are deleted.
                 channel = self.dispatcher.group_channel(group_id)
                 if channel is not None:
-                    with _unless("already_archived"):
-                        self.client.conversations_archive(channel=channel)
+                    self.client.conversations_setTopic(channel=channel, topic=CLOSED_TOPIC)
 
     def _removal_refused(
         self, group_id: int, person_id: int, channel: str, user_id: str, exc: SlackClientError

@@ -362,9 +362,9 @@ class SlackOutbox:
                 return f"{channel}:{item['ts']}"
         return None
 
-    def delete(self, ref: str) -> bool:
+    def delete(self, ref: str) -> bool | None:
         """chat.delete a message the bot posted ("channel:ts"), for retention; False if Slack
-        will not (a message already gone counts as deleted)."""
+        will not (a message already gone counts as deleted), None while it rate-limits."""
         channel, _, ts = ref.partition(":")
         if not ts or channel == "deferred":
             return False
@@ -374,7 +374,22 @@ class SlackOutbox:
             code = error_code(exc)
             if code == "message_not_found":
                 return True
+            if rate_limited(exc) is not None:
+                return None
             log.warning("could not delete a message in %s (%s)", channel, code)
+            return False
+        return True
+
+    def archive_space(self, place: str) -> bool:
+        """conversations.archive a closed group's channel once retention has deleted the bot's
+        messages in it (already archived counts); False if Slack will not, for now."""
+        try:
+            self.client.conversations_archive(channel=place)
+        except SlackClientError as exc:
+            code = error_code(exc)
+            if code == "already_archived":
+                return True
+            log.warning("could not archive %s (%s)", place, code)
             return False
         return True
 
@@ -409,7 +424,7 @@ class SlackOutbox:
                     self.limits.note(POST_METHOD, retry_after)
                     wait = retry_after
                 else:
-                    ref = f"{response['channel']}:{response['ts']}"
+                    ref = self._sent(response)
                     continue
             return self._defer(channel, message, payloads[n:], thread_ts, wait, group_id, pin)
         self._posted(ref, message.card, message.expects)
@@ -421,8 +436,7 @@ class SlackOutbox:
         """One already rendered page (`text` and `blocks`) posted to `channel`; "channel:ts"."""
         self.pacer.wait_turn(channel)
         args = {**payload, "unfurl_links": False, "unfurl_media": False}
-        response = self._post_one(channel, args, None)
-        return f"{response['channel']}:{response['ts']}"
+        return self._sent(self._post_one(channel, args, None))
 
     @staticmethod
     def _payloads(message: Message) -> list[dict[str, Any]]:
@@ -444,6 +458,12 @@ class SlackOutbox:
         if thread_ts:
             call["thread_ts"] = thread_ts
         return self.client.chat_postMessage(**call)
+
+    def _sent(self, response: Any) -> str:
+        """Record a message Slack posted (for retention to delete); returns "channel:ts"."""
+        channel, ts = str(response["channel"]), str(response["ts"])
+        self.dispatcher.remember_sent(channel, ts)
+        return f"{channel}:{ts}"
 
     def _posted(self, ref: str, card: str | None, expects: str | None) -> None:
         self.dispatcher.remember_prompt(ref, Message(text="", expects=expects))
@@ -581,7 +601,7 @@ class SlackOutbox:
                 backoff = min(timedelta(seconds=5 * 2 ** min(row.attempts, 10)), RETRY_BACKOFF_MAX)
                 self._reschedule(row, posts, now + backoff, error_code(exc))
                 return 0
-            ref = f"{response['channel']}:{response['ts']}"
+            ref = self._sent(response)
             posts.pop(0)
         if error is not None and error not in PERMANENT_ERRORS:
             backoff = min(timedelta(seconds=5 * 2 ** min(row.attempts, 10)), RETRY_BACKOFF_MAX)

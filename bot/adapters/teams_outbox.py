@@ -438,6 +438,8 @@ class TeamsOutbox:
             else:
                 coro = self.connector.send(place.service_url, place.conversation_id, activity)
             activity_id = self.io.run(coro)
+            if activity_id:  # recorded for retention to delete
+                self.dispatcher.remember_sent(place.conversation_id, activity_id, place.service_url)
         if message.key:
             self._record_sent(message.key, message_ref(place.conversation_id, activity_id))
         if message.card and activity_id:
@@ -466,9 +468,9 @@ class TeamsOutbox:
             )
         )
 
-    def delete(self, ref: str) -> bool:
+    def delete(self, ref: str) -> bool | None:
         """Delete a message the bot sent ("conversation|activity"), for retention; False if
-        Teams will not."""
+        Teams will not, None if it is busy or unreachable (try again later)."""
         conversation, _, activity_id = ref.partition("|")
         if not activity_id:
             return False
@@ -476,7 +478,7 @@ class TeamsOutbox:
             self.io.run(self.connector.delete(self.service_url, conversation, activity_id))
         except DeliveryError as exc:
             log.warning("could not delete a message: %s", exc)
-            return False
+            return None if exc.retryable else False
         return True
 
     def update_copies(self, message: Message, *, clicked: str | None = None) -> int:

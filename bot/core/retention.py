@@ -14,12 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from sqlalchemy import ColumnElement, String, cast, delete, exists, func, literal, update
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.core.documents.model import safe_stem
+from bot.core.sent_messages import queue_group, queue_people
 from storage.enums import AuditKind, GroupStatus
 from storage.models import (
     Action,
@@ -66,13 +67,6 @@ KINDS = (
     "identities",
 )
 DEFAULT_MONTHS = 6
-
-
-@runtime_checkable
-class MessageEraser(Protocol):
-    """Deletes a message the bot sent, by the id its outbox returned; False if it cannot."""
-
-    def delete(self, ref: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -283,16 +277,14 @@ def erase(
     session: Session,
     policy: RetentionPolicy,
     now: datetime,
-    eraser: MessageEraser | None = None,
     kinds: Sequence[str] = KINDS,
 ) -> list[Due]:
-    """Erase what `due` lists, deleting the bot's messages through `eraser` where it can, and
-    audit each kind of each group by kind and count. Returns what was erased."""
+    """Erase what `due` lists, and audit each kind of each group by kind and count; the bot's
+    chat messages are marked due for the running bot to delete (bot.core.sent_messages).
+    Returns what was erased."""
     done = []
     for item in due(session, policy, now, kinds):
-        deleted = 0
-        if item.kind == "messages" and eraser is not None:
-            deleted = sum(eraser.delete(ref) for ref in _sent_refs(session, item.group_id))
+        queued = _queue_chat(session, item, now)
         for path in _files(policy, item.kind, item.reference):
             path.unlink(missing_ok=True)
         for step in STEPS[item.kind]:
@@ -305,8 +297,8 @@ def erase(
             session.execute(statement.execution_options(synchronize_session=False))
         session.add(Erasure(group_id=item.group_id, kind=item.kind, erased_at=now, rows=item.rows))
         detail = f"kind={item.kind} rows={item.rows}"
-        if item.kind == "messages":
-            detail += f" deleted_in_chat={deleted}"
+        if item.kind in ("messages", "identities"):
+            detail += f" chat_messages_to_delete={queued}"
         session.add(
             AuditEntry(
                 at=now,
@@ -338,26 +330,11 @@ def _files(policy: RetentionPolicy, kind: str, reference: str) -> list[Path]:
     return sorted(folder.glob(f"{safe_stem(reference)}-*"))
 
 
-def _sent_refs(session: Session, group_id: int) -> list[str]:
-    """The ids of messages the bot sent about the group, as its outboxes returned them."""
-    refs = session.exec(
-        select(Reminder.message_ref).where(
-            Reminder.group_id == group_id, col(Reminder.message_ref).is_not(None)
-        )
-    ).all()
-    cards = session.exec(select(CardCopy).where(STEPS["messages"][0].where(group_id))).all()
-    copies = session.exec(
-        select(Distribution.message_ref).where(
-            _in(Distribution.minutes_id, _minutes(group_id)),
-            col(Distribution.message_ref).is_not(None),
-        )
-    ).all()
-    found = [r for r in (*refs, *copies) if r and not r.startswith("deferred:")]
-    found += [_card_ref(card) for card in cards]
-    return list(dict.fromkeys(found))
-
-
-def _card_ref(card: CardCopy) -> str:
-    """A card copy's id in its outbox's form: Slack "channel:ts", Teams "conversation|activity"."""
-    sep = "|" if card.service_url else ":"
-    return f"{card.place}{sep}{card.message_id}"
+def _queue_chat(session: Session, item: Due, now: datetime) -> int:
+    """Mark the bot's posts for deletion: the group's (messages) or its leavers' DMs
+    (identities, before their identities go)."""
+    if item.kind == "messages":
+        return queue_group(session, item.group_id, now)
+    if item.kind == "identities":
+        return queue_people(session, _leavers(item.group_id), item.group_id, now)
+    return 0

@@ -187,7 +187,9 @@ def test_cant_do_asks_why_in_a_modal_then_updates_the_card_and_tells_the_chair(
     )
 
 
-def test_closing_the_group_archives_its_channel(slack_app: RunningApp) -> None:
+def test_closing_the_group_tells_its_channel_and_leaves_it_for_retention_to_archive(
+    slack_app: RunningApp,
+) -> None:
     fake, slack = slack_app.fake, slack_app.slack
     channel = start_group(slack_app)
     run(slack_app, "close plan ended at review", channel, wait="respond")
@@ -203,13 +205,15 @@ def test_closing_the_group_archives_its_channel(slack_app: RunningApp) -> None:
         ephemeral=True,
     )
 
-    fake.wait_calls("conversations.archive")
-    assert channel.archived
-    # The members were told first: Slack refuses posts to an archived channel (is_archived).
+    fake.wait_calls("conversations.setTopic", 2)
+    # Not archived: Slack would not let the bot delete its messages there when retention ends
+    # (the daily job archives it then); the topic says so, after the members were told.
+    assert not channel.archived and "closed" in channel.topic
     assert "closed the core group" in shown(channel.messages[-1])
-    watched = ("chat.postMessage", "conversations.archive")
+    watched = ("chat.postMessage", "conversations.setTopic")
     order = [c.method for c in fake.calls if c.method in watched]
-    assert order[-2:] == ["chat.postMessage", "conversations.archive"]
+    assert order[-2:] == ["chat.postMessage", "conversations.setTopic"]
+    assert fake.calls_to("conversations.archive") == []
     posts = [c for c in fake.calls if c.method == "chat.postMessage"]
     assert all(c.status == 200 for c in posts if c.args["channel"] == channel.id)
     # The ephemeral confirmation was replaced through its response_url, not chat.update.
@@ -217,15 +221,15 @@ def test_closing_the_group_archives_its_channel(slack_app: RunningApp) -> None:
     assert replaced and fake.calls_to("chat.update") == []
 
 
-def test_closing_by_typing_confirm_tells_the_group_and_cancels_its_meeting_before_archiving(
+def test_closing_by_typing_confirm_tells_the_group_and_cancels_its_meeting(
     slack_app: RunningApp,
 ) -> None:
     fake = slack_app.fake
     channel = start_group(slack_app)
     run(slack_app, "schedule 5/1/2027 10am", channel, wait="chat.postMessage", count=1)
-    run(slack_app, "close confirm plan ended", channel, wait="conversations.archive")
+    run(slack_app, "close confirm plan ended", channel, wait="conversations.setTopic")
 
-    assert channel.archived
+    assert "closed" in channel.topic
     notice = shown(channel.messages[-1])
     assert "closed the core group" in notice and "is cancelled" in notice
     assert not [c for c in fake.calls if c.method == "chat.postMessage" and c.status != 200]

@@ -4,7 +4,7 @@ pacing and channel membership."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from bot.adapters.slack import Origin, slack_handlers
@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.core.ports import DeliveryError
 from bot.messages import AddToSpace, Message, Reply, ToGroup, ToPerson
 from storage.enums import Platform
-from storage.models import ChatIdentity
+from storage.models import ChatIdentity, SentMessage
 from tests.factories import make_group, make_person
 from tests.slack.conftest import GP, PARENT, RunningApp
 from tests.slack.fake_slack import FakeSlack
@@ -183,3 +183,25 @@ def test_retention_deletes_a_message_the_bot_sent_with_chat_delete(
     assert outbox.delete(ref) is True  # already gone counts as deleted
     assert [c.args["ts"] for c in fake.calls_to("chat.delete")] == [ref.split(":")[1]] * 2
     assert outbox.delete("deferred:4") is False
+
+
+def test_a_post_that_went_out_is_not_failed_when_its_record_for_retention_cannot_be_written(
+    slack_app: RunningApp, clock: FakeClock, engine: Engine
+) -> None:
+    outbox, fake = slack_app.runtime.outbox, slack_app.fake
+    group = _group(slack_app, clock, fake)
+
+    def fail(conn: object, cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SENTMESSAGE"):
+            raise engine.dialect.loaded_dbapi.OperationalError("server closed the connection")
+
+    event.listen(engine, "before_cursor_execute", fail)
+    try:
+        ref = outbox.send(ToGroup(group), Message.plain("Reminder"))  # no error: it was posted
+    finally:
+        event.remove(engine, "before_cursor_execute", fail)
+    assert ref.partition(":")[2] and len(fake.calls_to("chat.postMessage")) == 1
+    outbox.send(ToGroup(group), Message.plain("Another"))
+    with Session(engine) as s:
+        recorded = s.exec(select(SentMessage.message_id)).all()
+    assert len(recorded) == 1 and ref.partition(":")[2] not in recorded  # only the second

@@ -205,6 +205,7 @@ class FakeConnector:
     def __init__(self, tls: Tls) -> None:
         self.sent: list[Sent] = []
         self.deleted: list[tuple[str, str]] = []  # (conversation, activity) the bot deleted
+        self.refuse_deletes = 0  # deletions to refuse (403) before allowing them again
         self.opened: list[dict[str, Any]] = []
         self.tokens: dict[str, str] = {}  # access token → scope
         self.token_requests = 0
@@ -321,6 +322,9 @@ class FakeConnector:
     async def _delete(self, request: web.Request) -> web.Response:
         if (refused := self._check(request)) is not None:
             return refused
+        if self.refuse_deletes > 0:
+            self.refuse_deletes -= 1
+            return web.json_response({"error": {"code": "Forbidden"}}, status=403)
         self.deleted.append((request.match_info["conv"], request.match_info["activity"]))
         return web.Response(status=200)
 

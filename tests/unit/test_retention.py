@@ -4,6 +4,7 @@ by kind only; `coregroup retention --dry-run` lists them by case reference."""
 from __future__ import annotations
 
 import base64
+import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -11,20 +12,26 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, select
 
+from bot.app import local_chat
 from bot.cli import main
 from bot.clock import FakeClock
 from bot.config import load_settings
-from bot.core.retention import ERASED, FORMER_MEMBER, RetentionPolicy, due, erase
-from bot.housekeeping import retention_policy, run_housekeeping
+from bot.core.context import Locale
+from bot.core.retention import ERASED, FORMER_MEMBER, KINDS, RetentionPolicy, due, erase
+from bot.core.sent_messages import delete_due
+from bot.demo import build_demo
+from bot.housekeeping import DailyJob, retention_policy, run_housekeeping
 from storage.enums import GroupStatus, MinutesStatus, Platform, Role, Verdict
 from storage.models import (
     Action,
     AuditEntry,
+    AuditSeal,
     CardCopy,
     Case,
     ChatIdentity,
     Concern,
     CoreGroup,
+    Erasure,
     FamilyInvite,
     MemberUpdate,
     Minutes,
@@ -135,6 +142,7 @@ def closed_group(session: Session, clock: FakeClock, reference: str, closed: dat
         )
     )
     group.status, group.closed_at, group.close_reason = GroupStatus.CLOSED, closed, TYPED
+    group.platform, group.channel_id = Platform.SLACK, f"C-{reference}"
     session.add(group)
     session.flush()
     return data
@@ -185,9 +193,10 @@ def test_exactly_what_is_past_its_period_is_erased_once_and_audited(
     old, later = world["old"].group.id, world["later"].group.id
     recorder = Recorder()
     with Session(engine) as s:
-        erased = erase(s, RetentionPolicy(), SIX_MONTHS_ON, recorder)
+        erased = erase(s, RetentionPolicy(), SIX_MONTHS_ON)
         s.commit()
     assert {item.group_id for item in erased} == {old}
+    delete_due(engine, {Platform.SLACK: recorder}, SIX_MONTHS_ON)
     assert sorted(recorder.deleted) == [
         "C-CP-2026-0001:1700000000.000100",
         "C-CP-2026-0001:1700000000.000200",
@@ -221,13 +230,15 @@ def test_exactly_what_is_past_its_period_is_erased_once_and_audited(
         assert parent is not None and parent.display_name == FORMER_MEMBER
         assert count(s, ChatIdentity, ChatIdentity.person_id == parent.id) == 0
         audits = s.exec(select(AuditEntry).where(AuditEntry.what == "retention:erased")).all()
-        assert {a.group_id for a in audits} == {old} and len(audits) == 8
+        # Eight kinds, and the chat messages deleted through the platform.
+        assert {a.group_id for a in audits} == {old} and len(audits) == 9
+        assert "kind=chat_messages deleted=2 not_deleted=0" in {a.detail for a in audits}
         assert all(TYPED not in a.detail and "Jo" not in a.detail for a in audits)
         # The card and the reminder (and the planner's bookkeeping row, once a planner ran).
         messages = next(a.detail for a in audits if a.detail.startswith("kind=messages "))
-        assert messages.endswith(" deleted_in_chat=2")
+        assert messages.endswith(" chat_messages_to_delete=2")
     with Session(engine) as s:  # the next day's run does only the group closed a day later
-        again = erase(s, RetentionPolicy(), SIX_MONTHS_ON + timedelta(days=2), recorder)
+        again = erase(s, RetentionPolicy(), SIX_MONTHS_ON + timedelta(days=2))
     assert {item.group_id for item in again} == {later} and len(again) == 8
 
 
@@ -301,3 +312,50 @@ def test_the_daily_job_forgets_delivery_records_only_once_a_week_old(
     with Session(engine) as s:
         assert [e.key for e in s.exec(select(ProcessedEvent))] == ["trigger:new"]
         assert [t.key for t in s.exec(select(TeamsSend))] == ["meeting:new"]
+
+
+def test_the_local_chat_runs_the_daily_job_as_its_clock_passes_each_day(
+    engine: Engine, world: dict[str, GroupData], database_url: str, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        database_url=database_url,
+        audit_key=base64.b64encode(b"a" * 32).decode(),
+        documents_dir=tmp_path,
+    )
+    clock = FakeClock(SIX_MONTHS_ON - timedelta(days=1))
+    daily = DailyJob(engine=engine, clock=clock, settings=settings)
+    chat = local_chat(
+        engine=engine, clock=clock, locale=Locale(), out=io.StringIO(), echo=False, daily=daily
+    )
+    old = world["old"].group.id
+
+    def erased() -> int:
+        with Session(engine) as s:
+            return count(s, Erasure, Erasure.group_id == old)
+
+    chat.feed("clock +1h")  # the first move runs it: nothing is six months closed yet
+    assert daily.last == SIX_MONTHS_ON - timedelta(hours=23) and erased() == 0
+    chat.feed("clock +23h")  # not yet a day since the last run
+    assert erased() == 0
+    chat.feed("clock +1h")  # a day since the last run, and six months since the close
+    assert erased() == 8
+    chat.feed("clock +2h")
+    assert daily.last == SIX_MONTHS_ON + timedelta(hours=1)  # not again within the day
+
+
+def test_the_demo_erases_its_closed_group_when_its_clock_passes_the_period(
+    tmp_path: Path,
+) -> None:
+    chat = build_demo(
+        database_url=f"sqlite:///{tmp_path / 'demo.db'}",
+        out=io.StringIO(),
+        echo=False,
+        show_seed=False,
+        files_dir=tmp_path / "documents",
+    )
+    chat.run(["/coregroup close the plan ended confirm", "clock 2027-07-01 09:00"])
+    with Session(chat.dispatcher.engine) as s:
+        kinds = set(s.exec(select(Erasure.kind)).all())
+        assert count(s, AuditSeal) > 0
+    chat.dispatcher.engine.dispose()
+    assert kinds == set(KINDS)
