@@ -203,9 +203,10 @@ class RemoveFromSpace:
 
 @dataclass(frozen=True)
 class ArchiveSpace:
-    """Archive the group's space when the group closes."""
+    """Close the group's space when the group closes; `member_ids` are those still in it."""
 
     group_id: int
+    member_ids: tuple[int, ...] = ()
 
 
 Effect = CreateSpace | AddToSpace | RemoveFromSpace | ArchiveSpace

@@ -818,8 +818,11 @@ def _close(ctx: Ctx, view: GroupView, *, clicked: bool) -> Reply:
     ]
     text = " ".join(parts)
     reply = Reply()
-    reply.effects.append(ArchiveSpace(view.id))
-    for membership, person in active_members(ctx, view.id):
+    members = active_members(ctx, view.id)
+    reply.effects.append(
+        ArchiveSpace(view.id, member_ids=tuple(p.id for _, p in members if p.id is not None))
+    )
+    for membership, person in members:
         if Role(membership.role).is_family and person.id not in (None, ctx.actor_id):
             reply.say(_closed_for_family(ctx, cancelled=len(cancelled)), to=ToPerson(person.id))
     if clicked:

@@ -147,8 +147,8 @@ REMOVAL_RETRY_FIRST = 30.0  # seconds before a refused removal is tried again (t
 CHANNEL_NAME_MAX = 80
 TOPIC_MAX = 250
 CLOSED_TOPIC = (
-    "This core group is closed. The channel is archived once the bot has deleted its messages "
-    "here at the end of the retention period."
+    "This core group is closed and its members have left the channel. It is archived once the "
+    "bot has deleted its messages here at the end of the retention period."
 )
 
 
@@ -749,12 +749,39 @@ class SlackHandlers:
                         self._removal_refused(group_id, person_id, channel, ident.user_id, exc)
                         state.problems.append(self._removal_note(person_id, channel, exc))
                         state.refused_removal = True
-            case ArchiveSpace(group_id=group_id):
+            case ArchiveSpace(group_id=group_id, member_ids=members):
                 # Not archived yet: Slack will not let the bot delete its messages in an
-                # archived channel, so retention archives it once they are deleted.
+                # archived channel, so retention archives it once they are deleted. Meanwhile
+                # nobody stays in it: a closed group's channel is read and watched by no one.
                 channel = self.dispatcher.group_channel(group_id)
                 if channel is not None:
                     self.client.conversations_setTopic(channel=channel, topic=CLOSED_TOPIC)
+                    self._empty_closed_channel(channel, members, state)
+
+    def _empty_closed_channel(
+        self, channel: str, members: tuple[int, ...], state: _Delivery
+    ) -> None:
+        """Take every member out of a closed group's channel; the actor hears of any refusal."""
+        idents = self.dispatcher.identities(list(members))
+        refused: list[int] = []
+        for person_id in members:
+            ident = idents.get(person_id)
+            if ident is None or ident.user_id == state.bot_user_id:
+                continue
+            try:
+                with _unless("not_in_channel", "cant_kick_self"):
+                    self.client.conversations_kick(channel=channel, user=ident.user_id)
+            except SlackClientError as exc:
+                log.warning("closed channel: Slack refused a removal: %s", error_code(exc))
+                refused.append(person_id)
+        if refused:
+            names = ", ".join(
+                self.dispatcher.display_names(refused).get(p, "a member") for p in refused
+            )
+            state.problems.append(
+                f"Slack would not take {names} out of the closed group's channel, so they can "
+                "still read it. A workspace admin can remove them."
+            )
 
     def _removal_refused(
         self, group_id: int, person_id: int, channel: str, user_id: str, exc: SlackClientError

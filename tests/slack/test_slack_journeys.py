@@ -192,6 +192,8 @@ def test_closing_the_group_tells_its_channel_and_leaves_it_for_retention_to_arch
 ) -> None:
     fake, slack = slack_app.fake, slack_app.slack
     channel = start_group(slack_app)
+    run(slack_app, f"add <@{SCHOOL}|alex> school", channel, wait="conversations.open")
+    assert {KEY_WORKER, SCHOOL} <= channel.members
     run(slack_app, "close plan ended at review", channel, wait="respond")
     [reply] = fake.responses[-1:]
     confirm = button(reply.args, "groups.close")
@@ -214,6 +216,10 @@ def test_closing_the_group_tells_its_channel_and_leaves_it_for_retention_to_arch
     order = [c.method for c in fake.calls if c.method in watched]
     assert order[-2:] == ["chat.postMessage", "conversations.setTopic"]
     assert fake.calls_to("conversations.archive") == []
+    # Nobody stays in a channel that no one watches any more: the members were taken out of it
+    # once they had been told.
+    fake.wait_calls("conversations.kick", 2)
+    assert not {KEY_WORKER, SCHOOL} & channel.members
     posts = [c for c in fake.calls if c.method == "chat.postMessage"]
     assert all(c.status == 200 for c in posts if c.args["channel"] == channel.id)
     # The ephemeral confirmation was replaced through its response_url, not chat.update.
@@ -234,6 +240,29 @@ def test_closing_by_typing_confirm_tells_the_group_and_cancels_its_meeting(
     assert "closed the core group" in notice and "is cancelled" in notice
     assert not [c for c in fake.calls if c.method == "chat.postMessage" and c.status != 200]
     assert not [r for r in fake.responses if "couldn't" in shown(r.args)]
+
+
+def test_a_member_slack_will_not_take_out_of_a_closed_channel_is_named_to_the_chair(
+    slack_app: RunningApp,
+) -> None:
+    fake = slack_app.fake
+    channel = start_group(slack_app)
+    run(slack_app, f"add <@{SCHOOL}|alex> school", channel, wait="conversations.open")
+    fake.fail("conversations.kick", "restricted_action")  # the first removal: Sam's or Alex's
+    answered = len(fake.responses)
+    slack_app.slack.slash_command(
+        "close confirm plan ended", user_id=KEY_WORKER, channel_id=channel.id
+    )
+    fake.wait_calls("conversations.kick", 2)
+    told = fake.wait_for(
+        lambda: [
+            shown(r.args)
+            for r in fake.responses[answered:]
+            if "out of the closed group's channel" in shown(r.args)
+        ]
+    )
+    assert "can still read it. A workspace admin can remove them." in told[0]
+    assert len(channel.members & {KEY_WORKER, SCHOOL}) == 1
 
 
 def test_scheduling_from_the_private_reply_asks_for_the_date_then_tells_the_group(
