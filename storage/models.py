@@ -634,13 +634,17 @@ class Erasure(SQLModel, table=True):
 
 class DataKey(SQLModel, table=True):
     """A data key, only ever stored wrapped (AES-GCM) by a key-encryption key from DATA_KEY;
-    `kek_id` is that KEK's fingerprint, so a rotation knows which keys it has re-wrapped."""
+    `kek_id` is that KEK's fingerprint, so a rotation knows which keys it has re-wrapped.
+    `case_id` is the case whose rows it seals (None: the shared key of rows of no case); once
+    retention erases that case, `wrapped` is emptied and `destroyed_at` set (crypto-shredding)."""
 
     id: int | None = Field(default=None, primary_key=True)
     wrapped: str = Field(max_length=200)
     kek_id: str = Field(max_length=32, index=True)
     created_at: datetime = _utc()
     rewrapped_at: datetime | None = _utc(default=None)
+    case_id: int | None = Field(default=None, index=True)
+    destroyed_at: datetime | None = _utc(default=None)
 
 
 class AuditLogIsAppendOnly(RuntimeError):
@@ -706,6 +710,7 @@ def _drop_held_entries(session: Session, transaction: SessionTransaction) -> Non
 
 # Every sealed column, as "table.column" (docs/data-protection.md lists them).
 ENCRYPTED_COLUMNS = label_encrypted_columns(SQLModel.metadata)
+import storage.case_keys  # noqa: E402, F401  (seals each row's values under its case's key)
 
 __all__ = [
     "Action",

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import DateTime, MetaData, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -36,11 +37,35 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class EncryptedText(TypeDecorator[str]):
-    """Text sealed with AES-256-GCM under the database's newest data key, bound to its column.
+class SealedText(str):
+    """Text to be sealed under a given data key: what storage.case_keys puts in a row's sealed
+    attributes as it is written, so the column type seals it under the row's case key."""
 
-    `place` ("table.column") is set for every column by `label_encrypted_columns`; it is the
-    associated data, so a value copied into another column fails to open (crypto.WontOpen).
+    seal_key: tuple[int, AESGCM]
+
+    def __new__(cls, value: str, key: tuple[int, AESGCM]) -> SealedText:
+        text = super().__new__(cls, value)
+        text.seal_key = key
+        return text
+
+
+class SealedDict(dict[str, Any]):
+    """A JSON document to be sealed under a given data key (see SealedText)."""
+
+    seal_key: tuple[int, AESGCM]
+
+    def __init__(self, value: dict[str, Any], key: tuple[int, AESGCM]) -> None:
+        super().__init__(value)
+        self.seal_key = key
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text sealed with AES-256-GCM, bound to its column.
+
+    A value labelled by storage.case_keys (SealedText, SealedDict) is sealed under its case's
+    data key; any other under the newest shared key. `place` ("table.column") is set for every
+    column by `label_encrypted_columns`; it is the associated data, so a value copied into
+    another column fails to open (crypto.WontOpen).
     """
 
     impl = Text
@@ -53,7 +78,8 @@ class EncryptedText(TypeDecorator[str]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        key_id, cipher = keys_of(dialect).for_sealing()
+        key = getattr(value, "seal_key", None)
+        key_id, cipher = key if key is not None else keys_of(dialect).for_sealing()
         return seal(cipher, key_id, self.place, self._dump(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:

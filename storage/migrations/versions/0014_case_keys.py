@@ -1,0 +1,150 @@
+"""case keys: a data key per case (wrapped by the KEK like the shared one), destroyed when
+retention erases the case; every sealed value of a case's rows is sealed again under its key
+
+Needs DATA_KEY (or DATA_KEY_FILE) as 0010 does. Downgrading seals everything under the shared
+key again and drops the per-case keys.
+
+Revision ID: 0014_case_keys
+Revises: 0010_encryption
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+import storage.types
+from storage.case_keys import PARENTS, case_of
+from storage.crypto import KeysMissing, KeyEncryptionKeys, key_id_of, open_sealed, seal
+from storage.keys import DATAKEY, DataKeys, keys_of, open_data_key
+
+revision: str = "0014_case_keys"
+down_revision: str | None = "0010_encryption"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# The sealed columns of a case's rows as of this revision, by table.
+CASE_COLUMNS = {
+    "action": ("description",),
+    "actionevent": ("new_value", "note", "old_value"),
+    "attendance": ("note",),
+    "case": ("concerns", "initials"),
+    "concern": ("signals", "text"),
+    "coregroup": ("close_reason",),
+    "disagreement": ("detail", "escalated_to"),
+    "meeting": ("cancel_reason", "contingency", "decisions"),
+    "minutes": ("override_reason",),
+    "minutesreview": ("comment",),
+    "minutesversion": ("body", "change_note"),
+    "outcome": ("title",),
+    "outcomeevent": ("new_value", "note", "old_value"),
+    "slackdelivery": ("payload",),
+    "slotchoice": ("note",),
+    "updateanswer": ("answer",),
+}
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("datakey") as batch:
+        batch.add_column(sa.Column("case_id", sa.Integer(), nullable=True))
+        batch.add_column(
+            sa.Column("destroyed_at", storage.types.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch.create_index(batch.f("ix_datakey_case_id"), ["case_id"], unique=False)
+    conn = op.get_bind()
+    keys = _keys(conn)
+    opened = _opener(conn, keys.keks)
+
+    def reseal(table_name: str, row: sa.Row, column_name: str, value: str) -> str:
+        place = f"{table_name}.{column_name}"
+        plain = opened(place, value)
+        fk = "id" if table_name == "case" else PARENTS[table_name][0]
+        case_id = case_of(conn, table_name, row._mapping[fk])
+        if case_id is None:
+            return value
+        key_id, cipher = keys.for_case(conn, case_id)
+        return seal(cipher, key_id, place, plain)
+
+    _rewrite(conn, reseal)
+    keys.forget()
+
+
+def downgrade() -> None:
+    conn = op.get_bind()
+    keys = _keys(conn)
+    opened = _opener(conn, keys.keks)
+    shared_id = conn.execute(
+        sa.select(sa.func.max(DATAKEY.c.id)).where(DATAKEY.c.case_id.is_(None))
+    ).scalar_one()
+    shared = opened.ciphers[shared_id]
+
+    def reseal(table_name: str, _row: sa.Row, column_name: str, value: str) -> str:
+        place = f"{table_name}.{column_name}"
+        return seal(shared, shared_id, place, opened(place, value))
+
+    _rewrite(conn, reseal)
+    conn.execute(sa.delete(DATAKEY).where(DATAKEY.c.case_id.is_not(None)))
+    keys.forget()
+    with op.batch_alter_table("datakey") as batch:
+        batch.drop_index(batch.f("ix_datakey_case_id"))
+        batch.drop_column("destroyed_at")
+        batch.drop_column("case_id")
+
+
+def _keys(conn: sa.Connection) -> DataKeys:
+    keys = keys_of(conn.dialect)
+    keys.forget()
+    if keys.keks is None:
+        raise KeysMissing(
+            "This upgrade seals each case's text under its own key and needs the key the bot "
+            "runs with: set DATA_KEY or DATA_KEY_FILE"
+        )
+    return keys
+
+
+class _Opener:
+    """Opens any value sealed under a live data key of the database being migrated."""
+
+    def __init__(self, ciphers: dict[int, AESGCM]) -> None:
+        self.ciphers = ciphers
+
+    def __call__(self, place: str, value: str) -> str:
+        return open_sealed(self.ciphers[key_id_of(value, place)], value, place)
+
+
+def _opener(conn: sa.Connection, keks: KeyEncryptionKeys | None) -> _Opener:
+    assert keks is not None
+    live = conn.execute(
+        sa.select(DATAKEY.c.id, DATAKEY.c.wrapped, DATAKEY.c.kek_id).where(
+            DATAKEY.c.destroyed_at.is_(None)
+        )
+    )
+    return _Opener(
+        {
+            key_id: AESGCM(open_data_key(keks.by_id(), key_id, wrapped, kek_id))
+            for key_id, wrapped, kek_id in live
+        }
+    )
+
+
+def _rewrite(conn: sa.Connection, change: Callable[[str, sa.Row, str, str], str]) -> None:
+    """Replace every non-null sealed value of a case's rows by `change(table, row, column,
+    value)`, one UPDATE per row; values under a destroyed key are left as they are."""
+    destroyed = set(
+        conn.execute(sa.select(DATAKEY.c.id).where(DATAKEY.c.destroyed_at.is_not(None))).scalars()
+    )
+    for table_name, names in CASE_COLUMNS.items():
+        fk = "id" if table_name == "case" else PARENTS[table_name][0]
+        t = sa.table(table_name, *{sa.column(n) for n in ("id", fk, *names)})
+        for row in conn.execute(sa.select(*t.c)).all():
+            values = {
+                name: change(table_name, row, name, value)
+                for name in names
+                if (value := row._mapping[name]) is not None
+                and key_id_of(value, f"{table_name}.{name}") not in destroyed
+            }
+            if values:
+                conn.execute(sa.update(t).where(t.c.id == row._mapping["id"]).values(values))
