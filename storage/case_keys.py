@@ -1,22 +1,24 @@
 """Which case a row belongs to, so its sealed values are sealed under that case's data key.
 
-Every ORM insert and update of a table with sealed columns goes through `_label_row` (a mapper
-event, run inside the flush with its connection): it finds the row's case by following the
-row's parent ids (`PARENTS`) and replaces the sealed attributes being written by SealedText /
-SealedDict labelled with the case's key, which the column type then seals under. A new case's
-own row has no id before its INSERT, so its values go in under the shared key and are sealed
-again under the case's new key straight after (`_reseal_new_case`). Rows of no case (people,
-held replies) and values written by Core statements without a label use the shared key.
+Every ORM insert and update of a table with sealed columns goes through the mapper events here
+(run inside the flush, with its connection): they find the row's case by following the row's
+parent ids (`PARENTS`) and label the sealed values being written (SealedText / SealedDict) with
+the case's key and the row's id, which the column type then seals under and binds to. A new row
+has no id before its INSERT, so its values go in under the shared key, bound to no row, and the
+end of the flush seals them again under the case's key and the new id (one executemany UPDATE
+per table). Rows of no case (people, held replies) use the shared key, bound to their row;
+values written by Core statements without a label (retention's placeholders), the shared key
+bound to their column only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, column, event, select, table, update
-from sqlalchemy.orm import Mapper, attributes
+from sqlalchemy import Connection, Table, bindparam, column, event, select, table, update
+from sqlalchemy.orm import Mapper, Session, attributes
 
-from storage.keys import keys_of
+from storage.keys import RESEAL, Key, keys_of
 from storage.types import EncryptedJSON, EncryptedText, SealedDict, SealedText
 
 # How each table's rows reach their case: the column holding the parent row's id, and the
@@ -48,8 +50,8 @@ SHARED = frozenset({"heldreply", "person"})
 def case_of(conn: Connection, table_name: str, parent_id: int | None) -> int | None:
     """The case a row of `table_name` belongs to, given its parent's id (its `PARENTS` column):
     read on `conn` (the writing transaction sees rows it made) and cached; None if it has none."""
-    if table_name == "case":
-        return parent_id
+    if table_name == "case" or table_name in SHARED:
+        return parent_id if table_name == "case" else None
     keys = keys_of(conn.dialect)
     _, name = PARENTS[table_name]
     row_id, walked = parent_id, []
@@ -85,48 +87,72 @@ def _sealed_attributes(mapper: Mapper[Any]) -> list[tuple[str, str, bool]]:
     return found
 
 
-def _label_row(mapper: Mapper[Any], conn: Connection, target: Any, *, new: bool) -> None:
+def _key_for(mapper: Mapper[Any], conn: Connection, target: Any) -> Key:
+    """The data key the sealed values of `target` (a row with an id) are sealed under."""
+    keys = keys_of(conn.dialect)
     name = mapper.local_table.name  # type: ignore[attr-defined]
-    sealed = _sealed_attributes(mapper)
-    if not sealed or name in SHARED or (new and name == "case"):
-        return
+    if name in SHARED:
+        return keys.for_sealing()
     if name == "case":
         case_id = target.id
     else:
         fk, _ = PARENTS[name]
         case_id = case_of(conn, name, getattr(target, fk))
-    if case_id is None:
-        return
-    key = keys_of(conn.dialect).for_case(conn, case_id)
-    state = attributes.instance_state(target)
-    for attr, _, is_json in sealed:
-        value = getattr(target, attr)
-        if value is None or not (new or state.attrs[attr].history.has_changes()):
-            continue
-        setattr(target, attr, SealedDict(value, key) if is_json else SealedText(value, key))
+    return keys.for_sealing() if case_id is None else keys.for_case(conn, case_id)
 
 
-@event.listens_for(Mapper, "before_insert")
-def _before_insert(mapper: Mapper[Any], conn: Connection, target: Any) -> None:
-    _label_row(mapper, conn, target, new=True)
+def _labelled(value: Any, is_json: bool, key: Key, row: int) -> Any:
+    return SealedDict(value, key, row) if is_json else SealedText(value, key, row)
 
 
 @event.listens_for(Mapper, "before_update")
-def _before_update(mapper: Mapper[Any], conn: Connection, target: Any) -> None:
-    _label_row(mapper, conn, target, new=False)
+def _label_update(mapper: Mapper[Any], conn: Connection, target: Any) -> None:
+    """Label the sealed values an UPDATE writes with the row's key and id."""
+    sealed = _sealed_attributes(mapper)
+    if not sealed:
+        return
+    state = attributes.instance_state(target)
+    changed = [
+        (attr, is_json)
+        for attr, _, is_json in sealed
+        if getattr(target, attr) is not None and state.attrs[attr].history.has_changes()
+    ]
+    if changed:
+        key = _key_for(mapper, conn, target)
+        for attr, is_json in changed:
+            setattr(target, attr, _labelled(getattr(target, attr), is_json, key, target.id))
 
 
 @event.listens_for(Mapper, "after_insert")
-def _reseal_new_case(mapper: Mapper[Any], conn: Connection, target: Any) -> None:
-    """A new case's sealed values, written under the shared key, sealed again under its key."""
-    case_table: Table = mapper.local_table  # type: ignore[assignment]
-    if case_table.name != "case":
+def _queue_reseal(mapper: Mapper[Any], conn: Connection, target: Any) -> None:
+    """A new row's sealed values went in under the shared key, bound to no row (its id did not
+    exist yet): queue them to be sealed again under its key and id when the flush ends."""
+    sealed = _sealed_attributes(mapper)
+    if not sealed:
         return
-    key = keys_of(conn.dialect).for_case(conn, target.id)
+    key = _key_for(mapper, conn, target)
     values = {
-        name: SealedText(getattr(target, attr), key)
-        for attr, name, _ in _sealed_attributes(mapper)
-        if getattr(target, attr) is not None
+        name: _labelled(value, is_json, key, target.id)
+        for attr, name, is_json in sealed
+        if (value := getattr(target, attr)) is not None
     }
     if values:
-        conn.execute(update(case_table).where(case_table.c.id == target.id).values(values))
+        conn.info.setdefault(RESEAL, []).append((mapper.local_table, target.id, values))
+
+
+@event.listens_for(Session, "after_flush")
+def _reseal_new_rows(session: Session, _context: object) -> None:
+    """One executemany UPDATE per table and set of columns for the rows the flush inserted."""
+    conn = session.connection()
+    queued = conn.info.pop(RESEAL, [])
+    batches: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for sealed_table, row_id, values in queued:
+        batch = batches.setdefault((sealed_table, tuple(values)), [])
+        batch.append({"_row": row_id, **{f"_{name}": v for name, v in values.items()}})
+    for (sealed_table, names), rows in batches.items():
+        statement = (
+            update(sealed_table)
+            .where(sealed_table.c.id == bindparam("_row"))
+            .values({n: bindparam(f"_{n}", type_=sealed_table.c[n].type) for n in names})
+        )
+        conn.execute(statement, rows)

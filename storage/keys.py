@@ -47,6 +47,7 @@ DATAKEY = table(
 )
 CACHE_SIZE = 4096  # unwrapped data keys (and case → key, row → case entries) kept per engine
 _LEARNED = "coregroup_keys_learned"  # connection.info: cache entries its open transaction made
+RESEAL = "coregroup_reseal"  # connection.info: new rows' values to seal again (storage.case_keys)
 
 Key = tuple[int, AESGCM]  # a data key's id and its cipher
 
@@ -198,6 +199,7 @@ class DataKeys:
                 self._ciphers.pop(key_id)
 
     def _rolled_back(self, conn: Connection) -> None:
+        conn.info.pop(RESEAL, None)
         entries = conn.info.pop(_LEARNED, [])
         with self._lock:
             for cache, key in entries:

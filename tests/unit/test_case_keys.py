@@ -15,7 +15,7 @@ import storage.keys
 from bot.clock import FakeClock
 from bot.core.retention import ERASED, RetentionPolicy, erase
 from storage.case_keys import PARENTS, SHARED, case_of
-from storage.crypto import key_id_of
+from storage.crypto import WontOpen, key_id_of, row_of
 from storage.db import make_engine
 from storage.keys import DATAKEY, KeyDestroyed
 from storage.models import ENCRYPTED_COLUMNS, Action, Case, HeldReply, Outcome
@@ -25,7 +25,7 @@ from tests.unit.test_retention import CLOSED, SIX_MONTHS_ON, TYPED, closed_group
 SEALED_TABLES = sorted({place.split(".")[0] for place in ENCRYPTED_COLUMNS})
 
 
-def _case_keys(engine: Engine) -> dict[int, set[int]]:
+def live_case_keys(engine: Engine) -> dict[int, set[int]]:
     """The live data key ids of each case, as stored."""
     found: dict[int, set[int]] = {}
     with engine.connect() as conn:
@@ -39,8 +39,9 @@ def _case_keys(engine: Engine) -> dict[int, set[int]]:
     return found
 
 
-def _stored_keys(engine: Engine) -> list[tuple[str, int | None, int]]:
-    """(place, case of the row, data key id the stored value names) for every sealed value."""
+def stored_keys(engine: Engine) -> list[tuple[str, int | None, int]]:
+    """(place, case of the row, data key id the stored value names) for every sealed value,
+    each checked to be bound to the row it is stored in."""
     found = []
     with engine.connect() as conn:
         for place in ENCRYPTED_COLUMNS:
@@ -52,11 +53,12 @@ def _stored_keys(engine: Engine) -> list[tuple[str, int | None, int]]:
             parent = f'"{fk}"' if fk else "NULL"
             rows = conn.execute(
                 text(
-                    f'SELECT {parent}, "{column_name}" FROM "{table_name}" '
+                    f'SELECT id, {parent}, "{column_name}" FROM "{table_name}" '
                     f'WHERE "{column_name}" IS NOT NULL'
                 )
             ).all()
-            for parent_id, value in rows:
+            for row_id, parent_id, value in rows:
+                assert row_of(str(value), place) == row_id, place
                 case_id = case_of(conn, table_name, parent_id) if fk else None
                 found.append((place, case_id, key_id_of(str(value), place)))
     return found
@@ -79,10 +81,10 @@ def test_each_case_seals_under_its_own_key_and_people_under_the_shared_one(
         first.actions[0].description = "changed after it was written"
         s.add(first.actions[0])
         s.commit()
-    keys = _case_keys(engine)
+    keys = live_case_keys(engine)
     assert len(keys) == 3 and all(len(ids) == 1 for ids in keys.values())
     assert first.case.id != second.case.id and keys[first.case.id] != keys[second.case.id]
-    stored = _stored_keys(engine)
+    stored = stored_keys(engine)
     places = {place for place, _, _ in stored}
     assert {"case.concerns", "minutesversion.body", "updateanswer.answer", "heldreply.text"} <= (
         places
@@ -148,11 +150,11 @@ def test_erasing_a_closed_group_destroys_its_key_and_old_copies_no_longer_open(
         saved = conn.execute(
             text(f"SELECT description FROM action WHERE id = {action_id}")
         ).scalar_one()
-    (old_key,) = _case_keys(engine)[old.case.id]
+    (old_key,) = live_case_keys(engine)[old.case.id]
     with Session(engine) as s:
         erase(s, RetentionPolicy(), SIX_MONTHS_ON)
         s.commit()
-    keys = _case_keys(engine)
+    keys = live_case_keys(engine)
     assert old.case.id not in keys and kept.case.id in keys
     with engine.connect() as conn:
         wrapped = conn.execute(
@@ -187,4 +189,50 @@ def test_a_person_row_is_sealed_under_the_shared_key(engine: Engine, clock: Fake
     with engine.connect() as conn:
         value = conn.execute(text("SELECT text FROM heldreply")).scalar_one()
     assert key_id_of(value, "heldreply.text") == 1
-    assert _case_keys(engine) == {}
+    assert live_case_keys(engine) == {}
+
+
+# --- values bound to their row ------------------------------------------------------------------
+
+
+def _swap(engine: Engine, first: int, second: int) -> None:
+    """Exchange two actions' stored descriptions behind the bot's back."""
+    with engine.begin() as conn:
+        rows = dict(
+            conn.execute(
+                text("SELECT id, description FROM action WHERE id IN (:a, :b)"),
+                {"a": first, "b": second},
+            ).all()
+        )
+        for row_id, other in ((first, second), (second, first)):
+            conn.execute(
+                text("UPDATE action SET description = :v WHERE id = :id"),
+                {"v": rows[other], "id": row_id},
+            )
+
+
+@pytest.mark.parametrize("where", ["same group", "another group"])
+def test_a_ciphertext_moved_to_another_row_fails_to_open(
+    engine: Engine, clock: FakeClock, where: str
+) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        one = build_core_group(session=s, clock=clock, reference="CP-2026-0001")
+        two = build_core_group(session=s, clock=clock, reference="CP-2026-0002")
+        one.actions[1].description = "rewritten, so sealed by an UPDATE"
+        s.add(one.actions[1])
+        s.commit()
+    first = one.actions[1].id
+    second = (one if where == "same group" else two).actions[2].id
+    assert first is not None and second is not None
+    with Session(engine) as s:  # before the swap both open
+        assert s.get(Action, first) is not None and s.get(Action, second) is not None
+    _swap(engine, first, second)
+    for row_id in (first, second):
+        with Session(engine) as s, pytest.raises(WontOpen, match="moved from another row"):
+            s.get(Action, row_id)
+        with engine.connect() as conn, pytest.raises(WontOpen):  # a Core read is checked too
+            conn.execute(select(Action.description).where(Action.id == row_id)).one()
+    _swap(engine, first, second)  # put back, they open again
+    with Session(engine) as s:
+        action = s.get(Action, first)
+        assert action is not None and action.description == "rewritten, so sealed by an UPDATE"

@@ -54,7 +54,9 @@ def test_sealed_text_round_trips_and_is_stored_without_clear_text(
         action = s.get(Action, action_id)
         assert action is not None and action.description == SENTINEL + " — ünïcødé ✓"
     (stored,) = _raw(engine, f"SELECT description FROM action WHERE id = {action_id}")
-    assert stored.startswith("v1:") and "Zebra" not in stored and "kestrel" not in stored
+    # Sealed under the case's key (2; 1 is the shared key) and bound to its row.
+    assert stored.startswith(f"v2:2:{action_id}:")
+    assert "Zebra" not in stored and "kestrel" not in stored
 
 
 def test_the_same_text_is_sealed_differently_each_time(engine: Engine, clock: FakeClock) -> None:

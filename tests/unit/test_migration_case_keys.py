@@ -14,7 +14,7 @@ from storage.db import alembic_config, current_revision, head_revision, upgrade
 from storage.keys import keys_of
 from storage.models import ENCRYPTED_COLUMNS, HeldReply
 from tests.factories import build_core_group
-from tests.unit.test_case_keys import _case_keys, _stored_keys
+from tests.unit.test_case_keys import live_case_keys, stored_keys
 from tests.unit.test_retention import CLOSED, TYPED, closed_group
 
 
@@ -55,9 +55,9 @@ def test_upgrading_from_one_shared_key_seals_each_case_under_its_own(
     assert current_revision(engine) == head_revision()
     keys_of(engine.dialect).forget()
     assert _every_value(engine) == before
-    keys = _case_keys(engine)
+    keys = live_case_keys(engine)
     assert set(keys) == {first.case.id, second.case.id}
-    stored = _stored_keys(engine)
+    stored = stored_keys(engine)
     assert len(stored) > 50
     for place, case_id, key_id in stored:
         assert {key_id} == (keys[case_id] if case_id is not None else {1}), place

@@ -1,5 +1,6 @@
 """case keys: a data key per case (wrapped by the KEK like the shared one), destroyed when
-retention erases the case; every sealed value of a case's rows is sealed again under its key
+retention erases the case; every sealed value is sealed again under its case's key (the shared
+one for rows of no case) and bound to its row id
 
 Needs DATA_KEY (or DATA_KEY_FILE) as 0010 does. Downgrading seals everything under the shared
 key again and drops the per-case keys.
@@ -26,14 +27,15 @@ down_revision: str | None = "0010_encryption"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The sealed columns of a case's rows as of this revision, by table.
-CASE_COLUMNS = {
+# The sealed columns as of this revision, by table.
+SEALED_COLUMNS = {
     "action": ("description",),
     "actionevent": ("new_value", "note", "old_value"),
     "attendance": ("note",),
     "case": ("concerns", "initials"),
     "concern": ("signals", "text"),
     "coregroup": ("close_reason",),
+    "heldreply": ("text",),
     "disagreement": ("detail", "escalated_to"),
     "meeting": ("cancel_reason", "contingency", "decisions"),
     "minutes": ("override_reason",),
@@ -57,16 +59,14 @@ def upgrade() -> None:
     conn = op.get_bind()
     keys = _keys(conn)
     opened = _opener(conn, keys.keks)
+    shared = _shared(conn, opened)
 
     def reseal(table_name: str, row: sa.Row, column_name: str, value: str) -> str:
         place = f"{table_name}.{column_name}"
         plain = opened(place, value)
-        fk = "id" if table_name == "case" else PARENTS[table_name][0]
-        case_id = case_of(conn, table_name, row._mapping[fk])
-        if case_id is None:
-            return value
-        key_id, cipher = keys.for_case(conn, case_id)
-        return seal(cipher, key_id, place, plain)
+        case_id = case_of(conn, table_name, row._mapping[_parent(table_name)])
+        key_id, cipher = shared if case_id is None else keys.for_case(conn, case_id)
+        return seal(cipher, key_id, place, plain, row._mapping["id"])
 
     _rewrite(conn, reseal)
     keys.forget()
@@ -76,10 +76,7 @@ def downgrade() -> None:
     conn = op.get_bind()
     keys = _keys(conn)
     opened = _opener(conn, keys.keks)
-    shared_id = conn.execute(
-        sa.select(sa.func.max(DATAKEY.c.id)).where(DATAKEY.c.case_id.is_(None))
-    ).scalar_one()
-    shared = opened.ciphers[shared_id]
+    shared_id, shared = _shared(conn, opened)
 
     def reseal(table_name: str, _row: sa.Row, column_name: str, value: str) -> str:
         place = f"{table_name}.{column_name}"
@@ -92,6 +89,14 @@ def downgrade() -> None:
         batch.drop_index(batch.f("ix_datakey_case_id"))
         batch.drop_column("destroyed_at")
         batch.drop_column("case_id")
+
+
+def _shared(conn: sa.Connection, opened: _Opener) -> tuple[int, AESGCM]:
+    """The newest shared data key, read on the migration's connection."""
+    shared_id = conn.execute(
+        sa.select(sa.func.max(DATAKEY.c.id)).where(DATAKEY.c.case_id.is_(None))
+    ).scalar_one()
+    return shared_id, opened.ciphers[shared_id]
 
 
 def _keys(conn: sa.Connection) -> DataKeys:
@@ -130,14 +135,21 @@ def _opener(conn: sa.Connection, keks: KeyEncryptionKeys | None) -> _Opener:
     )
 
 
+def _parent(table_name: str) -> str:
+    """The column `case_of` follows from a row of `table_name` (its own id for a case)."""
+    if table_name == "heldreply":
+        return "person_id"
+    return "id" if table_name == "case" else PARENTS[table_name][0]
+
+
 def _rewrite(conn: sa.Connection, change: Callable[[str, sa.Row, str, str], str]) -> None:
-    """Replace every non-null sealed value of a case's rows by `change(table, row, column,
-    value)`, one UPDATE per row; values under a destroyed key are left as they are."""
+    """Replace every non-null sealed value by `change(table, row, column, value)`, one UPDATE
+    per row; values under a destroyed key are left as they are."""
     destroyed = set(
         conn.execute(sa.select(DATAKEY.c.id).where(DATAKEY.c.destroyed_at.is_not(None))).scalars()
     )
-    for table_name, names in CASE_COLUMNS.items():
-        fk = "id" if table_name == "case" else PARENTS[table_name][0]
+    for table_name, names in SEALED_COLUMNS.items():
+        fk = _parent(table_name)
         t = sa.table(table_name, *{sa.column(n) for n in ("id", fk, *names)})
         for row in conn.execute(sa.select(*t.c)).all():
             values = {
