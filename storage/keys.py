@@ -44,7 +44,9 @@ DATAKEY = table(
     column("rewrapped_at"),
     column("case_id"),
     column("destroyed_at"),
+    column("purpose"),
 )
+SEAL, INDEX = "seal", "index"  # datakey.purpose: a data key, or the blind indexes' key
 CACHE_SIZE = 4096  # unwrapped data keys (and case → key, row → case entries) kept per engine
 _LEARNED = "coregroup_keys_learned"  # connection.info: cache entries its open transaction made
 RESEAL = "coregroup_reseal"  # connection.info: new rows' values to seal again (storage.case_keys)
@@ -95,6 +97,7 @@ class DataKeys:
         self._ciphers = _LRU(CACHE_SIZE)  # key id → AESGCM
         self._case_keys = _LRU(CACHE_SIZE)  # case id → key id
         self.row_cases = _LRU(CACHE_SIZE * 4)  # (table, row id) → case id
+        self._index = _LRU(1)  # INDEX → the blind indexes' key
         self._shared: Key | None = None
         self._lock = threading.RLock()
 
@@ -136,6 +139,26 @@ class DataKeys:
             self._case_keys.put(case_id, key_id)
         self.learned(conn, (self._ciphers, key_id), (self._case_keys, case_id))
         return key_id, cipher
+
+    def index_key(self, conn: Connection) -> bytes:
+        """The key of the blind indexes (storage.blind_index), read or made on `conn`."""
+        with self._lock:
+            known = self._index.get(INDEX)
+        if known is not None:
+            return bytes(known)
+        query = select(DATAKEY.c.id, DATAKEY.c.wrapped, DATAKEY.c.kek_id).where(
+            DATAKEY.c.purpose == INDEX
+        )
+        row = conn.execute(query.order_by(DATAKEY.c.id).limit(1)).first()
+        if row is None:
+            add_data_key(conn, self._keks(), purpose=INDEX)
+            row = conn.execute(query.order_by(DATAKEY.c.id).limit(1)).one()
+        key_id, wrapped, kek_id = row
+        key = open_data_key(self._keks().by_id(), key_id, wrapped, kek_id)
+        with self._lock:
+            self._index.put(INDEX, key)
+        self.learned(conn, (self._index, INDEX))
+        return key
 
     def learned(self, conn: Connection, *entries: tuple[_LRU, Hashable]) -> None:
         """Note cache entries `conn`'s open transaction made, to drop if it rolls back."""
@@ -189,6 +212,7 @@ class DataKeys:
             self._ciphers.clear()
             self._case_keys.clear()
             self.row_cases.clear()
+            self._index.clear()
             self._shared = None
 
     def forget_case(self, case_id: int, key_ids: list[int]) -> None:
@@ -223,7 +247,11 @@ class DataKeys:
 
     def _newest_shared(self) -> Key | None:
         with self._engine_or_fail().connect() as conn:
-            shared = [DATAKEY.c.case_id.is_(None)] if _has_case_column(conn) else []
+            shared = (
+                [DATAKEY.c.case_id.is_(None), DATAKEY.c.purpose == SEAL]
+                if _has_case_column(conn)
+                else []
+            )
             row = conn.execute(
                 select(DATAKEY.c.id, DATAKEY.c.wrapped, DATAKEY.c.kek_id)
                 .where(*shared)
@@ -266,9 +294,12 @@ def open_data_key(keks: dict[str, bytes], key_id: int, wrapped: str, kek_id: str
         raise WrongKey(f"data key {key_id} is damaged: its wrapping does not verify") from None
 
 
-def add_data_key(conn: Connection, keks: KeyEncryptionKeys, *, case_id: int | None = None) -> int:
-    """Store a new random data key wrapped by the current KEK, for case `case_id` or (None) the
-    shared key of rows of no case; its id (the newest of its kind is used from now)."""
+def add_data_key(
+    conn: Connection, keks: KeyEncryptionKeys, *, case_id: int | None = None, purpose: str = SEAL
+) -> int:
+    """Store a new random key wrapped by the current KEK: a data key for case `case_id` or (None)
+    the shared key of rows of no case, or the blind indexes' key; its id (the newest of its kind
+    is used from now)."""
     values: dict[str, Any] = {
         "wrapped": wrap(keks.current, os.urandom(KEY_BYTES)),
         "kek_id": keks.current_id,
@@ -276,6 +307,8 @@ def add_data_key(conn: Connection, keks: KeyEncryptionKeys, *, case_id: int | No
     }
     if case_id is not None:
         values["case_id"] = case_id
+    if purpose != SEAL:
+        values["purpose"] = purpose
     result = conn.execute(insert(DATAKEY).values(values).returning(DATAKEY.c.id))
     return int(result.scalar_one())
 

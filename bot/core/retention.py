@@ -248,7 +248,7 @@ STEPS["identities"] = (
     Step(
         Person,
         lambda g: _in(Person.id, _leavers(g)),
-        {"display_name": FORMER_MEMBER, "email": None},
+        {"display_name": FORMER_MEMBER, "email": None, "email_index": None},
     ),
 )
 

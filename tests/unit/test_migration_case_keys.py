@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select, text
 from sqlmodel import Session, SQLModel
 
 from bot.clock import FakeClock
+from bot.core.subject_access import find_person
 from storage.crypto import key_id_of
 from storage.db import alembic_config, current_revision, head_revision, upgrade
 from storage.keys import keys_of
@@ -37,15 +38,22 @@ def test_upgrading_from_one_shared_key_seals_each_case_under_its_own(
         second = build_core_group(session=s, clock=clock, reference="CP-2026-0002")
         assert first.chair.id is not None
         s.add(HeldReply(person_id=first.chair.id, text=TYPED, held_at=clock.now()))
+        first.chair.email = "Key.Worker@council.example"
+        s.add(first.chair)
         s.commit()
     before = _every_value(engine)
     assert TYPED in before["minutesversion.body"] and TYPED in before["heldreply.text"]
 
     command.downgrade(alembic_config(engine), "0010_encryption")
     assert current_revision(engine) == "0010_encryption"
-    with engine.connect() as conn:  # 0010's database: one key, sealing everything
+    with engine.connect() as conn:  # 0010's database: one key, sealing all but three columns
         assert conn.execute(text("SELECT count(*) FROM datakey")).scalar_one() == 1
-        for place in ENCRYPTED_COLUMNS:
+        clear = {"meeting.venue", "meetingslot.venue", "person.email"}
+        for place in clear:
+            table_name, column_name = place.split(".")
+            sql = f'SELECT "{column_name}" FROM "{table_name}" ORDER BY id'
+            assert list(conn.execute(text(sql)).scalars()) == before[place]
+        for place in set(ENCRYPTED_COLUMNS) - clear:
             table_name, column_name = place.split(".")
             sql = f'SELECT "{column_name}" FROM "{table_name}" WHERE "{column_name}" IS NOT NULL'
             for value in conn.execute(text(sql)).scalars():
@@ -61,3 +69,5 @@ def test_upgrading_from_one_shared_key_seals_each_case_under_its_own(
     assert len(stored) > 50
     for place, case_id, key_id in stored:
         assert {key_id} == (keys[case_id] if case_id is not None else {1}), place
+    with Session(engine) as s:  # the email is found by its blind index, whatever its case
+        assert [p.id for p in find_person(s, "key.worker@council.example")] == [first.chair.id]
