@@ -56,7 +56,7 @@ def case_of(conn: Connection, table_name: str, parent_id: int | None) -> int | N
     _, name = PARENTS[table_name]
     row_id, walked = parent_id, []
     while name != "case" and row_id is not None:
-        known = keys.row_cases.get((name, row_id))
+        known = keys.cached_case((name, row_id))
         if known is not None:
             row_id = known
             break
@@ -66,9 +66,7 @@ def case_of(conn: Connection, table_name: str, parent_id: int | None) -> int | N
         row_id = conn.execute(select(t.c[fk]).where(t.c.id == row_id)).scalar_one_or_none()
         name = parent
     if row_id is not None:
-        for entry in walked:
-            keys.row_cases.put(entry, row_id)
-        keys.learned(conn, *((keys.row_cases, entry) for entry in walked))
+        keys.remember_case(conn, walked, row_id)
     return row_id
 
 
@@ -121,6 +119,17 @@ def _label_update(mapper: Mapper[Any], conn: Connection, target: Any) -> None:
         key = _key_for(mapper, conn, target)
         for attr, is_json in changed:
             setattr(target, attr, _labelled(getattr(target, attr), is_json, key, target.id))
+
+
+@event.listens_for(Mapper, "after_update")
+def _unlabel_update(mapper: Mapper[Any], _conn: Connection, target: Any) -> None:
+    """Give the row back plain values: a label copied elsewhere (`other.title = row.title`)
+    must not seal that value for this row again."""
+    for attr, _, _ in _sealed_attributes(mapper):
+        value = attributes.instance_state(target).dict.get(attr)
+        if isinstance(value, SealedText | SealedDict):
+            plain = dict(value) if isinstance(value, SealedDict) else str(value)
+            attributes.set_committed_value(target, attr, plain)
 
 
 @event.listens_for(Mapper, "after_insert")

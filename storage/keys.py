@@ -96,7 +96,7 @@ class DataKeys:
         self.keks = keks
         self._ciphers = _LRU(CACHE_SIZE)  # key id → AESGCM
         self._case_keys = _LRU(CACHE_SIZE)  # case id → key id
-        self.row_cases = _LRU(CACHE_SIZE * 4)  # (table, row id) → case id
+        self._row_cases = _LRU(CACHE_SIZE * 4)  # (table, row id) → case id
         self._index = _LRU(1)  # INDEX → the blind indexes' key
         self._shared: Key | None = None
         self._lock = threading.RLock()
@@ -160,6 +160,19 @@ class DataKeys:
         self.learned(conn, (self._index, INDEX))
         return key
 
+    def cached_case(self, row: tuple[str, int]) -> int | None:
+        """The case of a (table, id) row, if known (storage.case_keys.case_of)."""
+        with self._lock:
+            found = self._row_cases.get(row)
+        return None if found is None else int(found)
+
+    def remember_case(self, conn: Connection, rows: list[tuple[str, int]], case_id: int) -> None:
+        """Note the case of (table, id) rows read on `conn`."""
+        with self._lock:
+            for row in rows:
+                self._row_cases.put(row, case_id)
+        self.learned(conn, *((self._row_cases, row) for row in rows))
+
     def learned(self, conn: Connection, *entries: tuple[_LRU, Hashable]) -> None:
         """Note cache entries `conn`'s open transaction made, to drop if it rolls back."""
         conn.info.setdefault(_LEARNED, []).extend(entries)
@@ -211,7 +224,7 @@ class DataKeys:
         with self._lock:
             self._ciphers.clear()
             self._case_keys.clear()
-            self.row_cases.clear()
+            self._row_cases.clear()
             self._index.clear()
             self._shared = None
 

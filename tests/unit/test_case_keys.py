@@ -236,3 +236,23 @@ def test_a_ciphertext_moved_to_another_row_fails_to_open(
     with Session(engine) as s:
         action = s.get(Action, first)
         assert action is not None and action.description == "rewritten, so sealed by an UPDATE"
+
+
+def test_text_copied_from_a_rewritten_row_to_another_case_is_sealed_for_its_new_row(
+    engine: Engine, clock: FakeClock
+) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        one = build_core_group(session=s, clock=clock, reference="CP-2026-0001")
+        two = build_core_group(session=s, clock=clock, reference="CP-2026-0002")
+        source, target = one.actions[0], two.actions[0]
+        source.description = "the same words in two cases"
+        s.add(source)
+        s.flush()
+        assert type(source.description) is str  # no key or row label left on the row
+        target.description = source.description
+        s.add(target)
+        s.commit()
+    with Session(engine) as s:
+        for action_id in (source.id, target.id):
+            action = s.get(Action, action_id)
+            assert action is not None and action.description == "the same words in two cases"
