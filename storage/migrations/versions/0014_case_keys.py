@@ -23,7 +23,7 @@ import storage.types
 from storage.blind_index import email_index
 from storage.case_keys import PARENTS, case_of
 from storage.crypto import KeyEncryptionKeys, KeysMissing, WontOpen, key_id_of, open_sealed, seal
-from storage.keys import DATAKEY, SEAL, DataKeys, keys_of, open_data_key
+from storage.keys import DATAKEY, SEAL, DataKeys, add_data_key, keys_of, open_data_key
 
 revision: str = "0014_case_keys"
 down_revision: str | None = "0010_encryption"
@@ -80,7 +80,7 @@ def upgrade() -> None:
     conn = op.get_bind()
     keys = _keys(conn)
     opened = _opener(conn, keys.keks)
-    shared = _shared(conn, opened)
+    shared = _shared(conn, opened, keys.keks)
     person = sa.table("person", sa.column("id"), sa.column("email"), sa.column("email_index"))
     for person_id, email in conn.execute(
         sa.select(person.c.id, person.c.email).where(person.c.email.is_not(None))
@@ -106,7 +106,7 @@ def downgrade() -> None:
     conn = op.get_bind()
     keys = _keys(conn)
     opened = _opener(conn, keys.keks)
-    shared_id, shared = _shared(conn, opened)
+    shared_id, shared = _shared(conn, opened, keys.keks)
 
     def reseal(table_name: str, _row: sa.Row, column_name: str, value: str) -> str:
         place = f"{table_name}.{column_name}"
@@ -157,13 +157,22 @@ def _sqlite_rebuilds() -> Iterator[None]:
         op.execute("PRAGMA foreign_keys = ON")
 
 
-def _shared(conn: sa.Connection, opened: _Opener) -> tuple[int, AESGCM]:
-    """The newest shared data key, read on the migration's connection."""
-    shared_id = conn.execute(
-        sa.select(sa.func.max(DATAKEY.c.id)).where(
-            DATAKEY.c.case_id.is_(None), DATAKEY.c.purpose == SEAL
-        )
-    ).scalar_one()
+def _shared(
+    conn: sa.Connection, opened: _Opener, keks: KeyEncryptionKeys | None
+) -> tuple[int, AESGCM]:
+    """The newest shared data key, read (or, in a database emptied of keys, made) on the
+    migration's connection."""
+    assert keks is not None
+    newest = sa.select(sa.func.max(DATAKEY.c.id)).where(
+        DATAKEY.c.case_id.is_(None), DATAKEY.c.purpose == SEAL
+    )
+    shared_id = conn.execute(newest).scalar_one()
+    if shared_id is None:
+        shared_id = add_data_key(conn, keks)
+        wrapped, kek_id = conn.execute(
+            sa.select(DATAKEY.c.wrapped, DATAKEY.c.kek_id).where(DATAKEY.c.id == shared_id)
+        ).one()
+        opened.ciphers[shared_id] = AESGCM(open_data_key(keks.by_id(), shared_id, wrapped, kek_id))
     return shared_id, opened.ciphers[shared_id]
 
 
