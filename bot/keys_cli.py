@@ -52,7 +52,7 @@ def add_keys(subparsers: Subparsers) -> None:
     rotate.add_argument(
         "--new-data-key",
         action="store_true",
-        help="also start a new data key generation: new values are sealed with it",
+        help="also start a new generation of the shared data key (cases keep their own keys)",
     )
 
 
@@ -121,5 +121,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         if args.new_data_key:
             with engine.begin() as conn:
                 key_id = add_data_key(conn, KeyEncryptionKeys(new_kek))
-            _out(f"Processes started from now on seal new values with data key {key_id}.")
+            _out(
+                f"Processes started from now on seal new values of no case with data key {key_id}."
+            )
     return 0

@@ -2,9 +2,10 @@
 
 A KEK comes from DATA_KEY (base64 of 32 bytes) or DATA_KEY_FILE and never enters the database.
 Data keys are random 32-byte keys kept in the `datakey` table only wrapped (AES-GCM) by a KEK.
-A sealed value is `v1:<data key id>:<base64url(nonce ‖ ciphertext ‖ tag)>` with a fresh 96-bit
-nonce, and its associated data names the table and column it belongs to, so a value copied into
-another column does not open.
+A sealed value is `v2:<data key id>:<row id>:<base64url(nonce ‖ ciphertext ‖ tag)>` with a fresh
+96-bit nonce, and its associated data names the table, column and row it belongs to, so a value
+copied into another column or row does not open. `v1:<data key id>:<…>` values are bound to
+their column only (0010's, and what a bulk UPDATE writes: one value for many rows).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
-PREFIX = "v1"
+PREFIX = "v1"  # bound to table and column
+ROW_PREFIX = "v2"  # bound to table, column and row id
 _WRAP_AAD = b"coregroup:datakey:v1"
 
 
@@ -133,35 +135,66 @@ def unwrap(kek: bytes, wrapped: str) -> bytes:
     return AESGCM(kek).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _WRAP_AAD)
 
 
-def place_aad(place: str, key_id: int) -> bytes:
-    """The associated data of a value stored at `place` ("table.column") under data key `key_id`."""
-    return f"coregroup:{PREFIX}:{place}:{key_id}".encode()
+def place_aad(place: str, key_id: int, row: int | None = None) -> bytes:
+    """The associated data of a value stored at `place` ("table.column") under data key `key_id`,
+    in row `row` (None: a value bound to its column only, as 0010 and bulk statements write)."""
+    if row is None:
+        return f"coregroup:{PREFIX}:{place}:{key_id}".encode()
+    return f"coregroup:{ROW_PREFIX}:{place}:{key_id}:{row}".encode()
 
 
-def seal(cipher: AESGCM, key_id: int, place: str, plain: str) -> str:
-    """`plain` sealed for `place` under data key `key_id`."""
+def seal(cipher: AESGCM, key_id: int, place: str, plain: str, row: int | None = None) -> str:
+    """`plain` sealed for `place` under data key `key_id`, bound to row `row` if given."""
     nonce = os.urandom(NONCE_BYTES)
-    body = cipher.encrypt(nonce, plain.encode("utf-8"), place_aad(place, key_id))
-    return f"{PREFIX}:{key_id}:{base64.urlsafe_b64encode(nonce + body).decode('ascii')}"
+    body = cipher.encrypt(nonce, plain.encode("utf-8"), place_aad(place, key_id, row))
+    sealed = base64.urlsafe_b64encode(nonce + body).decode("ascii")
+    if row is None:
+        return f"{PREFIX}:{key_id}:{sealed}"
+    return f"{ROW_PREFIX}:{key_id}:{row}:{sealed}"
+
+
+def _parts(stored: str, place: str) -> tuple[int, int | None, str]:
+    """A sealed value's data key id, the row it was sealed for (None: any) and its body."""
+    head, _, rest = stored.partition(":")
+    if head == PREFIX:
+        key, _, body = rest.partition(":")
+        row = ""
+    elif head == ROW_PREFIX:
+        key, _, rest = rest.partition(":")
+        row, _, body = rest.partition(":")
+    else:
+        key = body = ""
+    if not key.isdigit() or not body or (head == ROW_PREFIX and not row.isdigit()):
+        raise WontOpen(f"{place}: the stored value is not sealed (clear text in a sealed column)")
+    return int(key), int(row) if row else None, body
 
 
 def key_id_of(stored: str, place: str) -> int:
     """The data key id a sealed value names; WontOpen if it is not a sealed value."""
-    parts = stored.split(":", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or not parts[1].isdigit():
-        raise WontOpen(f"{place}: the stored value is not sealed (clear text in a sealed column)")
-    return int(parts[1])
+    return _parts(stored, place)[0]
 
 
-def open_sealed(cipher: AESGCM, stored: str, place: str) -> str:
-    """The text inside a sealed value; WontOpen if it belongs elsewhere or was altered."""
-    key_id = key_id_of(stored, place)
+def row_of(stored: str, place: str) -> int | None:
+    """The row a sealed value was sealed for (None: one bound to its column only)."""
+    return _parts(stored, place)[1]
+
+
+def open_sealed(cipher: AESGCM, stored: str, place: str, row: int | None = None) -> str:
+    """The text inside a sealed value; WontOpen if it belongs elsewhere or was altered. `row` is
+    the id of the row it was read from: a value sealed for another row does not open."""
+    key_id, sealed_for, body = _parts(stored, place)
+    if row is not None and sealed_for is not None and sealed_for != row:
+        raise WontOpen(
+            f"{place}: the stored value in row {row} was sealed for row {sealed_for}: "
+            "it was moved from another row"
+        )
     try:
-        raw = base64.urlsafe_b64decode(stored.split(":", 2)[2])
-        plain = cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], place_aad(place, key_id))
+        raw = base64.urlsafe_b64decode(body)
+        aad = place_aad(place, key_id, sealed_for)
+        plain = cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
     except (InvalidTag, ValueError, binascii.Error):
         raise WontOpen(
             f"{place}: the stored value does not open under data key {key_id}: it was written "
-            "for another column, or altered"
+            "for another column or row, or altered"
         ) from None
     return plain.decode("utf-8")

@@ -79,8 +79,10 @@ class Person(SQLModel, table=True):
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     is_team_manager: bool = False
     # Where copies of the minutes go for someone outside the council's chat (a GP practice, a
-    # parent without an account); never shown to other members.
-    email: str | None = Field(default=None, max_length=254)
+    # parent without an account); never shown to other members. Sealed; `email_index` is its
+    # keyed hash (storage.blind_index), for finding a person by email.
+    email: str | None = _secret(default=None)
+    email_index: str | None = Field(default=None, max_length=64, index=True)
     outside_chat: bool = False
     created_at: datetime = _utc()
 
@@ -228,7 +230,7 @@ class Meeting(SQLModel, table=True):
     kind: MeetingKind = _enum()
     starts_at: datetime = _utc(index=True)
     duration_minutes: int = 60
-    venue: str = Field(default="", max_length=200)
+    venue: str = _secret(default="")  # an address can locate a family
     call_link: str = Field(default="", max_length=400)
     status: MeetingStatus = _enum(MeetingStatus.SCHEDULED, index=True)
     decisions: str = _secret(default="")
@@ -506,7 +508,7 @@ class MeetingSlot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="coregroup.id", index=True)
     starts_at: datetime = _utc()
-    venue: str = Field(default="", max_length=200)
+    venue: str = _secret(default="")
     proposed_by: int = Field(foreign_key="person.id")
     proposed_at: datetime = _utc()
     # Set once the chair books a slot (this one or another) or proposes a new set.
@@ -656,13 +658,19 @@ class Erasure(SQLModel, table=True):
 
 class DataKey(SQLModel, table=True):
     """A data key, only ever stored wrapped (AES-GCM) by a key-encryption key from DATA_KEY;
-    `kek_id` is that KEK's fingerprint, so a rotation knows which keys it has re-wrapped."""
+    `kek_id` is that KEK's fingerprint, so a rotation knows which keys it has re-wrapped.
+    `case_id` is the case whose rows it seals (None: the shared key of rows of no case); once
+    retention erases that case, `wrapped` is emptied and `destroyed_at` set (crypto-shredding)."""
 
     id: int | None = Field(default=None, primary_key=True)
     wrapped: str = Field(max_length=200)
     kek_id: str = Field(max_length=32, index=True)
     created_at: datetime = _utc()
     rewrapped_at: datetime | None = _utc(default=None)
+    case_id: int | None = Field(default=None, index=True)
+    destroyed_at: datetime | None = _utc(default=None)
+    # "seal" for data keys; "index" for the one key of the blind indexes (storage.blind_index).
+    purpose: str = Field(default="seal", max_length=16)
 
 
 class AuditLogIsAppendOnly(RuntimeError):
@@ -728,6 +736,8 @@ def _drop_held_entries(session: Session, transaction: SessionTransaction) -> Non
 
 # Every sealed column, as "table.column" (docs/data-protection.md lists them).
 ENCRYPTED_COLUMNS = label_encrypted_columns(SQLModel.metadata)
+import storage.blind_index  # noqa: E402, F401  (keeps person.email_index in step)
+import storage.case_keys  # noqa: E402, F401  (seals each row's values under its case's key)
 
 __all__ = [
     "Action",

@@ -6,7 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Text
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import ColumnElement, DateTime, MetaData, Text, cast, literal_column, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -36,11 +37,40 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class EncryptedText(TypeDecorator[str]):
-    """Text sealed with AES-256-GCM under the database's newest data key, bound to its column.
+class SealedText(str):
+    """Text to be sealed under a given data key for a given row (None: not known yet): what
+    storage.case_keys puts in a row's sealed attributes as it is written, so the column type
+    seals it under the row's case key and binds it to the row."""
 
-    `place` ("table.column") is set for every column by `label_encrypted_columns`; it is the
-    associated data, so a value copied into another column fails to open (crypto.WontOpen).
+    seal_key: tuple[int, AESGCM]
+    seal_row: int | None
+
+    def __new__(cls, value: str, key: tuple[int, AESGCM], row: int | None) -> SealedText:
+        text = super().__new__(cls, value)
+        text.seal_key, text.seal_row = key, row
+        return text
+
+
+class SealedDict(dict[str, Any]):
+    """A JSON document to be sealed under a given data key for a given row (see SealedText)."""
+
+    seal_key: tuple[int, AESGCM]
+    seal_row: int | None
+
+    def __init__(self, value: dict[str, Any], key: tuple[int, AESGCM], row: int | None) -> None:
+        super().__init__(value)
+        self.seal_key, self.seal_row = key, row
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text sealed with AES-256-GCM, bound to its column.
+
+    A value labelled by storage.case_keys (SealedText, SealedDict) is sealed under its case's
+    data key and bound to its row; any other under the newest shared key, bound to its column
+    only. `place` ("table.column") is set for every column by `label_encrypted_columns`; with
+    the row id it is the associated data, so a value copied into another column or row fails to
+    open (crypto.WontOpen). A SELECT reads the value prefixed with the id of the row it comes
+    from (`column_expression`), which must be the row the value was sealed for.
     """
 
     impl = Text
@@ -53,14 +83,27 @@ class EncryptedText(TypeDecorator[str]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        key_id, cipher = keys_of(dialect).for_sealing()
-        return seal(cipher, key_id, self.place, self._dump(value))
+        key = getattr(value, "seal_key", None)
+        key_id, cipher = key if key is not None else keys_of(dialect).for_sealing()
+        row = getattr(value, "seal_row", None)
+        return seal(cipher, key_id, self.place, self._dump(value), row)
+
+    def column_expression(self, colexpr: ColumnElement[Any]) -> ColumnElement[Any]:
+        """`<row id>|<value>` when the column's table (or alias) has an id, so the value is
+        checked against the row it is read from; the value alone otherwise (not checked)."""
+        table = getattr(colexpr, "table", None)
+        row_id = table.c.get("id") if table is not None else None
+        if row_id is None:
+            return colexpr
+        return type_coerce(cast(row_id, Text) + literal_column("'|'") + colexpr, self)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        cipher = keys_of(dialect).for_opening(key_id_of(value, self.place))
-        return self._load(open_sealed(cipher, value, self.place))
+        row_text, bar, stored = value.rpartition("|")
+        row = int(row_text) if bar else None
+        cipher = keys_of(dialect).for_opening(key_id_of(stored, self.place))
+        return self._load(open_sealed(cipher, stored, self.place, row))
 
     def _dump(self, value: Any) -> str:
         return str(value)

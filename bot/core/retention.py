@@ -4,7 +4,8 @@ The case record itself is the council's case system's job; the bot keeps its wor
 only for a number of months after the group closes (per kind of record, default 6). What stays:
 the group, case reference and ids (so the audit log, which holds only ids, still reads), and the
 kind and status of each event. Each kind is done once per group, recorded in `Erasure` and in the
-audit log by kind and row count only.
+audit log by kind and row count only. Once every kind of a group is erased, its case's data keys
+are destroyed (crypto-shredding).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlmodel import Session, SQLModel, col, select
 from bot.core.documents.model import safe_stem
 from bot.core.sent_messages import queue_group, queue_people
 from storage.enums import AuditKind, GroupStatus
+from storage.keys import destroy_case_keys
 from storage.models import (
     Action,
     ActionEvent,
@@ -240,7 +242,7 @@ STEPS["identities"] = (
     Step(
         Person,
         lambda g: _in(Person.id, _leavers(g)),
-        {"display_name": FORMER_MEMBER, "email": None},
+        {"display_name": FORMER_MEMBER, "email": None, "email_index": None},
     ),
 )
 
@@ -310,7 +312,23 @@ def erase(
             )
         )
         done.append(item)
+    for group_id in dict.fromkeys(item.group_id for item in done):
+        _shred_if_finished(session, group_id)
     return done
+
+
+def _shred_if_finished(session: Session, group_id: int) -> None:
+    """Once every kind of a group's working copies is erased, destroy its case's data keys, so
+    a copy of its sealed text left anywhere (a backup, a missed row) no longer opens. What the
+    erasure left behind (placeholders) is sealed under the shared key and still reads."""
+    session.flush()
+    kinds = session.exec(
+        select(func.count()).select_from(Erasure).where(Erasure.group_id == group_id)
+    ).one()
+    if kinds < len(KINDS):
+        return
+    case_id = session.exec(select(CoreGroup.case_id).where(CoreGroup.id == group_id)).one()
+    destroy_case_keys(session.connection(), case_id)
 
 
 def _count(session: Session, kind: str, group_id: int) -> int:

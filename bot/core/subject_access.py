@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlmodel import Session, SQLModel, col, or_, select
 
+from storage.blind_index import email_index
 from storage.models import (
     Action,
     ActionEvent,
@@ -252,10 +253,9 @@ def export_case(
 def find_person(session: Session, who: str) -> list[Person]:
     """The people an email address or a chat user id names."""
     by_chat = select(ChatIdentity.person_id).where(ChatIdentity.user_id == who)
+    by_email = col(Person.email_index) == email_index(session.connection(), who)
     return list(
-        session.exec(
-            select(Person).where(or_(col(Person.email) == who.lower(), col(Person.id).in_(by_chat)))
-        ).all()
+        session.exec(select(Person).where(or_(by_email, col(Person.id).in_(by_chat)))).all()
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from storage.models import ENCRYPTED_COLUMNS
 from tests.scenarios.conftest import ChatDriver
+from tests.unit.test_case_keys import live_case_keys, stored_keys
 
 REF = "CP-2026-0142"
 # Typed by users, in pieces that each land in a sealed column.
@@ -62,8 +63,11 @@ def test_a_whole_journey_leaves_no_clear_text_in_the_database(
     typed_into |= {"minutesversion.body"}
     assert typed_into <= {place for place, values in by_place.items() if values}
     sealed = [v for values in by_place.values() for v in values]
-    assert all(v.startswith("v1:") for v in sealed)
     assert not any(SENTINEL in v for v in sealed)
+    # Every value is bound to its row and sealed under its case's own key (none was missed).
+    (case_key,) = live_case_keys(engine).values()
+    for place, case_id, key_id in stored_keys(engine):
+        assert {key_id} == (case_key if case_id is not None else {1}), place
     if engine.dialect.name == "sqlite":
         engine.dispose()  # checkpoints the WAL into the file
         url = make_url(str(engine.url))

@@ -54,7 +54,9 @@ def test_sealed_text_round_trips_and_is_stored_without_clear_text(
         action = s.get(Action, action_id)
         assert action is not None and action.description == SENTINEL + " — ünïcødé ✓"
     (stored,) = _raw(engine, f"SELECT description FROM action WHERE id = {action_id}")
-    assert stored.startswith("v1:") and "Zebra" not in stored and "kestrel" not in stored
+    # Sealed under the case's key (2; 1 is the shared key) and bound to its row.
+    assert stored.startswith(f"v2:2:{action_id}:")
+    assert "Zebra" not in stored and "kestrel" not in stored
 
 
 def test_the_same_text_is_sealed_differently_each_time(engine: Engine, clock: FakeClock) -> None:
@@ -165,7 +167,10 @@ def test_every_case_text_column_is_sealed() -> None:
         "disagreement.detail",
         "heldreply.text",
         "meeting.decisions",
+        "meeting.venue",
+        "meetingslot.venue",
         "minutesversion.body",
+        "person.email",
         "outcome.title",
         "slotchoice.note",
         "updateanswer.answer",
@@ -189,23 +194,23 @@ def test_rotation_interrupted_half_way_resumes_and_loses_nothing(
     engine = make_engine(database_url, KeyEncryptionKeys(old))
     upgrade(engine)
     try:
+        with engine.begin() as conn:  # a second generation of the shared key (1 is 0010's)
+            add_data_key(conn, KeyEncryptionKeys(old))
+        keys_of(engine.dialect).forget()
         descriptions = []
-        for n in range(4):  # four data key generations, each sealing one action
-            with engine.begin() as conn:
-                add_data_key(conn, KeyEncryptionKeys(old))
-            keys_of(engine.dialect).forget()
+        for n in range(4):  # four cases, each with its own data key (3 to 6)
             descriptions.append(f"{SENTINEL} #{n}")
             _action(engine, clock, descriptions[-1])
-        assert kek_counts(engine) == {KeyEncryptionKeys(old).current_id: 5}
+        assert kek_counts(engine) == {KeyEncryptionKeys(old).current_id: 6}
 
-        def stop_after_two(key_id: int) -> None:
-            if key_id == 2:
+        def stop_after_three(key_id: int) -> None:
+            if key_id == 3:
                 raise Interrupted
 
         with pytest.raises(Interrupted):
-            rotate(engine, KeyEncryptionKeys(old), new, after_each=stop_after_two)
+            rotate(engine, KeyEncryptionKeys(old), new, after_each=stop_after_three)
         old_id, new_id = KeyEncryptionKeys(old).current_id, KeyEncryptionKeys(new).current_id
-        assert kek_counts(engine) == {new_id: 2, old_id: 3}
+        assert kek_counts(engine) == {new_id: 3, old_id: 3}
 
         # Half-way, the running bot (old KEK, keys cached) and a new instance given both keys
         # read everything.
@@ -215,8 +220,8 @@ def test_rotation_interrupted_half_way_resumes_and_loses_nothing(
         both.dispose()
 
         done = rotate(engine, KeyEncryptionKeys(new, (old,)), new)
-        assert (done.rewrapped, done.already) == (3, 2)
-        assert kek_counts(engine) == {new_id: 5}
+        assert (done.rewrapped, done.already) == (3, 3)
+        assert kek_counts(engine) == {new_id: 6}
 
         only_new = make_engine(database_url, KeyEncryptionKeys(new))
         assert _descriptions(only_new) == descriptions
@@ -252,14 +257,15 @@ def test_keys_rotate_from_the_command_line(
     assert new_file.stat().st_mode & 0o777 == 0o600
     assert main(["keys", "rotate", "--new-key-file", str(new_file), "--new-data-key"]) == 0
     out = capsys.readouterr().out
-    assert "1 re-wrapped now, 0 already were" in out and "data key 2" in out
+    # The shared key and the case's own key; then a new generation of the shared key.
+    assert "2 re-wrapped now, 0 already were" in out and "data key 3" in out
 
     monkeypatch.setenv("DATA_KEY", new_file.read_text().strip())
     assert main(["keys", "status"]) == 0
     status = capsys.readouterr().out
-    assert "(DATA_KEY): 2 data key(s)" in status and "open all 2" in status
+    assert "(DATA_KEY): 3 data key(s)" in status and "open all 3" in status
     assert main(["keys", "rotate", "--new-key-file", str(new_file)]) == 0  # resumed: nothing left
-    assert "0 re-wrapped now, 2 already were" in capsys.readouterr().out
+    assert "0 re-wrapped now, 3 already were" in capsys.readouterr().out
     engine = make_engine(database_url)
     assert _descriptions(engine) == [SENTINEL]
     engine.dispose()

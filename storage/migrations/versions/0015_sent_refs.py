@@ -16,7 +16,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0015_sent_refs"
-down_revision: str | None = "0010_encryption"
+down_revision: str | None = "0014_case_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
