@@ -47,6 +47,7 @@ from storage.models import (
     Person,
     Reminder,
     ReviewConference,
+    SentMessage,
     SlotChoice,
     UpdateAnswer,
 )
@@ -179,6 +180,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(Reminder, lambda g: select(Reminder).where(Reminder.group_id == g)),
     Table(Erasure, lambda g: select(Erasure).where(Erasure.group_id == g)),
+    Table(SentMessage, lambda g: select(SentMessage).where(SentMessage.group_id == g)),
 )
 
 

@@ -63,6 +63,8 @@ def test_a_case_export_holds_every_row_and_the_published_minutes(
     assert {p["id"] for p in rows(files, "person")} >= set(long_group.people.values())
     assert WORRY in [a["answer"] for a in rows(files, "updateanswer")]
     assert len(rows(files, "minutesversion")) >= 1
+    # The record of the bot's own posts (ids only) is part of the case's rows too.
+    assert "tables/sentmessage.json" in files
     assert any(name.startswith("documents/") and name.endswith(".docx") for name in files)
     invite_fields = {k for r in rows(files, "familyinvite") for k in r}
     assert "token_hash" not in invite_fields and "code_hash" not in invite_fields
