@@ -35,7 +35,6 @@ from bot.core.working_hours import (
     next_allowed,
     person_hours,
     working_days_before,
-    working_morning,
 )
 from storage.enums import (
     ActionStatus,
@@ -67,16 +66,36 @@ _DEADLINE_KINDS = {
 }
 
 
+# A day whose opening hour (in any time zone, UTC-12 to UTC+14) can fall inside a window lies
+# within a day of the window's UTC dates; two days leave room to spare.
+_DAY_MARGIN = timedelta(days=2)
+
+
 class _Found:
-    """Collects occurrences inside the window [lo, hi], never from before their subject existed."""
+    """Collects occurrences inside the window [lo, hi], never from before their subject existed.
+
+    Derivation asks `wants` (and, for a whole day's reminders, `near`) before building an
+    occurrence, so what falls outside the window costs a comparison, not an object.
+    """
 
     def __init__(self, lo: datetime, hi: datetime) -> None:
         self.lo, self.hi = lo, hi
+        self.first_day = lo.astimezone(UTC).date() - _DAY_MARGIN
+        self.last_day = hi.astimezone(UTC).date() + _DAY_MARGIN
         self.items: dict[str, Occurrence] = {}
 
-    def add(self, occurrence: Occurrence, *, since: datetime) -> None:
+    def wants(self, due: datetime, since: datetime) -> bool:
+        """Whether a reminder due at `due` belongs in the window."""
         # Nothing is owed for a moment before the meeting, action or membership existed.
-        if self.lo <= occurrence.due_at <= self.hi and occurrence.due_at > since:
+        return self.lo <= due <= self.hi and due > since
+
+    def near(self, day: date) -> bool:
+        """Whether a reminder sent at the opening of someone's hours on `day` can be in it."""
+        return self.first_day <= day <= self.last_day
+
+    def add(self, occurrence: Occurrence, *, since: datetime) -> None:
+        """Keep `occurrence` if it belongs in the window (the first one of a key wins)."""
+        if self.wants(occurrence.due_at, since):
             self.items.setdefault(occurrence.key, occurrence)
 
 
@@ -154,41 +173,46 @@ class Planner:
             assert m.id is not None
             day, start = self.local_date(m.starts_at), _stamp(m.starts_at)
             open_day = working_days_before(day, update_days, cal)
+            nudge_day = cal.next_working_day(open_day)
+            # The notice days are the same for every member: those far outside the window are
+            # dropped once here, not member by member.
+            notices = [
+                (n, notice)
+                for n in s.meeting_notice_working_days
+                if found.near(notice := working_days_before(day, n, cal))
+            ]
+            final = m.starts_at - s.meeting_final_notice
+
+            def add(
+                key: str, kind: Kind, due: datetime, since: datetime, pid: int, **detail: Any
+            ) -> None:
+                if due < m.starts_at and found.wants(due, since):  # noqa: B023 (called at once)
+                    found.add(
+                        Occurrence(key, kind, st.id, pid, m.id, due, m.starts_at, detail),  # noqa: B023
+                        since=since,
+                    )
+
             for ms, person in st.members:
                 assert person.id is not None
                 pid, hours = person.id, st.hours(person)
-                wanted: list[tuple[str, Kind, datetime, dict[str, Any]]] = [
-                    (
+                since = max(m.created_at, ms.joined_at)
+                for n, notice in notices:
+                    add(
                         f"meeting:{m.id}:{start}:{n}wd:{pid}",
                         Kind.MEETING_AHEAD,
-                        hours.opens(working_days_before(day, n, cal)),
-                        {"days": n},
+                        hours.opens(notice),
+                        since,
+                        pid,
+                        days=n,
                     )
-                    for n in s.meeting_notice_working_days
-                ]
-                final = m.starts_at - s.meeting_final_notice
+                if final <= found.hi:  # the next allowed moment is never earlier
+                    soon = next_allowed(final, hours=hours, calendar=cal)
+                    add(f"meeting:{m.id}:{start}:soon:{pid}", Kind.MEETING_SOON, soon, since, pid)
                 opened = hours.opens(open_day)
-                wanted += [
-                    (
-                        f"meeting:{m.id}:{start}:soon:{pid}",
-                        Kind.MEETING_SOON,
-                        next_allowed(final, hours=hours, calendar=cal),
-                        {},
-                    ),
-                    (f"update:{m.id}:{start}:open:{pid}", Kind.UPDATE_OPEN, opened, {}),
-                ]
-                since = max(m.created_at, ms.joined_at)
+                add(f"update:{m.id}:{start}:open:{pid}", Kind.UPDATE_OPEN, opened, since, pid)
                 if opened > since:  # no nudge about an update that was never asked for
-                    nudge = hours.opens(cal.next_working_day(open_day))
-                    wanted.append(
-                        (f"update:{m.id}:{start}:nudge:{pid}", Kind.UPDATE_NUDGE, nudge, {})
-                    )
-                for key, kind, due, detail in wanted:
-                    if due < m.starts_at:
-                        found.add(
-                            Occurrence(key, kind, st.id, pid, m.id, due, m.starts_at, detail),
-                            since=since,
-                        )
+                    nudge = hours.opens(nudge_day)
+                    add(f"update:{m.id}:{start}:nudge:{pid}", Kind.UPDATE_NUDGE, nudge, since, pid)
             brief = self.channel.opens(working_days_before(day, 1, cal))
             if brief < m.starts_at:
                 found.add(
@@ -221,38 +245,44 @@ class Planner:
             assert a.id is not None
             ms, owner = owned
             hours, since, d = st.hours(owner), max(a.created_at, ms.joined_at), a.due_on
-            base = f"action:{a.id}:{d.isoformat()}"
             on_due = hours.opens(d if cal.is_working_day(d) else cal.previous_working_day(d))
             overdue = self._overdue_days(d, cal, hours, found.hi)
             first_overdue = hours.opens(overdue[0])
             before = s.action_before_working_days
             wanted: list[tuple[str, Kind, datetime, datetime | None, dict[str, Any]]] = [
                 (
-                    f"{base}:soon:{a.owner_id}",
+                    "soon",
                     Kind.ACTION_SOON,
                     hours.opens(working_days_before(d, before, cal)),
                     on_due,
                     {"days": before},
                 ),
-                (f"{base}:due:{a.owner_id}", Kind.ACTION_DUE, on_due, first_overdue, {}),
+                ("due", Kind.ACTION_DUE, on_due, first_overdue, {}),
             ]
             wanted += [
-                (
-                    f"{base}:overdue{k}:{a.owner_id}",
-                    Kind.ACTION_OVERDUE,
-                    hours.opens(day),
-                    None,
-                    {"n": k},
-                )
+                (f"overdue{k}", Kind.ACTION_OVERDUE, hours.opens(day), None, {"n": k})
                 for k, day in enumerate(overdue, start=1)
             ]
-            for key, kind, due, not_after, detail in wanted:
-                found.add(
-                    Occurrence(key, kind, st.id, a.owner_id, a.id, due, not_after, detail),
-                    since=since,
-                )
+            base = f"action:{a.id}:{d.isoformat()}"
+            for which, kind, due, not_after, detail in wanted:
+                if found.wants(due, since):
+                    found.add(
+                        Occurrence(
+                            f"{base}:{which}:{a.owner_id}",
+                            kind,
+                            st.id,
+                            a.owner_id,
+                            a.id,
+                            due,
+                            not_after,
+                            detail,
+                        ),
+                        since=since,
+                    )
             if len(overdue) >= s.escalate_after_overdue:
                 day = overdue[s.escalate_after_overdue - 1]
+                if not found.near(day):
+                    continue
                 for chair in st.chairs:
                     if chair.id != a.owner_id:
                         found.add(
@@ -284,10 +314,12 @@ class Planner:
         writers: bool = False,
         **detail: Any,
     ) -> None:
-        cal = self.calendar(st.case)
+        opens_on = self.calendar(st.case).on_or_after(day)  # each one's working morning
+        if not found.near(opens_on):
+            return
         for chair in st.writers if writers else st.chairs:
             assert chair.id is not None
-            due = working_morning(day, hours=st.hours(chair), calendar=cal)
+            due = st.hours(chair).opens(opens_on)
             found.add(
                 Occurrence(f"{key}:{chair.id}", kind, st.id, chair.id, subject, due, None, detail),
                 since=since,
@@ -364,6 +396,8 @@ class Planner:
         known.update({r.held_on: r.recorded_at for r in st.reviews})
         for review, recorded in known.items():
             day = working_days_before(review, self.settings.review_update_working_days, cal)
+            if not found.near(day):
+                continue
             aim = pre_review_meeting_target(review=review, calendar=cal, policy=policy).due
             for ms, person in st.members:
                 if Role(ms.role).is_family:
@@ -392,9 +426,12 @@ class Planner:
         def tell(
             key: str, kind: Kind, day: date, subject: int | None, since: datetime, basis: date
         ) -> None:
+            opens_on = cal.on_or_after(day)  # each one's working morning
+            if not found.near(opens_on):
+                return
             for person in people:
                 assert person.id is not None
-                due = working_morning(day, hours=st.hours(person), calendar=cal)
+                due = st.hours(person).opens(opens_on)
                 occurrence = Occurrence(
                     f"{key}:{person.id}",
                     kind,
