@@ -36,7 +36,6 @@ _PERSON = (
     col(Person.contact_start_hour),
     col(Person.contact_end_hour),
     col(Person.team_id),
-    col(Person.created_at),
 )
 
 

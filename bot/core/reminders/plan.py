@@ -7,14 +7,14 @@ de-duplication key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.core.calendar import Nation, WorkingCalendar
 from bot.core.concerns import escalates_at
 from bot.core.context import Locale
-from bot.core.deadline_plan import Lead, plan_deadline_reminders
+from bot.core.deadline_plan import Lead, plan_deadline_reminders, statutory_due
 from bot.core.policy import (
     Policy,
     circulate_deadline,
@@ -108,6 +108,9 @@ class Planner:
         self.channel = Hours(*settings.channel_hours, locale.tz)
         self._calendars: dict[str, WorkingCalendar] = {}
         self._policies: dict[str, Policy] = {}
+        # Statutory dates depend only on the nation and a date or two; thousands of groups share
+        # them, so each is worked out once.
+        self._dates: dict[tuple[Any, ...], Any] = {}
 
     def calendar(self, case: Case | None) -> WorkingCalendar:
         """The working-day calendar for a case's nation (or the digest nation without a case)."""
@@ -122,6 +125,12 @@ class Planner:
         if case.nation not in self._policies:
             self._policies[case.nation] = self.locale.policy(case)
         return self._policies[case.nation]
+
+    def _once(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        found = self._dates.get(key)
+        if found is None:
+            found = self._dates[key] = make()
+        return found
 
     def local_date(self, when: datetime) -> date:
         """The date of `when` in the council's timezone."""
@@ -172,6 +181,14 @@ class Planner:
                 continue  # even its first notice is beyond the window
             assert m.id is not None
             day, start = self.local_date(m.starts_at), _stamp(m.starts_at)
+            brief = self.channel.opens(working_days_before(day, 1, cal))
+            if brief < m.starts_at:
+                found.add(
+                    Occurrence(
+                        f"brief:{m.id}:{start}", Kind.BRIEF, st.id, None, m.id, brief, m.starts_at
+                    ),
+                    since=m.created_at,
+                )
             open_day = working_days_before(day, update_days, cal)
             nudge_day = cal.next_working_day(open_day)
             # The notice days are the same for every member: those far outside the window are
@@ -182,6 +199,9 @@ class Planner:
                 if found.near(notice := working_days_before(day, n, cal))
             ]
             final = m.starts_at - s.meeting_final_notice
+            update_near = found.near(open_day) or found.near(nudge_day)
+            if not (notices or update_near or final <= found.hi):
+                continue  # none of its notices to members falls in the window
 
             def add(
                 key: str, kind: Kind, due: datetime, since: datetime, pid: int, **detail: Any
@@ -213,14 +233,6 @@ class Planner:
                 if opened > since:  # no nudge about an update that was never asked for
                     nudge = hours.opens(nudge_day)
                     add(f"update:{m.id}:{start}:nudge:{pid}", Kind.UPDATE_NUDGE, nudge, since, pid)
-            brief = self.channel.opens(working_days_before(day, 1, cal))
-            if brief < m.starts_at:
-                found.add(
-                    Occurrence(
-                        f"brief:{m.id}:{start}", Kind.BRIEF, st.id, None, m.id, brief, m.starts_at
-                    ),
-                    since=m.created_at,
-                )
 
     # Actions: before, on and after the due date; the chair after the second overdue nudge -----
 
@@ -343,6 +355,10 @@ class Planner:
             policy=self.policy(st.case),
             lead=lead,
             tz=self.locale.tz,
+            due_on=lambda which, day: self._once(
+                (which, st.case.nation, day),
+                lambda: statutory_due(which, day, calendar=cal, policy=self.policy(st.case)),
+            ),
         ):
             kind = _DEADLINE_KINDS[r.which]
             self._to_chairs(st, found, key=r.key, kind=kind, day=r.day, since=r.since, **r.detail)
@@ -352,15 +368,22 @@ class Planner:
     def _minutes(self, st: GroupState, found: _Found, m: Meeting, held: date) -> None:
         cal, policy = self.calendar(st.case), self.policy(st.case)
         minutes = st.minutes.get(m.id or 0)
+        nation = st.case.nation
         record = (
             minutes.record_due
             if minutes
-            else record_deadline(meeting=held, calendar=cal, policy=policy).due
+            else self._once(
+                ("record", nation, held),
+                lambda: record_deadline(meeting=held, calendar=cal, policy=policy).due,
+            )
         )
         send = (
             minutes.circulate_due
             if minutes
-            else circulate_deadline(meeting=held, calendar=cal, policy=policy).due
+            else self._once(
+                ("circulate", nation, held),
+                lambda: circulate_deadline(meeting=held, calendar=cal, policy=policy).due,
+            )
         )
         recorded = minutes.recorded_at if minutes else None
         circulated = minutes.circulated_at if minutes else None
@@ -386,19 +409,25 @@ class Planner:
     def _review_updates(self, st: GroupState, found: _Found) -> None:
         """Every agency is asked for a written update ahead of each review conference."""
         cal, policy = self.calendar(st.case), self.policy(st.case)
-        statutory = review_conference_deadlines(
-            icpc=st.case.icpc_date,
-            reviews=[r.held_on for r in st.reviews],
-            calendar=cal,
-            policy=policy,
-        )[-1].due
+        held = tuple(r.held_on for r in st.reviews)
+        statutory = self._once(
+            ("reviews", st.case.nation, st.case.icpc_date, held),
+            lambda: (
+                review_conference_deadlines(
+                    icpc=st.case.icpc_date, reviews=held, calendar=cal, policy=policy
+                )[-1].due
+            ),
+        )
         known = {statutory: st.group.created_at}
         known.update({r.held_on: r.recorded_at for r in st.reviews})
         for review, recorded in known.items():
             day = working_days_before(review, self.settings.review_update_working_days, cal)
             if not found.near(day):
                 continue
-            aim = pre_review_meeting_target(review=review, calendar=cal, policy=policy).due
+            aim = self._once(
+                ("aim", st.case.nation, review),
+                lambda: pre_review_meeting_target(review=review, calendar=cal, policy=policy).due,  # noqa: B023
+            )
             for ms, person in st.members:
                 if Role(ms.role).is_family:
                     continue
@@ -447,7 +476,10 @@ class Planner:
         bases = [st.case.icpc_date, *(self.local_date(m.starts_at) for m in st.meetings)]
         for basis, following in zip(bases, [*bases[1:], None], strict=True):
             # The first working day after the limit; a meeting that very day is not drift.
-            day = cal.on_or_after(policy.meeting_gap_end(basis) + timedelta(days=1))
+            day = self._once(
+                ("drift", st.case.nation, basis),
+                lambda: cal.on_or_after(policy.meeting_gap_end(basis) + timedelta(days=1)),  # noqa: B023
+            )
             if following is None or following > day:
                 tell(
                     f"drift:meeting:{st.id}:{basis}", Kind.DRIFT_MEETING, day, None, created, basis
