@@ -12,7 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Integer, Row, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
 from bot.core.reminders.state import GroupState
@@ -49,6 +50,15 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
     ids = sorted(set(group_ids))
     if not ids:
         return {}
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def among(column: Any, values: list[int]) -> Any:
+        # One array parameter on PostgreSQL: a thousand-item IN list is rendered and parsed
+        # afresh on every query (most of the cost of reading a batch).
+        if postgres:
+            return column == any_(bindparam(None, values, type_=ARRAY(Integer)))
+        return column.in_(values)
+
     states: dict[int, GroupState] = {}
     for g in _rows(
         session,
@@ -62,11 +72,11 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
             col(Case.icpc_date),
         )
         .join(Case, col(Case.id) == col(CoreGroup.case_id))
-        .where(col(CoreGroup.id).in_(ids)),
+        .where(among(col(CoreGroup.id), ids)),
     ):
         case = cast(Case, _CaseRow(g.case_id, g.nation, g.icpc_date))
         states[g.id] = GroupState(cast(CoreGroup, g), case, [], [], [], [], {}, [], [])
-    in_batch = col(Membership.group_id).in_(ids)
+    in_batch = among(col(Membership.group_id), ids)
     people = {
         p.id: p
         for p in _rows(
@@ -103,7 +113,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
             col(Meeting.starts_at),
             col(Meeting.created_at),
         )
-        .where(col(Meeting.group_id).in_(ids), col(Meeting.status) != MeetingStatus.CANCELLED)
+        .where(among(col(Meeting.group_id), ids), col(Meeting.status) != MeetingStatus.CANCELLED)
         .order_by(col(Meeting.starts_at), col(Meeting.id)),
     ):
         states[meeting.group_id].meetings.append(cast(Meeting, meeting))
@@ -118,7 +128,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
             col(Action.due_on),
             col(Action.created_at),
         )
-        .where(col(Action.group_id).in_(ids), col(Action.status).not_in(closed))
+        .where(among(col(Action.group_id), ids), col(Action.status).not_in(closed))
         .order_by(col(Action.id)),
     ):
         states[action.group_id].actions.append(cast(Action, action))
@@ -130,7 +140,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
             col(Action.outcome_id),
             func.max(col(Action.updated_at)).label("last"),
         )
-        .where(col(Action.group_id).in_(ids), col(Action.outcome_id).is_not(None))
+        .where(among(col(Action.group_id), ids), col(Action.outcome_id).is_not(None))
         .group_by(col(Action.group_id), col(Action.outcome_id)),
     ):
         states[touched.group_id].touched[touched.outcome_id] = touched.last
@@ -142,7 +152,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
             col(Outcome.created_at),
             col(Outcome.last_activity_at),
         )
-        .where(col(Outcome.group_id).in_(ids), col(Outcome.status) == OutcomeStatus.ACTIVE)
+        .where(among(col(Outcome.group_id), ids), col(Outcome.status) == OutcomeStatus.ACTIVE)
         .order_by(col(Outcome.number)),
     ):
         states[outcome.group_id].outcomes.append(cast(Outcome, outcome))
@@ -158,7 +168,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
             col(Meeting.group_id),
         )
         .join(Meeting, col(Meeting.id) == col(Minutes.meeting_id))
-        .where(col(Meeting.group_id).in_(ids)),
+        .where(among(col(Meeting.group_id), ids)),
     ):
         states[minutes.group_id].minutes[minutes.meeting_id] = cast(Minutes, minutes)
     for concern in _rows(
@@ -167,7 +177,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
             col(Concern.id), col(Concern.group_id), col(Concern.author_id), col(Concern.raised_at)
         )
         .where(
-            col(Concern.group_id).in_(ids),
+            among(col(Concern.group_id), ids),
             col(Concern.state).in_([ConcernState.ASKED, ConcernState.LATER]),
         )
         .order_by(col(Concern.id)),
@@ -182,7 +192,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
             col(ReviewConference.plan_continues),
             col(ReviewConference.recorded_at),
         )
-        .where(col(ReviewConference.case_id).in_(list(by_case)))
+        .where(among(col(ReviewConference.case_id), [c for c in by_case if c is not None]))
         .order_by(col(ReviewConference.held_on)),
     ):
         by_case[review.case_id].reviews.append(cast(ReviewConference, review))
@@ -194,7 +204,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
         for person in _rows(
             session,
             select(*_PERSON)
-            .where(col(Person.team_id).in_(list(by_team)), col(Person.is_team_manager).is_(True))
+            .where(among(col(Person.team_id), list(by_team)), col(Person.is_team_manager).is_(True))
             .order_by(col(Person.id)),
         ):
             for state in by_team[person.team_id]:
