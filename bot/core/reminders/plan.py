@@ -99,6 +99,27 @@ class _Found:
             self.items.setdefault(occurrence.key, occurrence)
 
 
+def _to_member(
+    found: _Found,
+    st: GroupState,
+    m: Meeting,
+    key: str,
+    kind: Kind,
+    due: datetime,
+    since: datetime,
+    pid: int,
+    detail: dict[str, Any],
+) -> None:
+    """A meeting's reminder to one member, if it is due before the meeting and in the window."""
+    if due < m.starts_at and found.wants(due, since):
+        found.add(Occurrence(key, kind, st.id, pid, m.id, due, m.starts_at, detail), since=since)
+
+
+def _drift_day(basis: date, cal: WorkingCalendar, policy: Policy) -> date:
+    """The first working day after the longest allowed gap after a meeting on `basis`."""
+    return cal.on_or_after(policy.meeting_gap_end(basis) + timedelta(days=1))
+
+
 class Planner:
     """Derives reminder occurrences from group state, with calendars and policies cached."""
 
@@ -126,10 +147,10 @@ class Planner:
             self._policies[case.nation] = self.locale.policy(case)
         return self._policies[case.nation]
 
-    def _once(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    def _once(self, key: tuple[Any, ...], make: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         found = self._dates.get(key)
         if found is None:
-            found = self._dates[key] = make()
+            found = self._dates[key] = make(*args, **kw)
         return found
 
     def local_date(self, when: datetime) -> date:
@@ -203,36 +224,25 @@ class Planner:
             if not (notices or update_near or final <= found.hi):
                 continue  # none of its notices to members falls in the window
 
-            def add(
-                key: str, kind: Kind, due: datetime, since: datetime, pid: int, **detail: Any
-            ) -> None:
-                if due < m.starts_at and found.wants(due, since):  # noqa: B023 (called at once)
-                    found.add(
-                        Occurrence(key, kind, st.id, pid, m.id, due, m.starts_at, detail),  # noqa: B023
-                        since=since,
-                    )
-
             for ms, person in st.members:
                 assert person.id is not None
                 pid, hours = person.id, st.hours(person)
                 since = max(m.created_at, ms.joined_at)
                 for n, notice in notices:
-                    add(
-                        f"meeting:{m.id}:{start}:{n}wd:{pid}",
-                        Kind.MEETING_AHEAD,
-                        hours.opens(notice),
-                        since,
-                        pid,
-                        days=n,
-                    )
+                    key = f"meeting:{m.id}:{start}:{n}wd:{pid}"
+                    due = hours.opens(notice)
+                    _to_member(found, st, m, key, Kind.MEETING_AHEAD, due, since, pid, {"days": n})
                 if final <= found.hi:  # the next allowed moment is never earlier
-                    soon = next_allowed(final, hours=hours, calendar=cal)
-                    add(f"meeting:{m.id}:{start}:soon:{pid}", Kind.MEETING_SOON, soon, since, pid)
+                    key = f"meeting:{m.id}:{start}:soon:{pid}"
+                    due = next_allowed(final, hours=hours, calendar=cal)
+                    _to_member(found, st, m, key, Kind.MEETING_SOON, due, since, pid, {})
                 opened = hours.opens(open_day)
-                add(f"update:{m.id}:{start}:open:{pid}", Kind.UPDATE_OPEN, opened, since, pid)
+                key = f"update:{m.id}:{start}:open:{pid}"
+                _to_member(found, st, m, key, Kind.UPDATE_OPEN, opened, since, pid, {})
                 if opened > since:  # no nudge about an update that was never asked for
-                    nudge = hours.opens(nudge_day)
-                    add(f"update:{m.id}:{start}:nudge:{pid}", Kind.UPDATE_NUDGE, nudge, since, pid)
+                    key = f"update:{m.id}:{start}:nudge:{pid}"
+                    due = hours.opens(nudge_day)
+                    _to_member(found, st, m, key, Kind.UPDATE_NUDGE, due, since, pid, {})
 
     # Actions: before, on and after the due date; the chair after the second overdue nudge -----
 
@@ -357,7 +367,11 @@ class Planner:
             tz=self.locale.tz,
             due_on=lambda which, day: self._once(
                 (which, st.case.nation, day),
-                lambda: statutory_due(which, day, calendar=cal, policy=self.policy(st.case)),
+                statutory_due,
+                which,
+                day,
+                calendar=cal,
+                policy=self.policy(st.case),
             ),
         ):
             kind = _DEADLINE_KINDS[r.which]
@@ -373,17 +387,19 @@ class Planner:
             minutes.record_due
             if minutes
             else self._once(
-                ("record", nation, held),
-                lambda: record_deadline(meeting=held, calendar=cal, policy=policy).due,
-            )
+                ("record", nation, held), record_deadline, meeting=held, calendar=cal, policy=policy
+            ).due
         )
         send = (
             minutes.circulate_due
             if minutes
             else self._once(
                 ("circulate", nation, held),
-                lambda: circulate_deadline(meeting=held, calendar=cal, policy=policy).due,
-            )
+                circulate_deadline,
+                meeting=held,
+                calendar=cal,
+                policy=policy,
+            ).due
         )
         recorded = minutes.recorded_at if minutes else None
         circulated = minutes.circulated_at if minutes else None
@@ -412,12 +428,12 @@ class Planner:
         held = tuple(r.held_on for r in st.reviews)
         statutory = self._once(
             ("reviews", st.case.nation, st.case.icpc_date, held),
-            lambda: (
-                review_conference_deadlines(
-                    icpc=st.case.icpc_date, reviews=held, calendar=cal, policy=policy
-                )[-1].due
-            ),
-        )
+            review_conference_deadlines,
+            icpc=st.case.icpc_date,
+            reviews=held,
+            calendar=cal,
+            policy=policy,
+        )[-1].due
         known = {statutory: st.group.created_at}
         known.update({r.held_on: r.recorded_at for r in st.reviews})
         for review, recorded in known.items():
@@ -426,8 +442,11 @@ class Planner:
                 continue
             aim = self._once(
                 ("aim", st.case.nation, review),
-                lambda: pre_review_meeting_target(review=review, calendar=cal, policy=policy).due,  # noqa: B023
-            )
+                pre_review_meeting_target,
+                review=review,
+                calendar=cal,
+                policy=policy,
+            ).due
             for ms, person in st.members:
                 if Role(ms.role).is_family:
                     continue
@@ -476,10 +495,7 @@ class Planner:
         bases = [st.case.icpc_date, *(self.local_date(m.starts_at) for m in st.meetings)]
         for basis, following in zip(bases, [*bases[1:], None], strict=True):
             # The first working day after the limit; a meeting that very day is not drift.
-            day = self._once(
-                ("drift", st.case.nation, basis),
-                lambda: cal.on_or_after(policy.meeting_gap_end(basis) + timedelta(days=1)),  # noqa: B023
-            )
+            day = self._once(("drift", st.case.nation, basis), _drift_day, basis, cal, policy)
             if following is None or following > day:
                 tell(
                     f"drift:meeting:{st.id}:{basis}", Kind.DRIFT_MEETING, day, None, created, basis
