@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
+from bot.core.reminders.bulk_state import among_ids
 from bot.core.reminders.changes import table_of
 from bot.core.reminders.ledger import on_conflict_replan
 from bot.core.reminders.settings import UNPLANNED_PREFIXES, Occurrence
@@ -96,7 +97,7 @@ def write_batch(
         conn.execute(_WINDOWS.insert(), [{"group_id": g, "lo": lo} for g, lo in spans])
     if derived:
         _insert_derived(session, now=now)
-    return _withdraw_underived(session)
+    return _withdraw_underived(session, list(windows))
 
 
 def _scratch(session: Session, postgres: bool) -> None:
@@ -142,8 +143,9 @@ def _insert_derived(session: Session, *, now: datetime) -> None:
     conn.execute(on_conflict_replan(stmt))
 
 
-def _withdraw_underived(session: Session) -> list[int]:
+def _withdraw_underived(session: Session, group_ids: list[int]) -> list[int]:
     ledger = table_of(Reminder)
+    dialect = session.connection().dialect.name
     derived = exists().where(
         _DERIVED.c.dedup_key == ledger.c.dedup_key, _DERIVED.c.group_id == ledger.c.group_id
     )
@@ -154,6 +156,8 @@ def _withdraw_underived(session: Session) -> list[int]:
     result = session.connection().execute(
         update(ledger)
         .where(
+            # Only this batch's groups, through their index: not every pending row in the ledger.
+            among_ids(dialect, ledger.c.group_id, group_ids),
             ledger.c.status == ReminderStatus.PENDING.value,
             in_window,
             ~derived,

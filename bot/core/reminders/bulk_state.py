@@ -40,6 +40,14 @@ _PERSON = (
 )
 
 
+def among_ids(dialect: str, column: Any, values: list[int]) -> Any:
+    """`column IN values`, as one array parameter on PostgreSQL: a thousand-item IN list is
+    rendered and parsed afresh on every query (most of the cost of reading a batch)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(Integer)))
+    return column.in_(values)
+
+
 def _rows(session: Session, query: Any) -> list[Row[Any]]:
     return list(session.connection().execute(query).all())
 
@@ -50,14 +58,10 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
     ids = sorted(set(group_ids))
     if not ids:
         return {}
-    postgres = session.get_bind().dialect.name == "postgresql"
+    dialect = session.get_bind().dialect.name
 
     def among(column: Any, values: list[int]) -> Any:
-        # One array parameter on PostgreSQL: a thousand-item IN list is rendered and parsed
-        # afresh on every query (most of the cost of reading a batch).
-        if postgres:
-            return column == any_(bindparam(None, values, type_=ARRAY(Integer)))
-        return column.in_(values)
+        return among_ids(dialect, column, values)
 
     states: dict[int, GroupState] = {}
     for g in _rows(
