@@ -45,7 +45,7 @@ from bot.core.reminders import (
     ensure_plan_states,
     finish_plans,
     groups_to_plan,
-    load_states,
+    load_plan_states,
     mark_sent,
     notify_failures,
     plan_window,
@@ -58,7 +58,7 @@ from bot.core.reminders import (
     settle_found,
     track_changes,
     upsert,
-    withdraw_stale,
+    write_batch,
 )
 from bot.core.routing import remember_prompt
 from bot.core.working_hours import day_start
@@ -277,21 +277,19 @@ class ReminderEngine:
             due = groups_to_plan(session, now=now, limit=self.settings.plan_batch, lock=self.lock)
             if not due:
                 return 0, False
-            states = load_states(session, [d.group_id for d in due])
+            states = load_plan_states(session, [d.group_id for d in due])
             windows: dict[int, datetime] = {}
-            desired: dict[int, set[str]] = {}
             done: list[tuple[PlanDue, datetime, datetime]] = []
             occurrences: list[Occurrence] = []
             for item in due:
                 lo, hi = plan_window(item, now=now, settings=self.settings, locale=self.locale)
                 state = states.get(item.group_id)
                 found = self.planner.derive(state, lo=lo, hi=hi) if state else {}
-                windows[item.group_id], desired[item.group_id] = lo, set(found)
+                windows[item.group_id] = lo
                 occurrences.extend(found.values())
                 active = state is not None and state.group.status == GroupStatus.ACTIVE
                 done.append((item, now + (self.settings.replan_every if active else _IDLE), hi))
-            upsert(session, occurrences, now=now)
-            withdrawn = withdraw_stale(session, windows=windows, desired=desired)
+            withdrawn = write_batch(session, occurrences, windows=windows, now=now)
             finish_plans(session, done)
         if withdrawn:
             log.info(

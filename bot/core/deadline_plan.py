@@ -7,8 +7,10 @@ whenever it is made. The reminder builders say "booked too late" when `booked` i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,9 +56,13 @@ def plan_deadline_reminders(
     policy: Policy,
     lead: Lead,
     tz: ZoneInfo,
+    due_on: Callable[[str, date], date] | None = None,
 ) -> list[DeadlineReminder]:
-    """The deadline reminders for a group whose meetings fall on `dates` (sorted)."""
+    """The deadline reminders for a group whose meetings fall on `dates` (sorted). `due_on(which,
+    day)` gives the statutory deadline ("first", "next" or "review") counted from `day`; by
+    default worked out from `policy` (a planner passes one that remembers them)."""
     found: list[DeadlineReminder] = []
+    deadline = due_on or partial(statutory_due, calendar=calendar, policy=policy)
 
     def remind(key: str, which: str, day: date, since: datetime, due: date, **extra: str) -> None:
         # A date recorded late (a review typed in a week after) is still reminded of, the next
@@ -65,13 +71,13 @@ def plan_deadline_reminders(
         detail = {"deadline": due.isoformat(), **extra}
         found.append(DeadlineReminder(key, which, max(day, recorded), since, detail))
 
-    first = first_meeting_deadline(icpc=icpc, calendar=calendar, policy=policy).due
+    first = deadline("first", icpc)
     first_day = calendar.add_working_days(icpc, lead.first_unbooked)
     if not dates or dates[0] > first:
         late = {"booked": dates[0].isoformat()} if dates else {}
         remind(f"deadline:first:{group_id}:{icpc}", "first", first_day, created, first, **late)
     for i, last in enumerate(dates):
-        due = next_meeting_deadline(last_meeting=last, calendar=calendar, policy=policy).due
+        due = deadline("next", last)
         after = dates[i + 1] if i + 1 < len(dates) else None
         if after is None or after > due:
             late = {"booked": after.isoformat()} if after else {}
@@ -81,7 +87,7 @@ def plan_deadline_reminders(
     for review in reviews:
         if not review.plan_continues:
             continue
-        due = after_review_deadline(review=review.held_on, calendar=calendar, policy=policy).due
+        due = deadline("review", review.held_on)
         after = next((d for d in dates if d > review.held_on), None)
         if after is not None and after <= due:
             continue
@@ -91,6 +97,16 @@ def plan_deadline_reminders(
         key = f"deadline:review:{group_id}:{review.held_on}"
         remind(key, "review", day, since, due, review=review.held_on.isoformat(), **late)
     return found
+
+
+def statutory_due(which: str, day: date, *, calendar: WorkingCalendar, policy: Policy) -> date:
+    """The first meeting's deadline after the ICPC on `day`, the next one's after a meeting on
+    `day`, or the one after a review conference on `day` (`which`: first, next or review)."""
+    if which == "first":
+        return first_meeting_deadline(icpc=day, calendar=calendar, policy=policy).due
+    if which == "next":
+        return next_meeting_deadline(last_meeting=day, calendar=calendar, policy=policy).due
+    return after_review_deadline(review=day, calendar=calendar, policy=policy).due
 
 
 def booked_too_late(detail: dict[str, Any], *, unbooked: str) -> str:

@@ -7,6 +7,7 @@ waits for the next allowed moment, usually the next working morning.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -68,9 +69,15 @@ def _zone(name: str) -> ZoneInfo:
 
 def person_hours(person: Person) -> Hours:
     """The hours a person accepts direct messages, in their own timezone (9 to 5 if unusable)."""
-    tz = _zone(person.timezone)
+    return _hours(person.timezone, person.contact_start_hour, person.contact_end_hour)
+
+
+@functools.lru_cache(maxsize=4096)
+def _hours(timezone: str, start: int, end: int) -> Hours:
+    # Planning asks this for every member of every group: most people share a few settings.
+    tz = _zone(timezone)
     try:
-        return Hours(person.contact_start_hour, person.contact_end_hour, tz)
+        return Hours(start, end, tz)
     except ValueError:
         return Hours(9, 17, tz)
 
@@ -134,6 +141,22 @@ class FastCalendar(WorkingCalendar):
         self._working: dict[date, bool] = {}
         self._next: dict[date, date] = {}
         self._previous: dict[date, date] = {}
+        self._why: dict[date, str | None] = {}
+        self._added: dict[tuple[date, int], date] = {}
+
+    def why_not_working(self, d: date) -> str | None:
+        """Why `d` is not a working day, or None if it is one."""
+        if d in self._why:
+            return self._why[d]
+        found = self._why[d] = super().why_not_working(d)
+        return found
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """The date `n` working days after `d`, not counting `d` itself."""
+        found = self._added.get((d, n))
+        if found is None:
+            found = self._added[d, n] = super().add_working_days(d, n)
+        return found
 
     def is_working_day(self, d: date) -> bool:
         """True when `d` is a weekday that is neither a bank holiday nor a closure day."""

@@ -1,5 +1,6 @@
-"""Planning at scale: a first start and a change of rules re-plan every group in one tick, only
-the routine re-plan keeps to the time budget, and marking many groups fits the drivers' limits."""
+"""Planning at scale: a first start and a change of rules (reminder settings, closure days, one
+nation's timescales) re-plan every affected group in one tick, only the routine re-plan keeps to
+the time budget, and marking many groups fits the drivers' limits."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from sqlalchemy import Engine, func, insert
 from sqlmodel import Session, col, select
 
 from bot.clock import FakeClock
+from bot.core.calendar import Nation
 from bot.core.context import Locale
+from bot.core.policy_book import PolicyBook
 from bot.core.reminders import ASAP, ReminderSettings, mark_changed
 from bot.scheduler import ReminderEngine
-from storage.enums import GroupStatus, Platform
-from storage.models import Case, CoreGroup, ReminderPlanState
+from storage.enums import GroupStatus, Platform, ReminderStatus
+from storage.models import Case, CoreGroup, Reminder, ReminderPlanState
+from tests.factories import build_core_group, make_action
 
 # No time at all for planning: only what must be planned at once gets planned.
 NO_BUDGET = ReminderSettings(plan_batch=10, plan_budget=timedelta(0))
@@ -104,3 +108,62 @@ def test_marking_more_groups_than_one_statement_can_bind(engine: Engine, clock: 
     assert len(states) == len(ids)
     assert sorted({c for c, _ in states}) == [1, 2]
     assert {n for _, n in states} == {datetime(2000, 1, 1, tzinfo=UTC)}
+
+
+def _restart(engine: Engine, clock: FakeClock, locale: Locale) -> ReminderEngine:
+    """The bot started again with other local rules (the same reminder settings)."""
+    return ReminderEngine(
+        engine=engine, clock=clock, outboxes={}, locale=locale, settings=WEEK_AHEAD
+    )
+
+
+WEEK_AHEAD = ReminderSettings(horizon=timedelta(days=7))
+
+
+def _due(engine: Engine, key_start: str) -> list[datetime]:
+    with Session(engine) as s:
+        return list(
+            s.exec(
+                select(Reminder.due_at).where(
+                    col(Reminder.dedup_key).startswith(key_start),
+                    Reminder.status == ReminderStatus.PENDING,
+                )
+            ).all()
+        )
+
+
+def test_a_new_closure_day_moves_the_reminders_due_that_day_within_one_tick(
+    engine: Engine, clock: FakeClock
+) -> None:
+    # Mon 23 Nov 2026: an action due on Wed 25 Nov is reminded of at 09:00 that morning.
+    with Session(engine) as s:
+        data = build_core_group(session=s, clock=clock)
+        owner = data.chair
+        action = make_action(
+            session=s, clock=clock, group=data.group, owner=owner, due_on=date(2026, 11, 25)
+        )
+        s.commit()
+        key = f"action:{action.id}:2026-11-25:due:"
+    _restart(engine, clock, Locale()).tick()
+    assert _due(engine, key) == [datetime(2026, 11, 25, 9, 0, tzinfo=UTC)]
+
+    # The council closes on Wed 25 Nov: the next tick moves it to Tue 24 Nov, the working day
+    # before, without waiting for the daily re-plan.
+    clock.set(clock.now() + timedelta(minutes=1))
+    closed = _restart(engine, clock, Locale(closure_days=(date(2026, 11, 25),)))
+    assert closed.tick().planned == 1
+    assert _due(engine, key) == [datetime(2026, 11, 24, 9, 0, tzinfo=UTC)]
+
+
+def test_a_policy_change_for_one_nation_re_plans_only_that_nations_groups(
+    engine: Engine, clock: FakeClock
+) -> None:
+    with Session(engine) as s:
+        groups = [build_core_group(session=s, clock=clock) for _ in range(3)]
+        groups[0].case.nation = "wales"
+        s.add(groups[0].case)
+        s.commit()
+    _restart(engine, clock, Locale()).tick()
+    clock.set(clock.now() + timedelta(minutes=1))
+    welsh = PolicyBook(nations=((Nation.WALES, (("record_working_days", 1),)),))
+    assert _restart(engine, clock, Locale(policies=welsh)).tick().planned == 1

@@ -4,6 +4,8 @@ Where things are:
 - `settings`: the kinds of reminder, their settings, one derived occurrence;
 - `state`: the state of many groups, loaded in a fixed number of queries;
 - `plan`: the planning rules (derivation of occurrences inside a window);
+- `bulk_state`, `bulk_plan`: a batch of groups read as plain rows and written to the ledger in
+  a few set-based statements (first start, change of rules, routine re-plan);
 - `changes`: change tracking, which groups need planning again;
 - `ledger`: upsert, withdraw, claim, mark, retry;
 - `triage`: what goes out now, checked against the current state and merged per person;
@@ -15,6 +17,8 @@ loaded with a handful of set-based queries, so the work per tick does not grow w
 of groups.
 """
 
+from bot.core.reminders.bulk_plan import write_batch
+from bot.core.reminders.bulk_state import load_plan_states
 from bot.core.reminders.changes import mark_changed, table_of, track_changes
 from bot.core.reminders.ledger import (
     PlanDue,
@@ -87,6 +91,7 @@ __all__ = [
     "ensure_plan_states",
     "finish_plans",
     "groups_to_plan",
+    "load_plan_states",
     "load_states",
     "mark_changed",
     "mark_sent",
@@ -105,4 +110,5 @@ __all__ = [
     "track_changes",
     "upsert",
     "withdraw_stale",
+    "write_batch",
 ]

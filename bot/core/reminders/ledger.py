@@ -126,17 +126,13 @@ def _row(occurrence: Occurrence, now: datetime) -> dict[str, Any]:
     }
 
 
-def upsert(session: Session, occurrences: Iterable[Occurrence], *, now: datetime) -> int:
-    """Add new occurrences as pending rows; move pending ones whose time changed; revive withdrawn
-    ones derived again. Rows already sent, dropped, failed, claimed or retrying stay as they are.
-    """
-    rows = [_row(o, now) for o in {o.key: o for o in occurrences}.values()]
-    if not rows:
-        return 0
+def on_conflict_replan(stmt: Any) -> Any:
+    """The conflict rule of every planned insert (`stmt`, PostgreSQL's or SQLite's INSERT into
+    the ledger): a pending row whose time changed moves, a withdrawn row derived again comes
+    back; rows already sent, dropped, failed, claimed or retrying stay as they are."""
     table = table_of(Reminder)
-    stmt = insert_for(session.get_bind().dialect.name)(table)
     new = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[table.c.dedup_key],
         set_={
             "due_at": new.due_at,
@@ -159,6 +155,16 @@ def upsert(session: Session, occurrences: Iterable[Occurrence], *, now: datetime
             ),
         ),
     )
+
+
+def upsert(session: Session, occurrences: Iterable[Occurrence], *, now: datetime) -> int:
+    """Add new occurrences as pending rows; move pending ones whose time changed; revive withdrawn
+    ones derived again. Rows already sent, dropped, failed, claimed or retrying stay as they are.
+    """
+    rows = [_row(o, now) for o in {o.key: o for o in occurrences}.values()]
+    if not rows:
+        return 0
+    stmt = on_conflict_replan(insert_for(session.get_bind().dialect.name)(table_of(Reminder)))
     for chunk in _chunks(rows, 1000):
         session.execute(stmt, chunk)
     return len(rows)

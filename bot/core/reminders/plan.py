@@ -7,14 +7,14 @@ de-duplication key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.core.calendar import Nation, WorkingCalendar
 from bot.core.concerns import escalates_at
 from bot.core.context import Locale
-from bot.core.deadline_plan import Lead, plan_deadline_reminders
+from bot.core.deadline_plan import Lead, plan_deadline_reminders, statutory_due
 from bot.core.policy import (
     Policy,
     circulate_deadline,
@@ -35,7 +35,6 @@ from bot.core.working_hours import (
     next_allowed,
     person_hours,
     working_days_before,
-    working_morning,
 )
 from storage.enums import (
     ActionStatus,
@@ -67,17 +66,58 @@ _DEADLINE_KINDS = {
 }
 
 
+# A day whose opening hour (in any time zone, UTC-12 to UTC+14) can fall inside a window lies
+# within a day of the window's UTC dates; two days leave room to spare.
+_DAY_MARGIN = timedelta(days=2)
+
+
 class _Found:
-    """Collects occurrences inside the window [lo, hi], never from before their subject existed."""
+    """Collects occurrences inside the window [lo, hi], never from before their subject existed.
+
+    Derivation asks `wants` (and, for a whole day's reminders, `near`) before building an
+    occurrence, so what falls outside the window costs a comparison, not an object.
+    """
 
     def __init__(self, lo: datetime, hi: datetime) -> None:
         self.lo, self.hi = lo, hi
+        self.first_day = lo.astimezone(UTC).date() - _DAY_MARGIN
+        self.last_day = hi.astimezone(UTC).date() + _DAY_MARGIN
         self.items: dict[str, Occurrence] = {}
 
-    def add(self, occurrence: Occurrence, *, since: datetime) -> None:
+    def wants(self, due: datetime, since: datetime) -> bool:
+        """Whether a reminder due at `due` belongs in the window."""
         # Nothing is owed for a moment before the meeting, action or membership existed.
-        if self.lo <= occurrence.due_at <= self.hi and occurrence.due_at > since:
+        return self.lo <= due <= self.hi and due > since
+
+    def near(self, day: date) -> bool:
+        """Whether a reminder sent at the opening of someone's hours on `day` can be in it."""
+        return self.first_day <= day <= self.last_day
+
+    def add(self, occurrence: Occurrence, *, since: datetime) -> None:
+        """Keep `occurrence` if it belongs in the window (the first one of a key wins)."""
+        if self.wants(occurrence.due_at, since):
             self.items.setdefault(occurrence.key, occurrence)
+
+
+def _to_member(
+    found: _Found,
+    st: GroupState,
+    m: Meeting,
+    key: str,
+    kind: Kind,
+    due: datetime,
+    since: datetime,
+    pid: int,
+    detail: dict[str, Any],
+) -> None:
+    """A meeting's reminder to one member, if it is due before the meeting and in the window."""
+    if due < m.starts_at and found.wants(due, since):
+        found.add(Occurrence(key, kind, st.id, pid, m.id, due, m.starts_at, detail), since=since)
+
+
+def _drift_day(basis: date, cal: WorkingCalendar, policy: Policy) -> date:
+    """The first working day after the longest allowed gap after a meeting on `basis`."""
+    return cal.on_or_after(policy.meeting_gap_end(basis) + timedelta(days=1))
 
 
 class Planner:
@@ -89,6 +129,9 @@ class Planner:
         self.channel = Hours(*settings.channel_hours, locale.tz)
         self._calendars: dict[str, WorkingCalendar] = {}
         self._policies: dict[str, Policy] = {}
+        # Statutory dates depend only on the nation and a date or two; thousands of groups share
+        # them, so each is worked out once.
+        self._dates: dict[tuple[Any, ...], Any] = {}
 
     def calendar(self, case: Case | None) -> WorkingCalendar:
         """The working-day calendar for a case's nation (or the digest nation without a case)."""
@@ -103,6 +146,12 @@ class Planner:
         if case.nation not in self._policies:
             self._policies[case.nation] = self.locale.policy(case)
         return self._policies[case.nation]
+
+    def _once(self, key: tuple[Any, ...], make: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        found = self._dates.get(key)
+        if found is None:
+            found = self._dates[key] = make(*args, **kw)
+        return found
 
     def local_date(self, when: datetime) -> date:
         """The date of `when` in the council's timezone."""
@@ -153,42 +202,6 @@ class Planner:
                 continue  # even its first notice is beyond the window
             assert m.id is not None
             day, start = self.local_date(m.starts_at), _stamp(m.starts_at)
-            open_day = working_days_before(day, update_days, cal)
-            for ms, person in st.members:
-                assert person.id is not None
-                pid, hours = person.id, st.hours(person)
-                wanted: list[tuple[str, Kind, datetime, dict[str, Any]]] = [
-                    (
-                        f"meeting:{m.id}:{start}:{n}wd:{pid}",
-                        Kind.MEETING_AHEAD,
-                        hours.opens(working_days_before(day, n, cal)),
-                        {"days": n},
-                    )
-                    for n in s.meeting_notice_working_days
-                ]
-                final = m.starts_at - s.meeting_final_notice
-                opened = hours.opens(open_day)
-                wanted += [
-                    (
-                        f"meeting:{m.id}:{start}:soon:{pid}",
-                        Kind.MEETING_SOON,
-                        next_allowed(final, hours=hours, calendar=cal),
-                        {},
-                    ),
-                    (f"update:{m.id}:{start}:open:{pid}", Kind.UPDATE_OPEN, opened, {}),
-                ]
-                since = max(m.created_at, ms.joined_at)
-                if opened > since:  # no nudge about an update that was never asked for
-                    nudge = hours.opens(cal.next_working_day(open_day))
-                    wanted.append(
-                        (f"update:{m.id}:{start}:nudge:{pid}", Kind.UPDATE_NUDGE, nudge, {})
-                    )
-                for key, kind, due, detail in wanted:
-                    if due < m.starts_at:
-                        found.add(
-                            Occurrence(key, kind, st.id, pid, m.id, due, m.starts_at, detail),
-                            since=since,
-                        )
             brief = self.channel.opens(working_days_before(day, 1, cal))
             if brief < m.starts_at:
                 found.add(
@@ -197,6 +210,39 @@ class Planner:
                     ),
                     since=m.created_at,
                 )
+            open_day = working_days_before(day, update_days, cal)
+            nudge_day = cal.next_working_day(open_day)
+            # The notice days are the same for every member: those far outside the window are
+            # dropped once here, not member by member.
+            notices = [
+                (n, notice)
+                for n in s.meeting_notice_working_days
+                if found.near(notice := working_days_before(day, n, cal))
+            ]
+            final = m.starts_at - s.meeting_final_notice
+            update_near = found.near(open_day) or found.near(nudge_day)
+            if not (notices or update_near or final <= found.hi):
+                continue  # none of its notices to members falls in the window
+
+            for ms, person in st.members:
+                assert person.id is not None
+                pid, hours = person.id, st.hours(person)
+                since = max(m.created_at, ms.joined_at)
+                for n, notice in notices:
+                    key = f"meeting:{m.id}:{start}:{n}wd:{pid}"
+                    due = hours.opens(notice)
+                    _to_member(found, st, m, key, Kind.MEETING_AHEAD, due, since, pid, {"days": n})
+                if final <= found.hi:  # the next allowed moment is never earlier
+                    key = f"meeting:{m.id}:{start}:soon:{pid}"
+                    due = next_allowed(final, hours=hours, calendar=cal)
+                    _to_member(found, st, m, key, Kind.MEETING_SOON, due, since, pid, {})
+                opened = hours.opens(open_day)
+                key = f"update:{m.id}:{start}:open:{pid}"
+                _to_member(found, st, m, key, Kind.UPDATE_OPEN, opened, since, pid, {})
+                if opened > since:  # no nudge about an update that was never asked for
+                    key = f"update:{m.id}:{start}:nudge:{pid}"
+                    due = hours.opens(nudge_day)
+                    _to_member(found, st, m, key, Kind.UPDATE_NUDGE, due, since, pid, {})
 
     # Actions: before, on and after the due date; the chair after the second overdue nudge -----
 
@@ -221,38 +267,44 @@ class Planner:
             assert a.id is not None
             ms, owner = owned
             hours, since, d = st.hours(owner), max(a.created_at, ms.joined_at), a.due_on
-            base = f"action:{a.id}:{d.isoformat()}"
             on_due = hours.opens(d if cal.is_working_day(d) else cal.previous_working_day(d))
             overdue = self._overdue_days(d, cal, hours, found.hi)
             first_overdue = hours.opens(overdue[0])
             before = s.action_before_working_days
             wanted: list[tuple[str, Kind, datetime, datetime | None, dict[str, Any]]] = [
                 (
-                    f"{base}:soon:{a.owner_id}",
+                    "soon",
                     Kind.ACTION_SOON,
                     hours.opens(working_days_before(d, before, cal)),
                     on_due,
                     {"days": before},
                 ),
-                (f"{base}:due:{a.owner_id}", Kind.ACTION_DUE, on_due, first_overdue, {}),
+                ("due", Kind.ACTION_DUE, on_due, first_overdue, {}),
             ]
             wanted += [
-                (
-                    f"{base}:overdue{k}:{a.owner_id}",
-                    Kind.ACTION_OVERDUE,
-                    hours.opens(day),
-                    None,
-                    {"n": k},
-                )
+                (f"overdue{k}", Kind.ACTION_OVERDUE, hours.opens(day), None, {"n": k})
                 for k, day in enumerate(overdue, start=1)
             ]
-            for key, kind, due, not_after, detail in wanted:
-                found.add(
-                    Occurrence(key, kind, st.id, a.owner_id, a.id, due, not_after, detail),
-                    since=since,
-                )
+            base = f"action:{a.id}:{d.isoformat()}"
+            for which, kind, due, not_after, detail in wanted:
+                if found.wants(due, since):
+                    found.add(
+                        Occurrence(
+                            f"{base}:{which}:{a.owner_id}",
+                            kind,
+                            st.id,
+                            a.owner_id,
+                            a.id,
+                            due,
+                            not_after,
+                            detail,
+                        ),
+                        since=since,
+                    )
             if len(overdue) >= s.escalate_after_overdue:
                 day = overdue[s.escalate_after_overdue - 1]
+                if not found.near(day):
+                    continue
                 for chair in st.chairs:
                     if chair.id != a.owner_id:
                         found.add(
@@ -284,10 +336,12 @@ class Planner:
         writers: bool = False,
         **detail: Any,
     ) -> None:
-        cal = self.calendar(st.case)
+        opens_on = self.calendar(st.case).on_or_after(day)  # each one's working morning
+        if not found.near(opens_on):
+            return
         for chair in st.writers if writers else st.chairs:
             assert chair.id is not None
-            due = working_morning(day, hours=st.hours(chair), calendar=cal)
+            due = st.hours(chair).opens(opens_on)
             found.add(
                 Occurrence(f"{key}:{chair.id}", kind, st.id, chair.id, subject, due, None, detail),
                 since=since,
@@ -311,6 +365,14 @@ class Planner:
             policy=self.policy(st.case),
             lead=lead,
             tz=self.locale.tz,
+            due_on=lambda which, day: self._once(
+                (which, st.case.nation, day),
+                statutory_due,
+                which,
+                day,
+                calendar=cal,
+                policy=self.policy(st.case),
+            ),
         ):
             kind = _DEADLINE_KINDS[r.which]
             self._to_chairs(st, found, key=r.key, kind=kind, day=r.day, since=r.since, **r.detail)
@@ -320,15 +382,24 @@ class Planner:
     def _minutes(self, st: GroupState, found: _Found, m: Meeting, held: date) -> None:
         cal, policy = self.calendar(st.case), self.policy(st.case)
         minutes = st.minutes.get(m.id or 0)
+        nation = st.case.nation
         record = (
             minutes.record_due
             if minutes
-            else record_deadline(meeting=held, calendar=cal, policy=policy).due
+            else self._once(
+                ("record", nation, held), record_deadline, meeting=held, calendar=cal, policy=policy
+            ).due
         )
         send = (
             minutes.circulate_due
             if minutes
-            else circulate_deadline(meeting=held, calendar=cal, policy=policy).due
+            else self._once(
+                ("circulate", nation, held),
+                circulate_deadline,
+                meeting=held,
+                calendar=cal,
+                policy=policy,
+            ).due
         )
         recorded = minutes.recorded_at if minutes else None
         circulated = minutes.circulated_at if minutes else None
@@ -354,9 +425,12 @@ class Planner:
     def _review_updates(self, st: GroupState, found: _Found) -> None:
         """Every agency is asked for a written update ahead of each review conference."""
         cal, policy = self.calendar(st.case), self.policy(st.case)
-        statutory = review_conference_deadlines(
+        held = tuple(r.held_on for r in st.reviews)
+        statutory = self._once(
+            ("reviews", st.case.nation, st.case.icpc_date, held),
+            review_conference_deadlines,
             icpc=st.case.icpc_date,
-            reviews=[r.held_on for r in st.reviews],
+            reviews=held,
             calendar=cal,
             policy=policy,
         )[-1].due
@@ -364,7 +438,15 @@ class Planner:
         known.update({r.held_on: r.recorded_at for r in st.reviews})
         for review, recorded in known.items():
             day = working_days_before(review, self.settings.review_update_working_days, cal)
-            aim = pre_review_meeting_target(review=review, calendar=cal, policy=policy).due
+            if not found.near(day):
+                continue
+            aim = self._once(
+                ("aim", st.case.nation, review),
+                pre_review_meeting_target,
+                review=review,
+                calendar=cal,
+                policy=policy,
+            ).due
             for ms, person in st.members:
                 if Role(ms.role).is_family:
                     continue
@@ -392,9 +474,12 @@ class Planner:
         def tell(
             key: str, kind: Kind, day: date, subject: int | None, since: datetime, basis: date
         ) -> None:
+            opens_on = cal.on_or_after(day)  # each one's working morning
+            if not found.near(opens_on):
+                return
             for person in people:
                 assert person.id is not None
-                due = working_morning(day, hours=st.hours(person), calendar=cal)
+                due = st.hours(person).opens(opens_on)
                 occurrence = Occurrence(
                     f"{key}:{person.id}",
                     kind,
@@ -410,7 +495,7 @@ class Planner:
         bases = [st.case.icpc_date, *(self.local_date(m.starts_at) for m in st.meetings)]
         for basis, following in zip(bases, [*bases[1:], None], strict=True):
             # The first working day after the limit; a meeting that very day is not drift.
-            day = cal.on_or_after(policy.meeting_gap_end(basis) + timedelta(days=1))
+            day = self._once(("drift", st.case.nation, basis), _drift_day, basis, cal, policy)
             if following is None or following > day:
                 tell(
                     f"drift:meeting:{st.id}:{basis}", Kind.DRIFT_MEETING, day, None, created, basis
