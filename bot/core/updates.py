@@ -338,6 +338,10 @@ class Conversation:
     membership: Membership | None
     reference: str
     tz: ZoneInfo
+    # Loaded beforehand for many conversations at once (a chunk of reminders): their answers,
+    # and the member's unfinished actions in the group; read from the session when None.
+    known_answers: dict[str, UpdateAnswer] | None = None
+    known_actions: list[Action] | None = None
 
     @classmethod
     def load(cls, session: Session, *, update: MemberUpdate, tz: ZoneInfo) -> Conversation:
@@ -383,6 +387,8 @@ class Conversation:
 
     def answers(self) -> dict[str, UpdateAnswer]:
         """The answers given so far, by question."""
+        if self.known_answers is not None:
+            return dict(self.known_answers)
         rows = self.session.exec(
             select(UpdateAnswer).where(UpdateAnswer.update_id == self.update.id)
         ).all()
@@ -390,12 +396,12 @@ class Conversation:
 
     def actions(self, answers: dict[str, UpdateAnswer]) -> list[Action]:
         """The member's open actions, plus any already answered about (they may be done now)."""
-        found = {
-            a.id: a
-            for a in open_actions_for(
+        mine = self.known_actions
+        if mine is None:
+            mine = open_actions_for(
                 self.session, group_id=self.meeting.group_id, person_id=self.update.person_id
             )
-        }
+        found = {a.id: a for a in mine}
         answered = {int(key.split(":")[1]) for key in answers if key.startswith("action:")}
         for action_id in answered - set(found):
             action = self.session.get(Action, action_id)
@@ -752,18 +758,48 @@ def open_update(
         update = MemberUpdate(meeting_id=meeting.id, person_id=person.id, updated_at=now)
     if update.state == UpdateState.COMPLETE:
         return None
-    if update.state == UpdateState.NOT_STARTED:
-        update.state, update.opened_at = UpdateState.IN_PROGRESS, now
     session.add(update)
     session.flush()
-    convo = Conversation.load(session, update=update, tz=tz)
+    message, asking = opening(Conversation.load(session, update=update, tz=tz), now=now)
+    if asking is not None:
+        asking.apply(update)
+        session.add(update)
+        session.flush()
+    return message
+
+
+@dataclass(frozen=True)
+class Asking:
+    """What asking a member's update sets on its row; the caller writes it (for a whole chunk
+    of reminders in one statement, or one row with `apply`)."""
+
+    state: UpdateState
+    current_question: str | None
+    opened_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime
+
+    def apply(self, update: MemberUpdate) -> None:
+        """Set these values on the row (in memory)."""
+        update.state, update.current_question = self.state, self.current_question
+        update.opened_at, update.completed_at = self.opened_at, self.completed_at
+        update.updated_at = self.updated_at
+
+
+def opening(convo: Conversation, *, now: datetime) -> tuple[Message | None, Asking | None]:
+    """The question that opens (or reopens) a member's update and what asking it sets on the
+    row, writing nothing; no message once every question is answered (the row then says
+    complete), and neither for an update already complete."""
+    update = convo.update
+    if update.state == UpdateState.COMPLETE:
+        return None, None
+    opened = now if update.state == UpdateState.NOT_STARTED else update.opened_at
     answers = convo.answers()
     question = convo.next_question(answers)
     if question is None:
-        _complete(convo, now)
-        return None
-    _at(convo, question.key, now)
-    return convo.ask(question, answers, before=convo.intro(answers))
+        return None, Asking(UpdateState.COMPLETE, None, opened, now, now)
+    message = convo.ask(question, answers, before=convo.intro(answers))
+    return message, Asking(UpdateState.IN_PROGRESS, question.key, opened, update.completed_at, now)
 
 
 def _at(convo: Conversation, key: str | None, now: datetime) -> None:
@@ -1102,15 +1138,36 @@ def nudge_message(
     (asked again `now`, when given, so their next message answers it)."""
     assert meeting.id is not None and person.id is not None
     reference = case_of_group(session, group_id=meeting.group_id).reference
+    update = update_for(session, meeting_id=meeting.id, person_id=person.id)
+    convo = Conversation.load(session, update=update, tz=tz) if update is not None else None
+    message, asking = nudge(
+        convo, meeting=meeting, person=person, reference=reference, tz=tz, now=now
+    )
+    if convo is not None and asking is not None:
+        asking.apply(convo.update)
+        session.add(convo.update)
+        session.flush()
+    return message
+
+
+def nudge(
+    convo: Conversation | None,
+    *,
+    meeting: Meeting,
+    person: Person,
+    reference: str,
+    tz: ZoneInfo,
+    now: datetime | None,
+) -> tuple[Message, Asking | None]:
+    """The nudge for a member's update (`convo`, None if never opened) and, when it asks the
+    current question again `now`, what that sets on the row; writes nothing."""
     when = format_when(meeting.starts_at, tz)
     text = (
         f"{reference}: a reminder about your update before the meeting on "
         f"{format_day(meeting.starts_at.astimezone(tz).date())}"
     )
-    update = update_for(session, meeting_id=meeting.id, person_id=person.id)
-    convo = Conversation.load(session, update=update, tz=tz) if update is not None else None
     family = convo.family if convo is not None else person.is_family
-    opening = Text(
+    greeting = Text(
         f"Hello {person.display_name}, the group meets on {when} and we'd still love to hear "
         "how things are going."
         if family
@@ -1121,11 +1178,14 @@ def nudge_message(
         answers = convo.answers()
         question = _current(convo, answers)
         if question is not None:
-            if now is not None:
-                _at(convo, question.key, now)
-            asked = convo.ask(question, answers, before=(opening,))
-            return Message(text=text, blocks=asked.blocks, expects=asked.expects)
-    return Message(text=text, blocks=(opening, Context(f"Type `{MYUPDATE}` to start.")))
+            asked = convo.ask(question, answers, before=(greeting,))
+            message = Message(text=text, blocks=asked.blocks, expects=asked.expects)
+            if now is None:
+                return message, None
+            update = convo.update
+            again = Asking(update.state, question.key, update.opened_at, update.completed_at, now)
+            return message, again
+    return Message(text=text, blocks=(greeting, Context(f"Type `{MYUPDATE}` to start."))), None
 
 
 # --- the brief ----------------------------------------------------------------------------------

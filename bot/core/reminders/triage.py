@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.core.calendar import WorkingCalendar
+from bot.core.reminders.asking import UpdateFacts, load_update_facts, record_asked
 from bot.core.reminders.ledger import defer, set_aside, set_batch_keys
 from bot.core.reminders.message import (
     Outgoing,
@@ -101,6 +102,7 @@ class Triage:
         self.people: dict[int, Person] = {}
         self._derived: dict[int | None, dict[str, Occurrence]] = {}
         self.facts: ActionFacts | None = None
+        self.updates = UpdateFacts({}, {})
 
     def load(self, rows: Sequence[Reminder]) -> None:
         """Load the groups and people the rows are about."""
@@ -112,8 +114,10 @@ class Triage:
             self.people = {p.id: p for p in found if p.id is not None}
         settings = self.planner.settings
         hi = self.now + settings.horizon
-        for gid in {r.group_id for r in rows}:
-            mine = [r for r in rows if r.group_id == gid]
+        by_group: dict[int | None, list[Reminder]] = defaultdict(list)
+        for row in rows:
+            by_group[row.group_id].append(row)
+        for gid, mine in by_group.items():
             lo = min(r.created_at for r in mine) - settings.catch_up - timedelta(days=1)
             if gid is None:
                 managers = [
@@ -201,7 +205,12 @@ def prepare(
         state = triage.states.get(row.group_id or 0)
         by_recipient[recipient_of(row, state.group if state else None)].append(row)
     messages = []
-    # Wording only reads: what it decides (dropped, deferred, batch keys) is written after it.
+    # The update rows the chunk's questions need exist before wording (so an answer has
+    # somewhere to go); wording only reads: what it decides (dropped, deferred, batch keys,
+    # the questions asked) is written after it.
+    triage.updates = load_update_facts(
+        session, [r for mine in by_recipient.values() for r in mine], now=now
+    )
     with session.no_autoflush:
         for recipient, mine in by_recipient.items():
             outgoing = _outgoing(session, recipient, mine, triage=triage, now=now)
@@ -212,6 +221,7 @@ def prepare(
     result.outgoing = [o for turn in zip_longest(*messages) for o in turn if o is not None]
     session.flush()
     set_batch_keys(session, result.outgoing)
+    record_asked(session, triage.updates)
     return result
 
 
@@ -231,6 +241,7 @@ def _outgoing(
             person=person,
             planner=triage.planner,
             now=now,
+            updates=triage.updates,
             facts=triage.facts,
         )
         if part is None:
