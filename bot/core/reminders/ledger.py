@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -222,6 +222,15 @@ def finish_plans(session: Session, done: list[tuple[PlanDue, datetime, datetime]
 # --- claiming, marking, retrying ----------------------------------------------------------------
 
 
+def _in_id_order(*where: ColumnElement[bool]) -> Select[tuple[int]]:
+    """The ids of the ledger rows matching `where`, locked in id order (PostgreSQL; SQLite has
+    one writer at a time): every statement that changes several claimed rows locks them through
+    this, so two senders (renewing a lease, marking a message sent) never wait on each other in
+    a cycle."""
+    table = table_of(Reminder)
+    return select(table.c.id).where(*where).order_by(table.c.id).with_for_update()
+
+
 def release_expired(session: Session, *, now: datetime) -> list[int]:
     """Claims whose lease ran out (the process died) go back to pending, keeping their batch key
     so the next claim first asks the platform whether that message arrived."""
@@ -232,7 +241,7 @@ def release_expired(session: Session, *, now: datetime) -> list[int]:
         return []
     result = session.connection().execute(
         update(table)
-        .where(*expired)
+        .where(table.c.id.in_(_in_id_order(*expired)))
         .values(status=ReminderStatus.PENDING.value, claimed_by=None, claimed_until=None)
         .returning(table.c.id)
     )
@@ -246,12 +255,13 @@ def release_claims(session: Session, *, owners: Sequence[str]) -> list[int]:
     if not owners:
         return []
     table = table_of(Reminder)
+    theirs = (
+        table.c.status == ReminderStatus.CLAIMED.value,
+        table.c.claimed_by.in_(list(owners)),
+    )
     result = session.connection().execute(
         update(table)
-        .where(
-            table.c.status == ReminderStatus.CLAIMED.value,
-            table.c.claimed_by.in_(list(owners)),
-        )
+        .where(table.c.id.in_(_in_id_order(*theirs)))
         .values(
             status=ReminderStatus.PENDING.value,
             claimed_by=None,
@@ -361,16 +371,17 @@ def renew_claims(
     claimed = table.c.status == ReminderStatus.CLAIMED.value
     renewed = session.connection().execute(
         update(table)
-        .where(claimed, table.c.claimed_by.in_([owner, *also]))
+        .where(table.c.id.in_(_in_id_order(claimed, table.c.claimed_by.in_([owner, *also]))))
         .values(claimed_until=until)
         .returning(table.c.id, table.c.claimed_by)
     )
     mine = {row_id for row_id, by in renewed if by == owner}
     if set(ids) <= mine:
         return True
+    mine_now = (table.c.id.in_(list(ids)), claimed, table.c.claimed_by == owner)
     session.connection().execute(
         update(table)
-        .where(table.c.id.in_(list(ids)), claimed, table.c.claimed_by == owner)
+        .where(table.c.id.in_(_in_id_order(*mine_now)))
         .values(
             status=ReminderStatus.PENDING.value,
             claimed_by=None,
@@ -384,13 +395,14 @@ def renew_claims(
 def mark_sent(session: Session, *, ids: Sequence[int], owner: str, ref: str, now: datetime) -> int:
     """Mark claimed rows sent with the platform's message id; returns how many were still ours."""
     table = table_of(Reminder)
+    ours = (
+        table.c.id.in_(list(ids)),
+        table.c.status == ReminderStatus.CLAIMED.value,
+        table.c.claimed_by == owner,
+    )
     result = session.connection().execute(
         update(table)
-        .where(
-            table.c.id.in_(list(ids)),
-            table.c.status == ReminderStatus.CLAIMED.value,
-            table.c.claimed_by == owner,
-        )
+        .where(table.c.id.in_(_in_id_order(*ours)))
         .values(
             status=ReminderStatus.SENT.value,
             sent_at=now,
@@ -415,11 +427,14 @@ def record_failure(
     """After a failed send: retry later with exponential back-off, or give up; returns the rows
     that failed for good (their chair is to be told)."""
     rows = session.exec(
-        select(Reminder).where(
+        select(Reminder)
+        .where(
             col(Reminder.id).in_(list(ids)),
             Reminder.status == ReminderStatus.CLAIMED,
             Reminder.claimed_by == owner,
         )
+        .order_by(col(Reminder.id))
+        .with_for_update()  # in id order, as every statement changing several claimed rows
     ).all()
     failed = []
     for row in rows:
