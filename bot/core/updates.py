@@ -1224,7 +1224,24 @@ class _Member:
         return answer.answer
 
 
-def _members_with_updates(session: Session, meeting: Meeting) -> list[_Member]:
+@dataclass(frozen=True)
+class BriefFacts:
+    """Everything a meeting's brief reads, loaded beforehand (for many meetings at once by the
+    reminders, or for one by `brief_facts`)."""
+
+    reference: str
+    members: list[tuple[Membership, Person]]  # current ones, chairs first
+    updates: dict[int, MemberUpdate]  # by person
+    answers: dict[int, dict[str, UpdateAnswer]]  # by update id, then question
+    attendance: dict[int, Attendance]  # by person
+    previous: Meeting | None  # the last meeting held before this one
+    outcomes: list[Outcome]  # active, by number
+    actions: list[Action]  # every one of the group's, by number
+    concerns: list[Concern]  # the ones this meeting hears (`concerns.concerns_for`)
+
+
+def brief_facts(session: Session, *, meeting: Meeting) -> BriefFacts:
+    """What one meeting's brief reads."""
     updates = updates_of(session, meeting=meeting)
     attendance = {
         a.person_id: a
@@ -1234,12 +1251,34 @@ def _members_with_updates(session: Session, meeting: Meeting) -> list[_Member]:
     by_update: dict[int, dict[str, UpdateAnswer]] = {}
     for row in session.exec(select(UpdateAnswer).where(col(UpdateAnswer.update_id).in_(ids))).all():
         by_update.setdefault(row.update_id, {})[row.question] = row
+    outcomes = session.exec(
+        select(Outcome)
+        .where(Outcome.group_id == meeting.group_id, Outcome.status == OutcomeStatus.ACTIVE)
+        .order_by(col(Outcome.number))
+    ).all()
+    actions = session.exec(
+        select(Action).where(Action.group_id == meeting.group_id).order_by(col(Action.number))
+    ).all()
+    return BriefFacts(
+        reference=case_of_group(session, group_id=meeting.group_id).reference,
+        members=members_of(session, group_id=meeting.group_id),
+        updates=updates,
+        answers=by_update,
+        attendance=attendance,
+        previous=_previous_held(session, meeting),
+        outcomes=list(outcomes),
+        actions=list(actions),
+        concerns=concerns.concerns_for(session, meeting=meeting),
+    )
+
+
+def _members_with_updates(facts: BriefFacts) -> list[_Member]:
     result = []
-    for membership, person in members_of(session, group_id=meeting.group_id):
+    for membership, person in facts.members:
         assert person.id is not None
-        update = updates.get(person.id)
-        answers = by_update.get(update.id or 0, {}) if update is not None else {}
-        result.append(_Member(person, membership, attendance.get(person.id), update, answers))
+        update = facts.updates.get(person.id)
+        answers = facts.answers.get(update.id or 0, {}) if update is not None else {}
+        result.append(_Member(person, membership, facts.attendance.get(person.id), update, answers))
     return result
 
 
@@ -1252,20 +1291,23 @@ def brief_message(
     calendar: WorkingCalendar,
     policy: Policy,
     private: bool = False,
+    facts: BriefFacts | None = None,
 ) -> Message:
-    """The pre-meeting brief: agenda from the plan, apologies, who has not replied, the updates.
+    """The pre-meeting brief: agenda from the plan, apologies, who has not replied, the updates
+    (from `facts` when loaded beforehand; else read now).
 
     The group's space may include the family, so unless `private` (the chair's own copy) the
     brief leaves out what is for professionals only when a family member is in the group:
     outcomes and actions not shared with the family, and everyone's written answers.
     """
-    case = case_of_group(session, group_id=meeting.group_id)
-    members = _members_with_updates(session, meeting)
+    facts = facts or brief_facts(session, meeting=meeting)
+    members = _members_with_updates(facts)
     family_view = not private and any(Role(m.membership.role).is_family for m in members)
-    previous = _previous_held(session, meeting)
-    brief = _Brief(session, meeting, members, previous, tz, now.astimezone(tz).date(), family_view)
+    previous = facts.previous
+    today = now.astimezone(tz).date()
+    brief = _Brief(session, meeting, members, previous, tz, today, family_view, facts)
     blocks: list[Block] = [
-        Heading(f"Before the meeting — {case.reference}"),
+        Heading(f"Before the meeting — {facts.reference}"),
         Fields(
             (
                 ("When", format_when(meeting.starts_at, tz)),
@@ -1308,10 +1350,9 @@ def brief_message(
             f"To agree at this meeting. It is due by {format_day(deadline.due)}: {deadline.rule}."
         ),
     ]
-    return Message(
-        text=f"{case.reference}: the brief for the meeting on {format_when(meeting.starts_at, tz)}",
-        blocks=tuple(blocks),
-    )
+    when = format_when(meeting.starts_at, tz)
+    text = f"{facts.reference}: the brief for the meeting on {when}"
+    return Message(text=text, blocks=tuple(blocks))
 
 
 def _previous_held(session: Session, meeting: Meeting) -> Meeting | None:
@@ -1330,6 +1371,7 @@ class _Brief:
     tz: ZoneInfo
     today: date
     family_view: bool
+    facts: BriefFacts
 
     def replies(self) -> list[Block]:
         """Apologies (with written updates), who is coming, and who has not replied."""
@@ -1365,18 +1407,7 @@ class _Brief:
 
     def plan(self) -> list[Block]:
         """Each outcome with its actions (open, or closed since the last meeting) and updates."""
-        outcomes = [
-            o
-            for o in self.session.exec(
-                select(Outcome)
-                .where(
-                    Outcome.group_id == self.meeting.group_id,
-                    Outcome.status == OutcomeStatus.ACTIVE,
-                )
-                .order_by(col(Outcome.number))
-            ).all()
-            if self._visible(o.shared_with_family)
-        ]
+        outcomes = [o for o in self.facts.outcomes if self._visible(o.shared_with_family)]
         actions = [a for a in self._actions_to_review() if self._visible(a.shared_with_family)]
         blocks: list[Block] = [Heading("The plan")]
         if not outcomes and not actions:
@@ -1394,13 +1425,7 @@ class _Brief:
         return blocks
 
     def _actions_to_review(self) -> list[Action]:
-        rows = self.session.exec(
-            select(Action)
-            .where(
-                Action.group_id == self.meeting.group_id, Action.status != ActionStatus.CANCELLED
-            )
-            .order_by(col(Action.number))
-        ).all()
+        rows = [a for a in self.facts.actions if a.status != ActionStatus.CANCELLED]
         since = self.previous.starts_at if self.previous else None
         return [
             a
@@ -1436,14 +1461,8 @@ class _Brief:
         """The actions agreed at (or since) the last meeting, with their result now."""
         if self.previous is None:
             return []
-        rows = self.session.exec(
-            select(Action)
-            .where(
-                Action.group_id == self.meeting.group_id,
-                col(Action.created_at) >= self.previous.starts_at,
-            )
-            .order_by(col(Action.number))
-        ).all()
+        since = self.previous.starts_at
+        rows = [a for a in self.facts.actions if a.created_at >= since]
         lines = []
         for action in rows:
             if self._visible(action.shared_with_family):
@@ -1465,7 +1484,11 @@ class _Brief:
             if (row := m.answers.get("must_know")) is not None and row.id is not None
         }
         found = concerns.listed(
-            self.session, meeting=self.meeting, tz=self.tz, must_know=frozenset(must_know)
+            self.session,
+            meeting=self.meeting,
+            tz=self.tz,
+            must_know=frozenset(must_know),
+            heard=self.facts.concerns,
         )
         lines = [
             f"{m.who}: {text}{found.marks.get(answer_id, '')}"

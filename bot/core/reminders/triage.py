@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.calendar import WorkingCalendar
 from bot.core.reminders.asking import UpdateFacts, load_update_facts, record_asked
+from bot.core.reminders.briefing import load_brief_facts
 from bot.core.reminders.ledger import defer, set_aside, set_batch_keys
 from bot.core.reminders.message import (
     Outgoing,
@@ -34,6 +35,7 @@ from bot.core.reminders.settings import (
 )
 from bot.core.reminders.state import GroupState, load_states
 from bot.core.reminders.wording import ActionFacts, build_part, load_action_facts
+from bot.core.updates import BriefFacts
 from bot.core.working_hours import (
     Hours,
     is_allowed,
@@ -103,6 +105,7 @@ class Triage:
         self._derived: dict[int | None, dict[str, Occurrence]] = {}
         self.facts: ActionFacts | None = None
         self.updates = UpdateFacts({}, {})
+        self.briefs: dict[int, BriefFacts] = {}
 
     def load(self, rows: Sequence[Reminder]) -> None:
         """Load the groups and people the rows are about."""
@@ -208,9 +211,9 @@ def prepare(
     # The update rows the chunk's questions need exist before wording (so an answer has
     # somewhere to go); wording only reads: what it decides (dropped, deferred, batch keys,
     # the questions asked) is written after it.
-    triage.updates = load_update_facts(
-        session, [r for mine in by_recipient.values() for r in mine], now=now
-    )
+    wording = [r for mine in by_recipient.values() for r in mine]
+    triage.updates = load_update_facts(session, wording, now=now)
+    triage.briefs = load_brief_facts(session, wording, triage.states)
     with session.no_autoflush:
         for recipient, mine in by_recipient.items():
             outgoing = _outgoing(session, recipient, mine, triage=triage, now=now)
@@ -242,6 +245,7 @@ def _outgoing(
             planner=triage.planner,
             now=now,
             updates=triage.updates,
+            briefs=triage.briefs,
             facts=triage.facts,
         )
         if part is None:

@@ -30,7 +30,7 @@ from bot.core.reminders.settings import (
     Occurrence,
 )
 from bot.core.reminders.state import GroupState
-from bot.core.updates import brief_message, nudge, opening
+from bot.core.updates import BriefFacts, brief_message, nudge, opening
 from bot.messages import (
     Block,
     Button,
@@ -95,6 +95,7 @@ class _About:
     planner: Planner
     now: datetime
     updates: UpdateFacts
+    briefs: dict[int, BriefFacts]
     facts: ActionFacts | None = None
 
     @property
@@ -231,6 +232,7 @@ def _brief(a: _About) -> Part | None:
         now=a.now,
         calendar=a.planner.calendar(a.state.case),
         policy=a.policy,
+        facts=a.briefs.get(m.id or 0),
     )
     return Part(brief.text, brief.blocks, a.ref)
 
@@ -532,10 +534,12 @@ def build_part(
     planner: Planner,
     now: datetime,
     updates: UpdateFacts,
+    briefs: dict[int, BriefFacts],
     facts: ActionFacts | None = None,
 ) -> Part | None:
     """What one reminder says, from facts loaded for its chunk (update conversations from
-    `updates`, whose `asked` it adds to; action cards from `facts` when given); None when there
+    `updates`, whose `asked` it adds to; briefs from `briefs`, by meeting; action cards from
+    `facts` when given); None when there
     is nothing to say any more. It writes nothing."""
     kind = Kind(row.kind)
     if kind is Kind.DIGEST:
@@ -546,5 +550,5 @@ def build_part(
         return _delivery_failed(session, row=row, state=state)
     if occurrence is None:
         return None
-    about = _About(session, row, occurrence, state, person, planner, now, updates, facts)
+    about = _About(session, row, occurrence, state, person, planner, now, updates, briefs, facts)
     return _BUILDERS[kind](about)
