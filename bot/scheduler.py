@@ -39,6 +39,7 @@ from bot.core.reminders import (
     PlanDue,
     Planner,
     ReminderSettings,
+    Sent,
     claim_due,
     defer,
     digest_managers,
@@ -46,7 +47,7 @@ from bot.core.reminders import (
     finish_plans,
     groups_to_plan,
     load_states,
-    mark_sent,
+    mark_all_sent,
     notify_failures,
     plan_window,
     prepare,
@@ -60,7 +61,7 @@ from bot.core.reminders import (
     upsert,
     withdraw_stale,
 )
-from bot.core.routing import remember_prompt
+from bot.core.routing import remember_prompts
 from bot.core.working_hours import day_start
 from bot.logs import log_failure
 from storage.db import session_scope
@@ -76,6 +77,9 @@ _BACKFILL_EVERY = timedelta(hours=1)
 _LOCKED_TRIES = 5
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _LOCKED_WAIT = 0.2
+# Sent messages are recorded together, at most this long after the first was sent (a reply's
+# routing needs the record), and at the end of each chunk.
+_RECORD_EVERY = 0.2
 
 
 @dataclass
@@ -100,6 +104,41 @@ class TickReport:
         """Fold another report's counts into this one."""
         for name, value in vars(other).items():
             setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A sent message waiting to be recorded."""
+
+    sent: Sent
+    platform: Platform
+    expects: str | None
+
+
+class _Records:
+    """Messages sent and not recorded yet, recorded many at a time by whichever sender finds
+    the oldest waiting `every` seconds (or by the tick, at the end of a chunk)."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.lock = threading.Lock()
+        self.waiting: list[_Record] = []
+        self.since = 0.0
+
+    def add(self, record: _Record) -> list[_Record]:
+        """Keep a record; returns the ones to write now (the caller writes them)."""
+        with self.lock:
+            if not self.waiting:
+                self.since = time.monotonic()
+            self.waiting.append(record)
+            if time.monotonic() - self.since < self.every:
+                return []
+            return self.take()
+
+    def take(self) -> list[_Record]:
+        """Everything waiting (the lock held by the caller, or not needed)."""
+        taken, self.waiting = self.waiting, []
+        return taken
 
 
 def _ids(ids: list[int]) -> str:
@@ -144,6 +183,7 @@ class ReminderEngine:
         self._read_at: datetime | None = None
         self._stopping = threading.Event()
         self._renewed: dict[str, datetime] = {}  # when each claimed chunk's lease was renewed
+        self._records = _Records(_RECORD_EVERY)
         track_changes()
 
     def stop(self) -> None:
@@ -201,12 +241,14 @@ class ReminderEngine:
                     for future in sending:
                         report.add(future.result())
                     sending = []
+                    self._record_waiting(moment)
                 claimed = self._claim(moment(), report, moment)
                 if claimed is not None:
                     owners.append(claimed[0])  # renewed from now on with the chunk being sent
                 for future in sending:
                     report.add(future.result())
                 sending = []
+                self._record_waiting(moment)
                 if claimed is None:
                     break
                 owner, outgoing = claimed
@@ -216,6 +258,7 @@ class ReminderEngine:
                 ]
             for future in sending:
                 report.add(future.result())
+        self._record_waiting(moment)  # before any claim is given back
         for owner in owners:
             self._renewed.pop(owner, None)
         if self.stopping:
@@ -451,40 +494,44 @@ class ReminderEngine:
             result.retrying = len(item.ids) - len(failed)
             return result
 
-        def record(session: Session) -> int:
-            marked = mark_sent(session, ids=item.ids, owner=owner, ref=ref, now=moment())
-            if item.message.expects:  # a reply to it (in its thread) answers what it asked
-                remember_prompt(
-                    session,
-                    platform=item.recipient.platform,
-                    ref=ref,
-                    expects=item.message.expects,
-                    now=moment(),
-                )
-            return marked
-
-        marked = self._after_send(record, item.ids)
-        if marked < len(item.ids):
-            log.warning("reminders %s: sent after their claim lapsed; may repeat", item.ids)
+        sent = Sent(tuple(item.ids), owner, ref)
+        due = self._records.add(_Record(sent, item.recipient.platform, item.message.expects))
+        self._after_send(due, moment)
         result.messages, result.sent = 1, len(item.ids)
         return result
 
-    def _after_send(self, record: Callable[[Session], int], ids: list[int]) -> int:
-        """Record a message that went out; a busy SQLite database (`database is locked`) is
+    def _record_waiting(self, moment: Callable[[], datetime]) -> None:
+        """Record every sent message still waiting (the chunk's sends have all returned)."""
+        with self._records.lock:
+            waiting = self._records.take()
+        self._after_send(waiting, moment)
+
+    def _after_send(self, records: list[_Record], moment: Callable[[], datetime]) -> None:
+        """Record messages that went out, in one transaction: their rows sent, and what a reply
+        to each answers (in its thread). A busy SQLite database (`database is locked`) is
         waited for and tried again, never raised: the tick must not fail after a send. If it
         stays busy the rows keep their claim, and once it lapses the platform is asked whether
         the message arrived before anything is sent again."""
+        if not records:
+            return
+        ids = [i for r in records for i in r.sent.ids]
+        prompts = [(r.platform, r.sent.ref, r.expects) for r in records if r.expects]
         for attempt in range(1, _LOCKED_TRIES + 1):
             try:
                 with session_scope(self.engine) as session:
-                    return record(session)
+                    lapsed = mark_all_sent(session, [r.sent for r in records], now=moment())
+                    remember_prompts(session, prompts, now=moment())
+                if lapsed:
+                    log.warning("reminders %s: sent after their claim lapsed; may repeat", lapsed)
+                return
             except OperationalError as err:
                 if "database is locked" not in str(err):
                     raise
-                log.warning("reminders %s sent; database busy recording it (try %s)", ids, attempt)
+                log.warning(
+                    "reminders %s sent; database busy recording it (try %s)", _ids(ids), attempt
+                )
                 time.sleep(_LOCKED_WAIT * attempt)
-        log.error("reminders %s sent but not recorded; checked with the platform later", ids)
-        return 0
+        log.error("reminders %s sent but not recorded; checked with the platform later", _ids(ids))
 
     # Simulated time (tests, the local chat) --------------------------------------------------
 

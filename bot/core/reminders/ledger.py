@@ -414,6 +414,51 @@ def mark_sent(session: Session, *, ids: Sequence[int], owner: str, ref: str, now
     return int(result.rowcount)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A message that went out: the rows it carried, the claim they went under, the platform's
+    id for it."""
+
+    ids: tuple[int, ...]
+    owner: str
+    ref: str
+
+
+def mark_all_sent(session: Session, sent: Sequence[Sent], *, now: datetime) -> list[int]:
+    """Mark the rows of many sent messages sent, each with its message's id, in one statement
+    (rows in id order); returns the ids that were no longer held by their claim (it lapsed and
+    another took them), which may go out again."""
+    rows = sorted((row_id, s.owner, s.ref[:200]) for s in sent for row_id in s.ids)
+    if not rows:
+        return []
+    table = table_of(Reminder)
+    claimed = table.c.status == ReminderStatus.CLAIMED.value
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), claimed, table.c.claimed_by == bindparam("b_by"))
+        .values(
+            status=ReminderStatus.SENT.value,
+            sent_at=now,
+            message_ref=bindparam("b_ref"),
+            claimed_until=None,
+            last_error=None,
+        ),
+        [{"b_id": row_id, "b_by": owner, "b_ref": ref} for row_id, owner, ref in rows],
+    )
+    wanted = {row_id: (owner, ref) for row_id, owner, ref in rows}
+    now_held = session.connection().execute(
+        select(table.c.id, table.c.status, table.c.claimed_by, table.c.message_ref).where(
+            table.c.id.in_(list(wanted))
+        )
+    )
+    marked = {
+        row_id
+        for row_id, status, by, ref in now_held
+        if status == ReminderStatus.SENT.value and (by, ref) == wanted[row_id]
+    }
+    return [row_id for row_id in wanted if row_id not in marked]
+
+
 def record_failure(
     session: Session,
     *,
