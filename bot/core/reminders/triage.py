@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from bot.core.calendar import WorkingCalendar
 from bot.core.reminders.asking import UpdateFacts, load_update_facts, record_asked
 from bot.core.reminders.briefing import load_brief_facts
+from bot.core.reminders.digest import Watched, load_watched
 from bot.core.reminders.ledger import defer, set_aside, set_batch_keys
 from bot.core.reminders.message import (
     Outgoing,
@@ -106,6 +107,7 @@ class Triage:
         self.facts: ActionFacts | None = None
         self.updates = UpdateFacts({}, {})
         self.briefs: dict[int, BriefFacts] = {}
+        self.watched: dict[int, list[Watched]] = {}
 
     def load(self, rows: Sequence[Reminder]) -> None:
         """Load the groups and people the rows are about."""
@@ -214,6 +216,12 @@ def prepare(
     wording = [r for mine in by_recipient.values() for r in mine]
     triage.updates = load_update_facts(session, wording, now=now)
     triage.briefs = load_brief_facts(session, wording, triage.states)
+    managers = [triage.people.get(r.person_id or 0) for r in wording if r.kind == Kind.DIGEST]
+    triage.watched = load_watched(
+        session,
+        team_ids={p.team_id for p in managers if p is not None and p.team_id is not None},
+        today=planner.local_date(now),
+    )
     with session.no_autoflush:
         for recipient, mine in by_recipient.items():
             outgoing = _outgoing(session, recipient, mine, triage=triage, now=now)
@@ -246,6 +254,7 @@ def _outgoing(
             now=now,
             updates=triage.updates,
             briefs=triage.briefs,
+            watched=triage.watched,
             facts=triage.facts,
         )
         if part is None:

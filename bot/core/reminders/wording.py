@@ -19,7 +19,7 @@ from bot.core.policy import (
     Policy,
 )
 from bot.core.reminders.asking import UpdateFacts
-from bot.core.reminders.digest import _digest
+from bot.core.reminders.digest import Watched, digest_part
 from bot.core.reminders.message import (
     Part,
 )
@@ -535,15 +535,18 @@ def build_part(
     now: datetime,
     updates: UpdateFacts,
     briefs: dict[int, BriefFacts],
+    watched: dict[int, list[Watched]],
     facts: ActionFacts | None = None,
 ) -> Part | None:
-    """What one reminder says, from facts loaded for its chunk (update conversations from
-    `updates`, whose `asked` it adds to; briefs from `briefs`, by meeting; action cards from
-    `facts` when given); None when there
-    is nothing to say any more. It writes nothing."""
+    """What one reminder says, from facts loaded for its chunk: update conversations from
+    `updates` (whose `asked` it adds to), briefs from `briefs` (by meeting), digests from
+    `watched` (by team), action cards from `facts` when given. None when there is nothing to
+    say any more. It writes nothing."""
     kind = Kind(row.kind)
     if kind is Kind.DIGEST:
-        return _digest(session, person=person, planner=planner, now=now) if person else None
+        if person is None:
+            return None
+        return digest_part(person=person, planner=planner, now=now, watched=watched)
     if state is None:
         return None
     if kind is Kind.DELIVERY_FAILED:
