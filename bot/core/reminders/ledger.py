@@ -392,28 +392,6 @@ def renew_claims(
     return False
 
 
-def mark_sent(session: Session, *, ids: Sequence[int], owner: str, ref: str, now: datetime) -> int:
-    """Mark claimed rows sent with the platform's message id; returns how many were still ours."""
-    table = table_of(Reminder)
-    ours = (
-        table.c.id.in_(list(ids)),
-        table.c.status == ReminderStatus.CLAIMED.value,
-        table.c.claimed_by == owner,
-    )
-    result = session.connection().execute(
-        update(table)
-        .where(table.c.id.in_(_in_id_order(*ours)))
-        .values(
-            status=ReminderStatus.SENT.value,
-            sent_at=now,
-            message_ref=ref[:200],
-            claimed_until=None,
-            last_error=None,
-        )
-    )
-    return int(result.rowcount)
-
-
 @dataclass(frozen=True)
 class Sent:
     """A message that went out: the rows it carried, the claim they went under, the platform's
