@@ -116,28 +116,36 @@ class _Record:
 
 
 class _Records:
-    """Messages sent and not recorded yet, recorded many at a time by whichever sender finds
-    the oldest waiting `every` seconds (or by the tick, at the end of a chunk)."""
+    """Messages sent and not recorded yet, written many at a time (`write`): by the sender that
+    finds the oldest waiting `every` seconds, by a timer that long after the first if no sender
+    comes, or by the tick at the end of a chunk (`take`)."""
 
-    def __init__(self, every: float) -> None:
-        self.every = every
+    def __init__(
+        self, every: float, write: Callable[[list[_Record], Callable[[], datetime]], None]
+    ) -> None:
+        self.every, self.write = every, write
         self.lock = threading.Lock()
         self.waiting: list[_Record] = []
         self.since = 0.0
 
-    def add(self, record: _Record) -> list[_Record]:
-        """Keep a record; returns the ones to write now (the caller writes them)."""
+    def add(self, record: _Record, moment: Callable[[], datetime]) -> None:
+        """Keep a record, writing what waits once the oldest has waited long enough."""
         with self.lock:
             if not self.waiting:
                 self.since = time.monotonic()
+                timer = threading.Timer(self.every, lambda: self.write(self.take(), moment))
+                timer.daemon = True
+                timer.start()
             self.waiting.append(record)
-            if time.monotonic() - self.since < self.every:
-                return []
-            return self.take()
+            due: list[_Record] = []
+            if time.monotonic() - self.since >= self.every:
+                due, self.waiting = self.waiting, []
+        self.write(due, moment)
 
     def take(self) -> list[_Record]:
-        """Everything waiting (the lock held by the caller, or not needed)."""
-        taken, self.waiting = self.waiting, []
+        """Everything waiting, to write now."""
+        with self.lock:
+            taken, self.waiting = self.waiting, []
         return taken
 
 
@@ -183,7 +191,7 @@ class ReminderEngine:
         self._read_at: datetime | None = None
         self._stopping = threading.Event()
         self._renewed: dict[str, datetime] = {}  # when each claimed chunk's lease was renewed
-        self._records = _Records(_RECORD_EVERY)
+        self._records = _Records(_RECORD_EVERY, self._after_send)
         track_changes()
 
     def stop(self) -> None:
@@ -495,16 +503,13 @@ class ReminderEngine:
             return result
 
         sent = Sent(tuple(item.ids), owner, ref)
-        due = self._records.add(_Record(sent, item.recipient.platform, item.message.expects))
-        self._after_send(due, moment)
+        self._records.add(_Record(sent, item.recipient.platform, item.message.expects), moment)
         result.messages, result.sent = 1, len(item.ids)
         return result
 
     def _record_waiting(self, moment: Callable[[], datetime]) -> None:
         """Record every sent message still waiting (the chunk's sends have all returned)."""
-        with self._records.lock:
-            waiting = self._records.take()
-        self._after_send(waiting, moment)
+        self._after_send(self._records.take(), moment)
 
     def _after_send(self, records: list[_Record], moment: Callable[[], datetime]) -> None:
         """Record messages that went out, in one transaction: their rows sent, and what a reply
