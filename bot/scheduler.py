@@ -120,27 +120,25 @@ class _Records:
     finds the oldest waiting `every` seconds, by a timer that long after the first if no sender
     comes, or by the tick at the end of a chunk (`take`)."""
 
-    def __init__(
-        self, every: float, write: Callable[[list[_Record], Callable[[], datetime]], None]
-    ) -> None:
+    def __init__(self, every: float, write: Callable[[list[_Record]], None]) -> None:
         self.every, self.write = every, write
         self.lock = threading.Lock()
         self.waiting: list[_Record] = []
         self.since = 0.0
 
-    def add(self, record: _Record, moment: Callable[[], datetime]) -> None:
+    def add(self, record: _Record) -> None:
         """Keep a record, writing what waits once the oldest has waited long enough."""
         with self.lock:
             if not self.waiting:
                 self.since = time.monotonic()
-                timer = threading.Timer(self.every, lambda: self.write(self.take(), moment))
+                timer = threading.Timer(self.every, lambda: self.write(self.take()))
                 timer.daemon = True
                 timer.start()
             self.waiting.append(record)
             due: list[_Record] = []
             if time.monotonic() - self.since >= self.every:
                 due, self.waiting = self.waiting, []
-        self.write(due, moment)
+        self.write(due)
 
     def take(self) -> list[_Record]:
         """Everything waiting, to write now."""
@@ -249,14 +247,14 @@ class ReminderEngine:
                     for future in sending:
                         report.add(future.result())
                     sending = []
-                    self._record_waiting(moment)
+                    self._record_waiting()
                 claimed = self._claim(moment(), report, moment)
                 if claimed is not None:
                     owners.append(claimed[0])  # renewed from now on with the chunk being sent
                 for future in sending:
                     report.add(future.result())
                 sending = []
-                self._record_waiting(moment)
+                self._record_waiting()
                 if claimed is None:
                     break
                 owner, outgoing = claimed
@@ -266,7 +264,7 @@ class ReminderEngine:
                 ]
             for future in sending:
                 report.add(future.result())
-        self._record_waiting(moment)  # before any claim is given back
+        self._record_waiting()  # before any claim is given back
         for owner in owners:
             self._renewed.pop(owner, None)
         if self.stopping:
@@ -502,16 +500,16 @@ class ReminderEngine:
             result.retrying = len(item.ids) - len(failed)
             return result
 
-        sent = Sent(tuple(item.ids), owner, ref)
-        self._records.add(_Record(sent, item.recipient.platform, item.message.expects), moment)
+        sent = Sent(tuple(item.ids), owner, ref, moment())
+        self._records.add(_Record(sent, item.recipient.platform, item.message.expects))
         result.messages, result.sent = 1, len(item.ids)
         return result
 
-    def _record_waiting(self, moment: Callable[[], datetime]) -> None:
+    def _record_waiting(self) -> None:
         """Record every sent message still waiting (the chunk's sends have all returned)."""
-        self._after_send(self._records.take(), moment)
+        self._after_send(self._records.take())
 
-    def _after_send(self, records: list[_Record], moment: Callable[[], datetime]) -> None:
+    def _after_send(self, records: list[_Record]) -> None:
         """Record messages that went out, in one transaction: their rows sent, and what a reply
         to each answers (in its thread). A busy SQLite database (`database is locked`) is
         waited for and tried again, never raised: the tick must not fail after a send. If it
@@ -520,12 +518,12 @@ class ReminderEngine:
         if not records:
             return
         ids = [i for r in records for i in r.sent.ids]
-        prompts = [(r.platform, r.sent.ref, r.expects) for r in records if r.expects]
+        prompts = [(r.platform, r.sent.ref, r.expects, r.sent.at) for r in records if r.expects]
         for attempt in range(1, _LOCKED_TRIES + 1):
             try:
                 with session_scope(self.engine) as session:
-                    lapsed = mark_all_sent(session, [r.sent for r in records], now=moment())
-                    remember_prompts(session, prompts, now=moment())
+                    lapsed = mark_all_sent(session, [r.sent for r in records])
+                    remember_prompts(session, prompts)
                 if lapsed:
                     log.warning("reminders %s: sent after their claim lapsed; may repeat", lapsed)
                 return

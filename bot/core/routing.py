@@ -72,10 +72,10 @@ def remember_prompt(
 
 
 def remember_prompts(
-    session: Session, prompts: Sequence[tuple[Platform, str, str]], *, now: datetime
+    session: Session, prompts: Sequence[tuple[Platform, str, str, datetime]]
 ) -> None:
-    """`remember_prompt` for many sent messages (platform, ref, what a reply answers) at once,
-    in one statement."""
+    """`remember_prompt` for many sent messages (platform, ref, what a reply answers, when it
+    was sent) at once, in one statement."""
     if not prompts:
         return
     table = Prompt.__table__  # type: ignore[attr-defined]
@@ -84,12 +84,12 @@ def remember_prompts(
         index_elements=[table.c.platform, table.c.message_ref],
         set_={"expects": stmt.excluded.expects, "sent_at": stmt.excluded.sent_at},
     )
-    latest = {(platform, ref[:200]): expects[:200] for platform, ref, expects in prompts}
+    latest = {(platform, ref[:200]): (expects[:200], at) for platform, ref, expects, at in prompts}
     session.execute(
         stmt,
         [
-            {"platform": platform.value, "message_ref": ref, "expects": expects, "sent_at": now}
-            for (platform, ref), expects in latest.items()
+            {"platform": platform.value, "message_ref": ref, "expects": expects, "sent_at": at}
+            for (platform, ref), (expects, at) in latest.items()
         ],
     )
 

@@ -489,9 +489,9 @@ def test_claims_take_every_due_row_of_a_recipient_and_are_never_doubled(
     assert sorted(r.dedup_key for r in rest) == ["2", "4"]
     assert claim_due(session, now=now, limit=10, owner="three", lease=lease, lock=False) == []
     assert first[0].id is not None
-    not_held = mark_all_sent(session, [Sent((first[0].id,), "two", "x")], now=now)
+    not_held = mark_all_sent(session, [Sent((first[0].id,), "two", "x", now)])
     assert not_held == [first[0].id]
-    assert mark_all_sent(session, [Sent((first[0].id,), "one", "x")], now=now) == []
+    assert mark_all_sent(session, [Sent((first[0].id,), "one", "x", now)]) == []
     session.commit()
     # The process holding claim "two" dies: after the lease the rows are pending again.
     assert release_expired(session, now=now + lease) == []

@@ -395,18 +395,19 @@ def renew_claims(
 @dataclass(frozen=True)
 class Sent:
     """A message that went out: the rows it carried, the claim they went under, the platform's
-    id for it."""
+    id for it, and when."""
 
     ids: tuple[int, ...]
     owner: str
     ref: str
+    at: datetime
 
 
-def mark_all_sent(session: Session, sent: Sequence[Sent], *, now: datetime) -> list[int]:
+def mark_all_sent(session: Session, sent: Sequence[Sent]) -> list[int]:
     """Mark the rows of many sent messages sent, each with its message's id, in one statement
     (rows in id order); returns the ids that were no longer held by their claim (it lapsed and
     another took them), which may go out again."""
-    rows = sorted((row_id, s.owner, s.ref[:200]) for s in sent for row_id in s.ids)
+    rows = sorted((row_id, s.owner, s.ref[:200], s.at) for s in sent for row_id in s.ids)
     if not rows:
         return []
     table = table_of(Reminder)
@@ -416,14 +417,17 @@ def mark_all_sent(session: Session, sent: Sequence[Sent], *, now: datetime) -> l
         .where(table.c.id == bindparam("b_id"), claimed, table.c.claimed_by == bindparam("b_by"))
         .values(
             status=ReminderStatus.SENT.value,
-            sent_at=now,
+            sent_at=bindparam("b_at", type_=table.c.sent_at.type),
             message_ref=bindparam("b_ref"),
             claimed_until=None,
             last_error=None,
         ),
-        [{"b_id": row_id, "b_by": owner, "b_ref": ref} for row_id, owner, ref in rows],
+        [
+            {"b_id": row_id, "b_by": owner, "b_ref": ref, "b_at": at}
+            for row_id, owner, ref, at in rows
+        ],
     )
-    wanted = {row_id: (owner, ref) for row_id, owner, ref in rows}
+    wanted = {row_id: (owner, ref) for row_id, owner, ref, _ in rows}
     now_held = session.connection().execute(
         select(table.c.id, table.c.status, table.c.claimed_by, table.c.message_ref).where(
             table.c.id.in_(list(wanted))
