@@ -17,10 +17,12 @@ Measured:
    200 groups a one-minute tick, so groups/200 minutes before every group has its reminders).
 2. The busy 09:00 tick as one figure: recover leases, plan the groups that changed (1%), claim
    every due reminder chunk by chunk, check, merge and word them, and hand each message to the
-   outbox (an instant one here) and mark it sent. Printed with its parts and the statements per
-   reminder while wording. Not included: the platform's own time and pacing (phase 3), and the
-   planning of the groups whose look-ahead runs out that morning (the routine re-plan, which
-   keeps to its budget). Also a quiet tick.
+   outbox (an instant one here) and record it sent. Printed with its parts (wall, and this
+   process's CPU in each: the thread's own, so PostgreSQL's is only in the whole), the
+   statements and CPU per reminder while wording, and reminders per CPU second (process and
+   database). Not included: the platform's own time and pacing (phase 3), and the planning of
+   the groups whose look-ahead runs out that morning (the routine re-plan, which keeps to its
+   budget). Also a quiet tick.
 3. Sending against a paced fake platform: Slack's ~1 message per second per channel plus a
    workspace-wide cap (10 messages/s here, an assumption: Slack does not publish the figure), with
    50 ms per call; the rate achieved against the rate allowed.
@@ -198,13 +200,13 @@ def copy_rows(engine: Engine, table: str, columns: list[str], rows: Iterator[tup
     if engine.dialect.name == "sqlite":
         return _insert_rows(engine, table, columns, rows)
     count = 0
-    types = [SQLModel.metadata.tables[table].c[name].type for name in columns]
+    types: list[Any] = [SQLModel.metadata.tables[table].c[name].type for name in columns]
     sealed = [i for i, t in enumerate(types) if isinstance(t, EncryptedText)]
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         statement = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
-        with cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+        with cursor.copy(statement) as copy:
             for row in rows:
                 if sealed:
                     row = tuple(
@@ -588,12 +590,15 @@ class InstantPlatform:
 
 
 class Parts:
-    """Wall time spent in each step of a tick, and the statements issued while wording."""
+    """Wall time and this process's CPU (the thread's own) spent in each step of a tick, and
+    the statements issued while wording."""
 
     STEPS = ("release", "plan", "claim", "word", "hand over")
 
     def __init__(self, engine: Engine) -> None:
         self.seconds = dict.fromkeys(self.STEPS, 0.0)
+        self.cpu = dict.fromkeys(self.STEPS, 0.0)
+        self.lock = threading.Lock()
         self.wording: set[int] = set()  # threads now wording
         self.statements = 0
         event.listen(engine, "before_cursor_execute", self._statement)
@@ -606,14 +611,16 @@ class Parts:
         """`fn`, adding its wall time to `step`."""
 
         def run(*args: Any, **kw: Any) -> Any:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             if step == "word":
                 self.wording.add(threading.get_ident())
             try:
                 return fn(*args, **kw)
             finally:
                 self.wording.discard(threading.get_ident())
-                self.seconds[step] += time.perf_counter() - start
+                with self.lock:
+                    self.seconds[step] += time.perf_counter() - start
+                    self.cpu[step] += time.thread_time() - cpu
 
         return run
 
@@ -646,9 +653,10 @@ def busy_tick(url: str, groups: int, changed_share: float) -> None:
     originals = {name: getattr(bot.scheduler, name) for name in patches}
     for name, step in patches.items():
         setattr(bot.scheduler, name, parts.timed(step, originals[name]))
-    plan, send = reminders.plan, reminders._send
+    plan, send, record = reminders.plan, reminders._send, reminders._record_waiting
     reminders.plan = parts.timed("plan", plan)  # type: ignore[method-assign]
     reminders._send = parts.timed("hand over", send)  # type: ignore[method-assign]
+    reminders._record_waiting = parts.timed("hand over", record)  # type: ignore[method-assign]
     try:
         with measured(f"=> busy 09:00 tick, whole ({len(changed)} groups changed)") as extra:
             report = reminders.tick(NOW)
@@ -667,7 +675,9 @@ def busy_tick(url: str, groups: int, changed_share: float) -> None:
         deferred=report.deferred,
         reminders_per_cpu_s=round(report.claimed / max(cpu, 1e-9)),
         statements_per_reminder_wording=round(parts.statements / max(report.claimed, 1), 2),
+        ms_cpu_per_reminder_wording=round(parts.cpu["word"] / max(report.claimed, 1) * 1000, 3),
         **{f"{step}_s": round(s, 3) for step, s in parts.seconds.items()},
+        **{f"{step}_cpu_s": round(s, 3) for step, s in parts.cpu.items()},
     )
 
 

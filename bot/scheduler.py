@@ -39,6 +39,7 @@ from bot.core.reminders import (
     PlanDue,
     Planner,
     ReminderSettings,
+    Sent,
     claim_due,
     defer,
     digest_managers,
@@ -46,7 +47,7 @@ from bot.core.reminders import (
     finish_plans,
     groups_to_plan,
     load_plan_states,
-    mark_sent,
+    mark_all_sent,
     notify_failures,
     plan_window,
     prepare,
@@ -60,7 +61,7 @@ from bot.core.reminders import (
     upsert,
     write_batch,
 )
-from bot.core.routing import remember_prompt
+from bot.core.routing import remember_prompts
 from bot.core.working_hours import day_start
 from bot.logs import log_failure
 from storage.db import session_scope
@@ -76,6 +77,9 @@ _BACKFILL_EVERY = timedelta(hours=1)
 _LOCKED_TRIES = 5
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _LOCKED_WAIT = 0.2
+# Sent messages are recorded together, at most this long after the first was sent (a reply's
+# routing needs the record), and at the end of each chunk.
+_RECORD_EVERY = 0.2
 
 
 @dataclass
@@ -100,6 +104,47 @@ class TickReport:
         """Fold another report's counts into this one."""
         for name, value in vars(other).items():
             setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A sent message waiting to be recorded."""
+
+    sent: Sent
+    platform: Platform
+    expects: str | None
+
+
+class _Records:
+    """Messages sent and not recorded yet, written many at a time (`write`): by the sender that
+    finds the oldest waiting `every` seconds, by a timer that long after the first if no sender
+    comes, or by the tick at the end of a chunk (`take`)."""
+
+    def __init__(self, every: float, write: Callable[[list[_Record]], None]) -> None:
+        self.every, self.write = every, write
+        self.lock = threading.Lock()
+        self.waiting: list[_Record] = []
+        self.since = 0.0
+
+    def add(self, record: _Record) -> None:
+        """Keep a record, writing what waits once the oldest has waited long enough."""
+        with self.lock:
+            if not self.waiting:
+                self.since = time.monotonic()
+                timer = threading.Timer(self.every, lambda: self.write(self.take()))
+                timer.daemon = True
+                timer.start()
+            self.waiting.append(record)
+            due: list[_Record] = []
+            if time.monotonic() - self.since >= self.every:
+                due, self.waiting = self.waiting, []
+        self.write(due)
+
+    def take(self) -> list[_Record]:
+        """Everything waiting, to write now."""
+        with self.lock:
+            taken, self.waiting = self.waiting, []
+        return taken
 
 
 def _ids(ids: list[int]) -> str:
@@ -144,6 +189,7 @@ class ReminderEngine:
         self._read_at: datetime | None = None
         self._stopping = threading.Event()
         self._renewed: dict[str, datetime] = {}  # when each claimed chunk's lease was renewed
+        self._records = _Records(_RECORD_EVERY, self._after_send)
         track_changes()
 
     def stop(self) -> None:
@@ -201,12 +247,14 @@ class ReminderEngine:
                     for future in sending:
                         report.add(future.result())
                     sending = []
+                    self._record_waiting()
                 claimed = self._claim(moment(), report, moment)
                 if claimed is not None:
                     owners.append(claimed[0])  # renewed from now on with the chunk being sent
                 for future in sending:
                     report.add(future.result())
                 sending = []
+                self._record_waiting()
                 if claimed is None:
                     break
                 owner, outgoing = claimed
@@ -216,6 +264,7 @@ class ReminderEngine:
                 ]
             for future in sending:
                 report.add(future.result())
+        self._record_waiting()  # before any claim is given back
         for owner in owners:
             self._renewed.pop(owner, None)
         if self.stopping:
@@ -449,40 +498,41 @@ class ReminderEngine:
             result.retrying = len(item.ids) - len(failed)
             return result
 
-        def record(session: Session) -> int:
-            marked = mark_sent(session, ids=item.ids, owner=owner, ref=ref, now=moment())
-            if item.message.expects:  # a reply to it (in its thread) answers what it asked
-                remember_prompt(
-                    session,
-                    platform=item.recipient.platform,
-                    ref=ref,
-                    expects=item.message.expects,
-                    now=moment(),
-                )
-            return marked
-
-        marked = self._after_send(record, item.ids)
-        if marked < len(item.ids):
-            log.warning("reminders %s: sent after their claim lapsed; may repeat", item.ids)
+        sent = Sent(tuple(item.ids), owner, ref, moment())
+        self._records.add(_Record(sent, item.recipient.platform, item.message.expects))
         result.messages, result.sent = 1, len(item.ids)
         return result
 
-    def _after_send(self, record: Callable[[Session], int], ids: list[int]) -> int:
-        """Record a message that went out; a busy SQLite database (`database is locked`) is
+    def _record_waiting(self) -> None:
+        """Record every sent message still waiting (the chunk's sends have all returned)."""
+        self._after_send(self._records.take())
+
+    def _after_send(self, records: list[_Record]) -> None:
+        """Record messages that went out, in one transaction: their rows sent, and what a reply
+        to each answers (in its thread). A busy SQLite database (`database is locked`) is
         waited for and tried again, never raised: the tick must not fail after a send. If it
         stays busy the rows keep their claim, and once it lapses the platform is asked whether
         the message arrived before anything is sent again."""
+        if not records:
+            return
+        ids = [i for r in records for i in r.sent.ids]
+        prompts = [(r.platform, r.sent.ref, r.expects, r.sent.at) for r in records if r.expects]
         for attempt in range(1, _LOCKED_TRIES + 1):
             try:
                 with session_scope(self.engine) as session:
-                    return record(session)
+                    lapsed = mark_all_sent(session, [r.sent for r in records])
+                    remember_prompts(session, prompts)
+                if lapsed:
+                    log.warning("reminders %s: sent after their claim lapsed; may repeat", lapsed)
+                return
             except OperationalError as err:
                 if "database is locked" not in str(err):
                     raise
-                log.warning("reminders %s sent; database busy recording it (try %s)", ids, attempt)
+                log.warning(
+                    "reminders %s sent; database busy recording it (try %s)", _ids(ids), attempt
+                )
                 time.sleep(_LOCKED_WAIT * attempt)
-        log.error("reminders %s sent but not recorded; checked with the platform later", ids)
-        return 0
+        log.error("reminders %s sent but not recorded; checked with the platform later", _ids(ids))
 
     # Simulated time (tests, the local chat) --------------------------------------------------
 

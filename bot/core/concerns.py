@@ -234,16 +234,37 @@ def concerns_for(session: Session, *, meeting: Meeting) -> list[Concern]:
     )
 
 
+def heard_by(meeting: Meeting, previous: Meeting | None, rows: list[Concern]) -> list[Concern]:
+    """Of the group's loaded concerns, the ones `meeting` hears (as `concerns_for` selects them,
+    `previous` being the meeting before it, not cancelled)."""
+
+    def hears(c: Concern) -> bool:
+        if c.meeting_id is not None:
+            return c.meeting_id == meeting.id
+        return c.raised_at < meeting.starts_at and (
+            previous is None or c.raised_at >= previous.starts_at
+        )
+
+    heard = [c for c in rows if c.group_id == meeting.group_id and hears(c)]
+    return sorted(heard, key=lambda c: (c.raised_at, c.id or 0))
+
+
 def listed(
-    session: Session, *, meeting: Meeting, tz: ZoneInfo, must_know: frozenset[int] = frozenset()
+    session: Session,
+    *,
+    meeting: Meeting,
+    tz: ZoneInfo,
+    must_know: frozenset[int] = frozenset(),
+    heard: list[Concern] | None = None,
 ) -> Listed:
-    """Each concern as a line, with what its author said about it.
+    """Each concern as a line, with what its author said about it (`heard`: the meeting's
+    concerns when loaded beforehand).
 
     `must_know` holds the ids of answers to "anything the group must know?", which are listed
     anyway: one its author says is not new is left to that list rather than repeated.
     """
     concerns, not_new, marks = [], [], {}
-    for c in concerns_for(session, meeting=meeting):
+    for c in concerns_for(session, meeting=meeting) if heard is None else heard:
         state = ConcernState(c.state)
         if c.update_answer_id is not None and c.update_answer_id in must_know:
             if state in _STATUS:

@@ -10,12 +10,14 @@ says which, so nothing they typed is lost however long it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
 
 from bot.core.errors import NotFound
+from storage.db import insert_for
 from storage.enums import Platform
 from storage.models import HeldReply, Prompt
 
@@ -67,6 +69,29 @@ def remember_prompt(
     row.expects, row.sent_at = expects[:200], now
     session.add(row)
     session.flush()
+
+
+def remember_prompts(
+    session: Session, prompts: Sequence[tuple[Platform, str, str, datetime]]
+) -> None:
+    """`remember_prompt` for many sent messages (platform, ref, what a reply answers, when it
+    was sent) at once, in one statement."""
+    if not prompts:
+        return
+    table = Prompt.__table__  # type: ignore[attr-defined]
+    stmt = insert_for(session.get_bind().dialect.name)(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.platform, table.c.message_ref],
+        set_={"expects": stmt.excluded.expects, "sent_at": stmt.excluded.sent_at},
+    )
+    latest = {(platform, ref[:200]): (expects[:200], at) for platform, ref, expects, at in prompts}
+    session.execute(
+        stmt,
+        [
+            {"platform": platform.value, "message_ref": ref, "expects": expects, "sent_at": at}
+            for (platform, ref), (expects, at) in latest.items()
+        ],
+    )
 
 
 def expected_by(session: Session, *, platform: Platform, ref: str) -> Target | None:

@@ -338,6 +338,10 @@ class Conversation:
     membership: Membership | None
     reference: str
     tz: ZoneInfo
+    # Loaded beforehand for many conversations at once (a chunk of reminders): their answers,
+    # and the member's unfinished actions in the group; read from the session when None.
+    known_answers: dict[str, UpdateAnswer] | None = None
+    known_actions: list[Action] | None = None
 
     @classmethod
     def load(cls, session: Session, *, update: MemberUpdate, tz: ZoneInfo) -> Conversation:
@@ -383,6 +387,8 @@ class Conversation:
 
     def answers(self) -> dict[str, UpdateAnswer]:
         """The answers given so far, by question."""
+        if self.known_answers is not None:
+            return dict(self.known_answers)
         rows = self.session.exec(
             select(UpdateAnswer).where(UpdateAnswer.update_id == self.update.id)
         ).all()
@@ -390,12 +396,12 @@ class Conversation:
 
     def actions(self, answers: dict[str, UpdateAnswer]) -> list[Action]:
         """The member's open actions, plus any already answered about (they may be done now)."""
-        found = {
-            a.id: a
-            for a in open_actions_for(
+        mine = self.known_actions
+        if mine is None:
+            mine = open_actions_for(
                 self.session, group_id=self.meeting.group_id, person_id=self.update.person_id
             )
-        }
+        found = {a.id: a for a in mine}
         answered = {int(key.split(":")[1]) for key in answers if key.startswith("action:")}
         for action_id in answered - set(found):
             action = self.session.get(Action, action_id)
@@ -752,18 +758,48 @@ def open_update(
         update = MemberUpdate(meeting_id=meeting.id, person_id=person.id, updated_at=now)
     if update.state == UpdateState.COMPLETE:
         return None
-    if update.state == UpdateState.NOT_STARTED:
-        update.state, update.opened_at = UpdateState.IN_PROGRESS, now
     session.add(update)
     session.flush()
-    convo = Conversation.load(session, update=update, tz=tz)
+    message, asking = opening(Conversation.load(session, update=update, tz=tz), now=now)
+    if asking is not None:
+        asking.apply(update)
+        session.add(update)
+        session.flush()
+    return message
+
+
+@dataclass(frozen=True)
+class Asking:
+    """What asking a member's update sets on its row; the caller writes it (for a whole chunk
+    of reminders in one statement, or one row with `apply`)."""
+
+    state: UpdateState
+    current_question: str | None
+    opened_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime
+
+    def apply(self, update: MemberUpdate) -> None:
+        """Set these values on the row (in memory)."""
+        update.state, update.current_question = self.state, self.current_question
+        update.opened_at, update.completed_at = self.opened_at, self.completed_at
+        update.updated_at = self.updated_at
+
+
+def opening(convo: Conversation, *, now: datetime) -> tuple[Message | None, Asking | None]:
+    """The question that opens (or reopens) a member's update and what asking it sets on the
+    row, writing nothing; no message once every question is answered (the row then says
+    complete), and neither for an update already complete."""
+    update = convo.update
+    if update.state == UpdateState.COMPLETE:
+        return None, None
+    opened = now if update.state == UpdateState.NOT_STARTED else update.opened_at
     answers = convo.answers()
     question = convo.next_question(answers)
     if question is None:
-        _complete(convo, now)
-        return None
-    _at(convo, question.key, now)
-    return convo.ask(question, answers, before=convo.intro(answers))
+        return None, Asking(UpdateState.COMPLETE, None, opened, now, now)
+    message = convo.ask(question, answers, before=convo.intro(answers))
+    return message, Asking(UpdateState.IN_PROGRESS, question.key, opened, update.completed_at, now)
 
 
 def _at(convo: Conversation, key: str | None, now: datetime) -> None:
@@ -1102,15 +1138,36 @@ def nudge_message(
     (asked again `now`, when given, so their next message answers it)."""
     assert meeting.id is not None and person.id is not None
     reference = case_of_group(session, group_id=meeting.group_id).reference
+    update = update_for(session, meeting_id=meeting.id, person_id=person.id)
+    convo = Conversation.load(session, update=update, tz=tz) if update is not None else None
+    message, asking = nudge(
+        convo, meeting=meeting, person=person, reference=reference, tz=tz, now=now
+    )
+    if convo is not None and asking is not None:
+        asking.apply(convo.update)
+        session.add(convo.update)
+        session.flush()
+    return message
+
+
+def nudge(
+    convo: Conversation | None,
+    *,
+    meeting: Meeting,
+    person: Person,
+    reference: str,
+    tz: ZoneInfo,
+    now: datetime | None,
+) -> tuple[Message, Asking | None]:
+    """The nudge for a member's update (`convo`, None if never opened) and, when it asks the
+    current question again `now`, what that sets on the row; writes nothing."""
     when = format_when(meeting.starts_at, tz)
     text = (
         f"{reference}: a reminder about your update before the meeting on "
         f"{format_day(meeting.starts_at.astimezone(tz).date())}"
     )
-    update = update_for(session, meeting_id=meeting.id, person_id=person.id)
-    convo = Conversation.load(session, update=update, tz=tz) if update is not None else None
     family = convo.family if convo is not None else person.is_family
-    opening = Text(
+    greeting = Text(
         f"Hello {person.display_name}, the group meets on {when} and we'd still love to hear "
         "how things are going."
         if family
@@ -1121,11 +1178,14 @@ def nudge_message(
         answers = convo.answers()
         question = _current(convo, answers)
         if question is not None:
-            if now is not None:
-                _at(convo, question.key, now)
-            asked = convo.ask(question, answers, before=(opening,))
-            return Message(text=text, blocks=asked.blocks, expects=asked.expects)
-    return Message(text=text, blocks=(opening, Context(f"Type `{MYUPDATE}` to start.")))
+            asked = convo.ask(question, answers, before=(greeting,))
+            message = Message(text=text, blocks=asked.blocks, expects=asked.expects)
+            if now is None:
+                return message, None
+            update = convo.update
+            again = Asking(update.state, question.key, update.opened_at, update.completed_at, now)
+            return message, again
+    return Message(text=text, blocks=(greeting, Context(f"Type `{MYUPDATE}` to start."))), None
 
 
 # --- the brief ----------------------------------------------------------------------------------
@@ -1164,7 +1224,24 @@ class _Member:
         return answer.answer
 
 
-def _members_with_updates(session: Session, meeting: Meeting) -> list[_Member]:
+@dataclass(frozen=True)
+class BriefFacts:
+    """Everything a meeting's brief reads, loaded beforehand (for many meetings at once by the
+    reminders, or for one by `brief_facts`)."""
+
+    reference: str
+    members: list[tuple[Membership, Person]]  # current ones, chairs first
+    updates: dict[int, MemberUpdate]  # by person
+    answers: dict[int, dict[str, UpdateAnswer]]  # by update id, then question
+    attendance: dict[int, Attendance]  # by person
+    previous: Meeting | None  # the last meeting held before this one
+    outcomes: list[Outcome]  # active, by number
+    actions: list[Action]  # every one of the group's, by number
+    concerns: list[Concern]  # the ones this meeting hears (`concerns.concerns_for`)
+
+
+def brief_facts(session: Session, *, meeting: Meeting) -> BriefFacts:
+    """What one meeting's brief reads."""
     updates = updates_of(session, meeting=meeting)
     attendance = {
         a.person_id: a
@@ -1174,12 +1251,34 @@ def _members_with_updates(session: Session, meeting: Meeting) -> list[_Member]:
     by_update: dict[int, dict[str, UpdateAnswer]] = {}
     for row in session.exec(select(UpdateAnswer).where(col(UpdateAnswer.update_id).in_(ids))).all():
         by_update.setdefault(row.update_id, {})[row.question] = row
+    outcomes = session.exec(
+        select(Outcome)
+        .where(Outcome.group_id == meeting.group_id, Outcome.status == OutcomeStatus.ACTIVE)
+        .order_by(col(Outcome.number))
+    ).all()
+    actions = session.exec(
+        select(Action).where(Action.group_id == meeting.group_id).order_by(col(Action.number))
+    ).all()
+    return BriefFacts(
+        reference=case_of_group(session, group_id=meeting.group_id).reference,
+        members=members_of(session, group_id=meeting.group_id),
+        updates=updates,
+        answers=by_update,
+        attendance=attendance,
+        previous=_previous_held(session, meeting),
+        outcomes=list(outcomes),
+        actions=list(actions),
+        concerns=concerns.concerns_for(session, meeting=meeting),
+    )
+
+
+def _members_with_updates(facts: BriefFacts) -> list[_Member]:
     result = []
-    for membership, person in members_of(session, group_id=meeting.group_id):
+    for membership, person in facts.members:
         assert person.id is not None
-        update = updates.get(person.id)
-        answers = by_update.get(update.id or 0, {}) if update is not None else {}
-        result.append(_Member(person, membership, attendance.get(person.id), update, answers))
+        update = facts.updates.get(person.id)
+        answers = facts.answers.get(update.id or 0, {}) if update is not None else {}
+        result.append(_Member(person, membership, facts.attendance.get(person.id), update, answers))
     return result
 
 
@@ -1192,20 +1291,23 @@ def brief_message(
     calendar: WorkingCalendar,
     policy: Policy,
     private: bool = False,
+    facts: BriefFacts | None = None,
 ) -> Message:
-    """The pre-meeting brief: agenda from the plan, apologies, who has not replied, the updates.
+    """The pre-meeting brief: agenda from the plan, apologies, who has not replied, the updates
+    (from `facts` when loaded beforehand; else read now).
 
     The group's space may include the family, so unless `private` (the chair's own copy) the
     brief leaves out what is for professionals only when a family member is in the group:
     outcomes and actions not shared with the family, and everyone's written answers.
     """
-    case = case_of_group(session, group_id=meeting.group_id)
-    members = _members_with_updates(session, meeting)
+    facts = facts or brief_facts(session, meeting=meeting)
+    members = _members_with_updates(facts)
     family_view = not private and any(Role(m.membership.role).is_family for m in members)
-    previous = _previous_held(session, meeting)
-    brief = _Brief(session, meeting, members, previous, tz, now.astimezone(tz).date(), family_view)
+    previous = facts.previous
+    today = now.astimezone(tz).date()
+    brief = _Brief(session, meeting, members, previous, tz, today, family_view, facts)
     blocks: list[Block] = [
-        Heading(f"Before the meeting — {case.reference}"),
+        Heading(f"Before the meeting — {facts.reference}"),
         Fields(
             (
                 ("When", format_when(meeting.starts_at, tz)),
@@ -1248,10 +1350,9 @@ def brief_message(
             f"To agree at this meeting. It is due by {format_day(deadline.due)}: {deadline.rule}."
         ),
     ]
-    return Message(
-        text=f"{case.reference}: the brief for the meeting on {format_when(meeting.starts_at, tz)}",
-        blocks=tuple(blocks),
-    )
+    when = format_when(meeting.starts_at, tz)
+    text = f"{facts.reference}: the brief for the meeting on {when}"
+    return Message(text=text, blocks=tuple(blocks))
 
 
 def _previous_held(session: Session, meeting: Meeting) -> Meeting | None:
@@ -1270,6 +1371,7 @@ class _Brief:
     tz: ZoneInfo
     today: date
     family_view: bool
+    facts: BriefFacts
 
     def replies(self) -> list[Block]:
         """Apologies (with written updates), who is coming, and who has not replied."""
@@ -1305,18 +1407,7 @@ class _Brief:
 
     def plan(self) -> list[Block]:
         """Each outcome with its actions (open, or closed since the last meeting) and updates."""
-        outcomes = [
-            o
-            for o in self.session.exec(
-                select(Outcome)
-                .where(
-                    Outcome.group_id == self.meeting.group_id,
-                    Outcome.status == OutcomeStatus.ACTIVE,
-                )
-                .order_by(col(Outcome.number))
-            ).all()
-            if self._visible(o.shared_with_family)
-        ]
+        outcomes = [o for o in self.facts.outcomes if self._visible(o.shared_with_family)]
         actions = [a for a in self._actions_to_review() if self._visible(a.shared_with_family)]
         blocks: list[Block] = [Heading("The plan")]
         if not outcomes and not actions:
@@ -1334,13 +1425,7 @@ class _Brief:
         return blocks
 
     def _actions_to_review(self) -> list[Action]:
-        rows = self.session.exec(
-            select(Action)
-            .where(
-                Action.group_id == self.meeting.group_id, Action.status != ActionStatus.CANCELLED
-            )
-            .order_by(col(Action.number))
-        ).all()
+        rows = [a for a in self.facts.actions if a.status != ActionStatus.CANCELLED]
         since = self.previous.starts_at if self.previous else None
         return [
             a
@@ -1376,14 +1461,8 @@ class _Brief:
         """The actions agreed at (or since) the last meeting, with their result now."""
         if self.previous is None:
             return []
-        rows = self.session.exec(
-            select(Action)
-            .where(
-                Action.group_id == self.meeting.group_id,
-                col(Action.created_at) >= self.previous.starts_at,
-            )
-            .order_by(col(Action.number))
-        ).all()
+        since = self.previous.starts_at
+        rows = [a for a in self.facts.actions if a.created_at >= since]
         lines = []
         for action in rows:
             if self._visible(action.shared_with_family):
@@ -1405,7 +1484,11 @@ class _Brief:
             if (row := m.answers.get("must_know")) is not None and row.id is not None
         }
         found = concerns.listed(
-            self.session, meeting=self.meeting, tz=self.tz, must_know=frozenset(must_know)
+            self.session,
+            meeting=self.meeting,
+            tz=self.tz,
+            must_know=frozenset(must_know),
+            heard=self.facts.concerns,
         )
         lines = [
             f"{m.who}: {text}{found.marks.get(answer_id, '')}"

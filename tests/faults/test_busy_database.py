@@ -51,14 +51,14 @@ def test_a_locked_database_after_a_send_is_retried_and_the_tick_carries_on(
         settings=ReminderSettings(send_workers=1),
     )
     reminders.plan(clock.now())
-    real, busy = bot.scheduler.mark_sent, iter(range(3))
+    real, busy = bot.scheduler.mark_all_sent, iter(range(3))
 
-    def mark_sent(session: Session, **kw: Any) -> int:
+    def mark_all_sent(session: Session, *args: Any, **kw: Any) -> list[int]:
         if next(busy, None) is not None:  # the first three tries find the database locked
             raise OperationalError("UPDATE reminder", {}, Exception("database is locked"))
-        return real(session, **kw)
+        return real(session, *args, **kw)
 
-    monkeypatch.setattr(bot.scheduler, "mark_sent", mark_sent)
+    monkeypatch.setattr(bot.scheduler, "mark_all_sent", mark_all_sent)
     monkeypatch.setattr(bot.scheduler, "_LOCKED_WAIT", 0.0)
     clock.set(clock.now() + timedelta(days=1, hours=1))  # Tue 10:00: meeting notices are due
     report = reminders.tick()

@@ -20,11 +20,12 @@ from bot.core.reminders import (
     PlanDue,
     Planner,
     ReminderSettings,
+    Sent,
     batch_key,
     claim_due,
     compose,
     load_states,
-    mark_sent,
+    mark_all_sent,
     notify_failures,
     plan_window,
     record_failure,
@@ -487,8 +488,10 @@ def test_claims_take_every_due_row_of_a_recipient_and_are_never_doubled(
     session.commit()
     assert sorted(r.dedup_key for r in rest) == ["2", "4"]
     assert claim_due(session, now=now, limit=10, owner="three", lease=lease, lock=False) == []
-    assert mark_sent(session, ids=[first[0].id], owner="two", ref="x", now=now) == 0
-    assert mark_sent(session, ids=[first[0].id], owner="one", ref="x", now=now) == 1
+    assert first[0].id is not None
+    not_held = mark_all_sent(session, [Sent((first[0].id,), "two", "x", now)])
+    assert not_held == [first[0].id]
+    assert mark_all_sent(session, [Sent((first[0].id,), "one", "x", now)]) == []
     session.commit()
     # The process holding claim "two" dies: after the lease the rows are pending again.
     assert release_expired(session, now=now + lease) == []

@@ -17,9 +17,11 @@ from bot.core.calendar import Nation, WorkingCalendar
 from bot.core.errors import BadInput, Conflict
 from bot.core.meetings import format_when, last_held_meeting, next_meeting
 from bot.core.policy import Policy
+from bot.core.reminders import Kind, load_states
+from bot.core.reminders.briefing import load_brief_facts
 from bot.messages import Message
 from storage.enums import ActionStatus, AttendanceStatus, MeetingStatus, Role, UpdateState
-from storage.models import Action, Attendance, MemberUpdate, Person, UpdateAnswer
+from storage.models import Action, Attendance, MemberUpdate, Person, Reminder, UpdateAnswer
 from tests.factories import (
     GroupData,
     at_london,
@@ -424,6 +426,40 @@ def test_the_brief_in_a_space_the_family_can_see_leaves_out_written_answers(
     assert f"Actions from the last meeting ({held_on})" in channel
     assert "No reply yet: Sam Okafor, key worker (social worker)" in channel
     assert "Next meeting" in channel and "within 6 weeks" in channel
+
+
+def test_a_brief_worded_from_a_chunks_facts_says_what_the_brief_alone_says(
+    busy: GroupData, session: Session, clock: FakeClock
+) -> None:
+    meeting = next_meeting(session, group_id=busy.group.id or 0, now=clock.now())
+    assert meeting is not None and meeting.id is not None
+    police = busy.members[Role.POLICE]
+    updates.open_update(session, meeting=meeting, person=police, now=clock.now(), tz=LONDON)
+    update = session.exec(select(MemberUpdate).where(MemberUpdate.person_id == police.id)).one()
+    convo = updates.Conversation.load(session, update=update, tz=LONDON)
+    while (question := convo.next_question(convo.answers())) is not None:
+        typed = "Dad's new partner has a conviction" if question.key == "must_know" else "skip"
+        if question.key == "going_well":
+            typed = "School attendance is up"
+        updates.reply_to(convo, typed, now=clock.now())
+    session.commit()
+    row = Reminder(
+        dedup_key="brief", kind=Kind.BRIEF.value, group_id=meeting.group_id,
+        subject_id=meeting.id, due_at=clock.now(), created_at=clock.now(),
+    )  # fmt: skip
+    states = load_states(session, [meeting.group_id])
+    facts = load_brief_facts(session, [row], states)[meeting.id]
+    calendar, policy = WorkingCalendar(Nation.ENGLAND), Policy()
+    for private in (False, True):
+        alone, chunk = (
+            updates.brief_message(
+                session, meeting=meeting, tz=LONDON, now=clock.now(), calendar=calendar,
+                policy=policy, private=private, facts=given,
+            )
+            for given in (None, facts)
+        )  # fmt: skip
+        assert chunk == alone
+    assert "School attendance is up" in text_of(chunk)
 
 
 def test_next_and_last_held_meetings_skip_cancelled_and_started_ones(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -42,7 +43,7 @@ from storage.models import (
 
 
 @dataclass
-class _Watched:
+class Watched:
     """What a team manager's digest needs about one group: much less than its full state."""
 
     case: Case
@@ -52,16 +53,23 @@ class _Watched:
     overdue: int = 0
 
 
-def _watched(session: Session, *, team_id: int, today: date) -> list[_Watched]:
-    """A team's open groups for the digest, in five queries, by case reference."""
-    groups = {
-        group.id: _Watched(case)
-        for group, case in session.exec(
-            select(CoreGroup, Case)
-            .join(Case, col(Case.id) == CoreGroup.case_id)
-            .where(CoreGroup.team_id == team_id, CoreGroup.status == GroupStatus.ACTIVE)
-        ).all()
-    }
+def load_watched(
+    session: Session, *, team_ids: Iterable[int], today: date
+) -> dict[int, list[Watched]]:
+    """The open groups of the teams (of the digests in a chunk of reminders) for their digests,
+    in five queries, by team and then case reference."""
+    teams = set(team_ids)
+    if not teams:
+        return {}
+    groups: dict[int | None, Watched] = {}
+    team_of: dict[int | None, int] = {}
+    for group, case in session.exec(
+        select(CoreGroup, Case)
+        .join(Case, col(Case.id) == CoreGroup.case_id)
+        .where(col(CoreGroup.team_id).in_(teams), CoreGroup.status == GroupStatus.ACTIVE)
+    ).all():
+        assert group.team_id is not None
+        groups[group.id], team_of[group.id] = Watched(case), group.team_id
     ids = list(groups)
     for meeting in session.exec(
         select(Meeting)
@@ -93,10 +101,15 @@ def _watched(session: Session, *, team_id: int, today: date) -> list[_Watched]:
         .group_by(col(Action.group_id))
     ).all():
         groups[group_id].overdue = count
-    return sorted(groups.values(), key=lambda w: w.case.reference)
+    result: dict[int, list[Watched]] = {team: [] for team in teams}
+    for gid, watched in groups.items():
+        result[team_of[gid]].append(watched)
+    for found in result.values():
+        found.sort(key=lambda w: w.case.reference)
+    return result
 
 
-def _minutes_owed(w: _Watched, planner: Planner, now: datetime) -> list[MinutesDue]:
+def _minutes_owed(w: Watched, planner: Planner, now: datetime) -> list[MinutesDue]:
     """Minutes not yet recorded or sent, and the latest meeting's if nobody has drafted them."""
     cal, policy = planner.calendar(w.case), planner.policy(w.case)
     found = []
@@ -114,7 +127,7 @@ def _minutes_owed(w: _Watched, planner: Planner, now: datetime) -> list[MinutesD
 
 
 def _digest_lines(
-    w: _Watched, *, planner: Planner, now: datetime, horizon: date
+    w: Watched, *, planner: Planner, now: datetime, horizon: date
 ) -> tuple[list[str], list[str]]:
     """One group's missed deadlines, and those coming up by `horizon`."""
     today = planner.local_date(now)
@@ -146,15 +159,18 @@ def _digest_lines(
     return missed, coming
 
 
-def _digest(session: Session, *, person: Person, planner: Planner, now: datetime) -> Part | None:
+def digest_part(
+    *, person: Person, planner: Planner, now: datetime, watched: dict[int, list[Watched]]
+) -> Part | None:
+    """A team manager's digest, from their team's groups as loaded for the chunk."""
     if person.team_id is None:
         return None
     today = planner.local_date(now)
-    watched = _watched(session, team_id=person.team_id, today=today)
-    if not watched:
+    watched_here = watched.get(person.team_id, [])
+    if not watched_here:
         return None
     days = planner.settings.digest_coming_days
-    count = len(watched)
+    count = len(watched_here)
     blocks: list[Block] = [
         Heading("Weekly digest · your team's core groups"),
         Text(
@@ -163,7 +179,7 @@ def _digest(session: Session, *, person: Person, planner: Planner, now: datetime
         ),
     ]
     missed_total = 0
-    for w in watched:
+    for w in watched_here:
         horizon = today + timedelta(days=days)
         missed, coming = _digest_lines(w, planner=planner, now=now, horizon=horizon)
         missed_total += len(missed)
@@ -172,7 +188,7 @@ def _digest(session: Session, *, person: Person, planner: Planner, now: datetime
             blocks += [Text(f"{w.case.reference}:"), Bullets(tuple(lines))]
     if len(blocks) == 2:
         blocks.append(Text("Nothing missed, and nothing due in that time."))
-    reference = watched[0].case.reference
+    reference = watched_here[0].case.reference
     blocks.append(Context(f"Look into one group with `/coregroup status {reference}`."))
     summary = f"Weekly digest: {count} open groups, {missed_total} missed deadline(s)"
     return Part(summary, tuple(blocks), None)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -228,6 +228,15 @@ def finish_plans(session: Session, done: list[tuple[PlanDue, datetime, datetime]
 # --- claiming, marking, retrying ----------------------------------------------------------------
 
 
+def _in_id_order(*where: ColumnElement[bool]) -> Select[tuple[int]]:
+    """The ids of the ledger rows matching `where`, locked in id order (PostgreSQL; SQLite has
+    one writer at a time): every statement that changes several claimed rows locks them through
+    this, so two senders (renewing a lease, marking a message sent) never wait on each other in
+    a cycle."""
+    table = table_of(Reminder)
+    return select(table.c.id).where(*where).order_by(table.c.id).with_for_update()
+
+
 def release_expired(session: Session, *, now: datetime) -> list[int]:
     """Claims whose lease ran out (the process died) go back to pending, keeping their batch key
     so the next claim first asks the platform whether that message arrived."""
@@ -238,7 +247,7 @@ def release_expired(session: Session, *, now: datetime) -> list[int]:
         return []
     result = session.connection().execute(
         update(table)
-        .where(*expired)
+        .where(table.c.id.in_(_in_id_order(*expired)))
         .values(status=ReminderStatus.PENDING.value, claimed_by=None, claimed_until=None)
         .returning(table.c.id)
     )
@@ -252,12 +261,13 @@ def release_claims(session: Session, *, owners: Sequence[str]) -> list[int]:
     if not owners:
         return []
     table = table_of(Reminder)
+    theirs = (
+        table.c.status == ReminderStatus.CLAIMED.value,
+        table.c.claimed_by.in_(list(owners)),
+    )
     result = session.connection().execute(
         update(table)
-        .where(
-            table.c.status == ReminderStatus.CLAIMED.value,
-            table.c.claimed_by.in_(list(owners)),
-        )
+        .where(table.c.id.in_(_in_id_order(*theirs)))
         .values(
             status=ReminderStatus.PENDING.value,
             claimed_by=None,
@@ -367,16 +377,17 @@ def renew_claims(
     claimed = table.c.status == ReminderStatus.CLAIMED.value
     renewed = session.connection().execute(
         update(table)
-        .where(claimed, table.c.claimed_by.in_([owner, *also]))
+        .where(table.c.id.in_(_in_id_order(claimed, table.c.claimed_by.in_([owner, *also]))))
         .values(claimed_until=until)
         .returning(table.c.id, table.c.claimed_by)
     )
     mine = {row_id for row_id, by in renewed if by == owner}
     if set(ids) <= mine:
         return True
+    mine_now = (table.c.id.in_(list(ids)), claimed, table.c.claimed_by == owner)
     session.connection().execute(
         update(table)
-        .where(table.c.id.in_(list(ids)), claimed, table.c.claimed_by == owner)
+        .where(table.c.id.in_(_in_id_order(*mine_now)))
         .values(
             status=ReminderStatus.PENDING.value,
             claimed_by=None,
@@ -387,25 +398,53 @@ def renew_claims(
     return False
 
 
-def mark_sent(session: Session, *, ids: Sequence[int], owner: str, ref: str, now: datetime) -> int:
-    """Mark claimed rows sent with the platform's message id; returns how many were still ours."""
+@dataclass(frozen=True)
+class Sent:
+    """A message that went out: the rows it carried, the claim they went under, the platform's
+    id for it, and when."""
+
+    ids: tuple[int, ...]
+    owner: str
+    ref: str
+    at: datetime
+
+
+def mark_all_sent(session: Session, sent: Sequence[Sent]) -> list[int]:
+    """Mark the rows of many sent messages sent, each with its message's id, in one statement
+    (rows in id order); returns the ids that were no longer held by their claim (it lapsed and
+    another took them), which may go out again."""
+    rows = sorted((row_id, s.owner, s.ref[:200], s.at) for s in sent for row_id in s.ids)
+    if not rows:
+        return []
     table = table_of(Reminder)
-    result = session.connection().execute(
+    claimed = table.c.status == ReminderStatus.CLAIMED.value
+    session.connection().execute(
         update(table)
-        .where(
-            table.c.id.in_(list(ids)),
-            table.c.status == ReminderStatus.CLAIMED.value,
-            table.c.claimed_by == owner,
-        )
+        .where(table.c.id == bindparam("b_id"), claimed, table.c.claimed_by == bindparam("b_by"))
         .values(
             status=ReminderStatus.SENT.value,
-            sent_at=now,
-            message_ref=ref[:200],
+            sent_at=bindparam("b_at", type_=table.c.sent_at.type),
+            message_ref=bindparam("b_ref"),
             claimed_until=None,
             last_error=None,
+        ),
+        [
+            {"b_id": row_id, "b_by": owner, "b_ref": ref, "b_at": at}
+            for row_id, owner, ref, at in rows
+        ],
+    )
+    wanted = {row_id: (owner, ref) for row_id, owner, ref, _ in rows}
+    now_held = session.connection().execute(
+        select(table.c.id, table.c.status, table.c.claimed_by, table.c.message_ref).where(
+            table.c.id.in_(list(wanted))
         )
     )
-    return int(result.rowcount)
+    marked = {
+        row_id
+        for row_id, status, by, ref in now_held
+        if status == ReminderStatus.SENT.value and (by, ref) == wanted[row_id]
+    }
+    return [row_id for row_id in wanted if row_id not in marked]
 
 
 def record_failure(
@@ -421,11 +460,14 @@ def record_failure(
     """After a failed send: retry later with exponential back-off, or give up; returns the rows
     that failed for good (their chair is to be told)."""
     rows = session.exec(
-        select(Reminder).where(
+        select(Reminder)
+        .where(
             col(Reminder.id).in_(list(ids)),
             Reminder.status == ReminderStatus.CLAIMED,
             Reminder.claimed_by == owner,
         )
+        .order_by(col(Reminder.id))
+        .with_for_update()  # in id order, as every statement changing several claimed rows
     ).all()
     failed = []
     for row in rows:

@@ -15,6 +15,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.core.calendar import WorkingCalendar
+from bot.core.reminders.asking import UpdateFacts, load_update_facts, record_asked
+from bot.core.reminders.briefing import load_brief_facts
+from bot.core.reminders.digest import Watched, load_watched
 from bot.core.reminders.ledger import defer, set_aside, set_batch_keys
 from bot.core.reminders.message import (
     Outgoing,
@@ -33,6 +36,7 @@ from bot.core.reminders.settings import (
 )
 from bot.core.reminders.state import GroupState, load_states
 from bot.core.reminders.wording import ActionFacts, build_part, load_action_facts
+from bot.core.updates import BriefFacts
 from bot.core.working_hours import (
     Hours,
     is_allowed,
@@ -101,6 +105,9 @@ class Triage:
         self.people: dict[int, Person] = {}
         self._derived: dict[int | None, dict[str, Occurrence]] = {}
         self.facts: ActionFacts | None = None
+        self.updates = UpdateFacts({}, {})
+        self.briefs: dict[int, BriefFacts] = {}
+        self.watched: dict[int, list[Watched]] = {}
 
     def load(self, rows: Sequence[Reminder]) -> None:
         """Load the groups and people the rows are about."""
@@ -112,8 +119,10 @@ class Triage:
             self.people = {p.id: p for p in found if p.id is not None}
         settings = self.planner.settings
         hi = self.now + settings.horizon
-        for gid in {r.group_id for r in rows}:
-            mine = [r for r in rows if r.group_id == gid]
+        by_group: dict[int | None, list[Reminder]] = defaultdict(list)
+        for row in rows:
+            by_group[row.group_id].append(row)
+        for gid, mine in by_group.items():
             lo = min(r.created_at for r in mine) - settings.catch_up - timedelta(days=1)
             if gid is None:
                 managers = [
@@ -201,7 +210,18 @@ def prepare(
         state = triage.states.get(row.group_id or 0)
         by_recipient[recipient_of(row, state.group if state else None)].append(row)
     messages = []
-    # Wording only reads: what it decides (dropped, deferred, batch keys) is written after it.
+    # The update rows the chunk's questions need exist before wording (so an answer has
+    # somewhere to go); wording only reads: what it decides (dropped, deferred, batch keys,
+    # the questions asked) is written after it.
+    wording = [r for mine in by_recipient.values() for r in mine]
+    triage.updates = load_update_facts(session, wording, now=now)
+    triage.briefs = load_brief_facts(session, wording, triage.states)
+    managers = [triage.people.get(r.person_id or 0) for r in wording if r.kind == Kind.DIGEST]
+    triage.watched = load_watched(
+        session,
+        team_ids={p.team_id for p in managers if p is not None and p.team_id is not None},
+        today=planner.local_date(now),
+    )
     with session.no_autoflush:
         for recipient, mine in by_recipient.items():
             outgoing = _outgoing(session, recipient, mine, triage=triage, now=now)
@@ -212,6 +232,7 @@ def prepare(
     result.outgoing = [o for turn in zip_longest(*messages) for o in turn if o is not None]
     session.flush()
     set_batch_keys(session, result.outgoing)
+    record_asked(session, triage.updates)
     return result
 
 
@@ -231,6 +252,9 @@ def _outgoing(
             person=person,
             planner=triage.planner,
             now=now,
+            updates=triage.updates,
+            briefs=triage.briefs,
+            watched=triage.watched,
             facts=triage.facts,
         )
         if part is None:

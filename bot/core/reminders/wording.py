@@ -18,7 +18,8 @@ from bot.core.plan import action_message, names_of
 from bot.core.policy import (
     Policy,
 )
-from bot.core.reminders.digest import _digest
+from bot.core.reminders.asking import UpdateFacts
+from bot.core.reminders.digest import Watched, digest_part
 from bot.core.reminders.message import (
     Part,
 )
@@ -29,7 +30,7 @@ from bot.core.reminders.settings import (
     Occurrence,
 )
 from bot.core.reminders.state import GroupState
-from bot.core.updates import brief_message, nudge_message, open_update, pending_updates
+from bot.core.updates import BriefFacts, brief_message, nudge, opening
 from bot.messages import (
     Block,
     Button,
@@ -42,6 +43,7 @@ from bot.messages import (
 from storage.enums import (
     ActionStatus,
     Role,
+    UpdateState,
 )
 from storage.models import (
     Action,
@@ -92,6 +94,8 @@ class _About:
     person: Person | None
     planner: Planner
     now: datetime
+    updates: UpdateFacts
+    briefs: dict[int, BriefFacts]
     facts: ActionFacts | None = None
 
     @property
@@ -186,23 +190,35 @@ def _meeting_soon(a: _About) -> Part | None:
 
 
 def _update_open(a: _About) -> Part | None:
+    """The opening question of a member's update (its row was made with the chunk's facts)."""
     m = a.state.meeting(a.row.subject_id)
-    if m is None or a.person is None:
+    if m is None or m.id is None or a.person is None or a.person.id is None:
         return None
-    question = open_update(a.session, meeting=m, person=a.person, now=a.now, tz=a.tz)
+    found = a.updates.update(m.id, a.person.id)
+    convo = a.updates.conversation(a.session, a.state, found, tz=a.tz) if found else None
+    if found is None or found.id is None or convo is None:
+        return None
+    question, asking = opening(convo, now=a.now)
+    if asking is not None:
+        a.updates.asked[found.id] = asking
     if question is None:
         return None
     return Part(question.text, question.blocks, a.ref, conversation=True, expects=question.expects)
 
 
 def _update_nudge(a: _About) -> Part | None:
+    """A nudge to a current member whose update is not complete."""
     m = a.state.meeting(a.row.subject_id)
-    if m is None or a.person is None:
+    if m is None or m.id is None or a.person is None or a.person.id is None:
         return None
-    if a.person.id not in {p.id for p in pending_updates(a.session, meeting=m)}:
+    found = a.updates.update(m.id, a.person.id)
+    if a.state.member(a.person.id) is None or (found and found.state == UpdateState.COMPLETE):
         return None
-    nudge = nudge_message(a.session, meeting=m, person=a.person, tz=a.tz, now=a.now)
-    return Part(nudge.text, nudge.blocks, a.ref, conversation=True, expects=nudge.expects)
+    convo = a.updates.conversation(a.session, a.state, found, tz=a.tz) if found else None
+    said, asking = nudge(convo, meeting=m, person=a.person, reference=a.ref, tz=a.tz, now=a.now)
+    if found is not None and found.id is not None and asking is not None:
+        a.updates.asked[found.id] = asking
+    return Part(said.text, said.blocks, a.ref, conversation=True, expects=said.expects)
 
 
 def _brief(a: _About) -> Part | None:
@@ -216,6 +232,7 @@ def _brief(a: _About) -> Part | None:
         now=a.now,
         calendar=a.planner.calendar(a.state.case),
         policy=a.policy,
+        facts=a.briefs.get(m.id or 0),
     )
     return Part(brief.text, brief.blocks, a.ref)
 
@@ -516,17 +533,25 @@ def build_part(
     person: Person | None,
     planner: Planner,
     now: datetime,
+    updates: UpdateFacts,
+    briefs: dict[int, BriefFacts],
+    watched: dict[int, list[Watched]],
     facts: ActionFacts | None = None,
 ) -> Part | None:
-    """What one reminder says (action cards from `facts` when given); None when there is
-    nothing to say any more."""
+    """What one reminder says, from facts loaded for its chunk: update conversations from
+    `updates` (whose `asked` it adds to), briefs from `briefs` (by meeting), digests from
+    `watched` (by team), action cards from `facts` when given. None when there is nothing to
+    say any more. It writes nothing."""
     kind = Kind(row.kind)
     if kind is Kind.DIGEST:
-        return _digest(session, person=person, planner=planner, now=now) if person else None
+        if person is None:
+            return None
+        return digest_part(person=person, planner=planner, now=now, watched=watched)
     if state is None:
         return None
     if kind is Kind.DELIVERY_FAILED:
         return _delivery_failed(session, row=row, state=state)
     if occurrence is None:
         return None
-    return _BUILDERS[kind](_About(session, row, occurrence, state, person, planner, now, facts))
+    about = _About(session, row, occurrence, state, person, planner, now, updates, briefs, facts)
+    return _BUILDERS[kind](about)
