@@ -647,3 +647,28 @@ def test_the_scheduler_ticks_every_minute_one_run_at_a_time_and_survives_errors(
         assert job.trigger.interval == timedelta(minutes=1)
     finally:
         scheduler.shutdown(wait=True)
+
+
+def test_deriving_only_some_kinds_yields_exactly_those_occurrences_of_a_whole_derivation() -> None:
+    tina = _person(TINA, "Tina", is_team_manager=True, team_id=1)
+    outcome = Outcome(
+        id=30, group_id=1, number=1, title="Safe", created_at=CREATED, last_activity_at=CREATED
+    )
+    held = meeting(9, london(2026, 11, 2, 10), status=MeetingStatus.HELD)
+    state = group_state(
+        meetings=[held, meeting(10, MEETING)],
+        actions=[action(20, JO, date(2026, 12, 9))],
+        outcomes=[outcome],
+        managers=[tina],
+    )
+    whole = PLANNER.derive(state, lo=EARLY, hi=LATE)
+    kinds = {o.kind for o in whole.values()}
+    assert len(kinds) >= 12  # meetings, actions, deadlines, minutes, review updates, drift
+    for kind in kinds:
+        some = PLANNER.derive(state, lo=EARLY, hi=LATE, kinds={kind})
+        assert {k: o for k, o in some.items() if o.kind is kind} == {
+            k: o for k, o in whole.items() if o.kind is kind
+        }
+        assert [(k, o.detail) for k, o in some.items()] == [(k, whole[k].detail) for k in some]
+    assert PLANNER.derive(state, lo=EARLY, hi=LATE, kinds=set(Kind)) == whole
+    assert PLANNER.derive(state, lo=EARLY, hi=LATE, kinds={Kind.DIGEST}) == {}

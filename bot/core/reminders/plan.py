@@ -7,7 +7,7 @@ de-duplication key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -64,6 +64,27 @@ _DEADLINE_KINDS = {
     "next": Kind.NEXT_UNBOOKED,
     "review": Kind.REVIEW_UNBOOKED,
 }
+
+
+# Which part of derivation yields each kind (each part's keys have their own prefixes, so no
+# two parts ever yield the same key): a check of some rows derives only the parts they need.
+_PART_OF: dict[str, str] = {
+    **dict.fromkeys(
+        (Kind.BRIEF, Kind.MEETING_AHEAD, Kind.MEETING_SOON, Kind.UPDATE_OPEN, Kind.UPDATE_NUDGE),
+        "meetings",
+    ),
+    **dict.fromkeys(
+        (Kind.ACTION_SOON, Kind.ACTION_DUE, Kind.ACTION_OVERDUE, Kind.ESCALATE), "actions"
+    ),
+    **dict.fromkeys(
+        (*_DEADLINE_KINDS.values(), Kind.MINUTES_RECORD, Kind.MINUTES_CIRCULATE), "deadlines"
+    ),
+    Kind.REVIEW_UPDATE: "review_updates",
+    Kind.DRIFT_MEETING: "drift",
+    Kind.DRIFT_OUTCOME: "drift",
+    Kind.CONCERN: "concerns",
+}
+_PARTS = ("meetings", "actions", "deadlines", "review_updates", "drift", "concerns")
 
 
 # A day whose opening hour (in any time zone, UTC-12 to UTC+14) can fall inside a window lies
@@ -157,17 +178,32 @@ class Planner:
         """The date of `when` in the council's timezone."""
         return when.astimezone(self.locale.tz).date()
 
-    def derive(self, state: GroupState, *, lo: datetime, hi: datetime) -> dict[str, Occurrence]:
-        """Every reminder of one group due in [lo, hi], by key; nothing for a closed group."""
+    def derive(
+        self,
+        state: GroupState,
+        *,
+        lo: datetime,
+        hi: datetime,
+        kinds: Collection[str] | None = None,
+    ) -> dict[str, Occurrence]:
+        """Every reminder of one group due in [lo, hi], by key; nothing for a closed group.
+        With `kinds` (`Kind` values), only the parts of derivation that yield those kinds are
+        run: every occurrence of those kinds is there, exactly as in a whole derivation."""
         if state.group.status != GroupStatus.ACTIVE:
             return {}
         found = _Found(lo, hi)
-        self._meetings(state, found)
-        self._actions(state, found)
-        self._deadlines(state, found)
-        self._review_updates(state, found)
-        self._drift(state, found)
-        self._concerns(state, found)
+        wanted = _PARTS if kinds is None else {_PART_OF[k] for k in kinds if k in _PART_OF}
+        parts = {
+            "meetings": self._meetings,
+            "actions": self._actions,
+            "deadlines": self._deadlines,
+            "review_updates": self._review_updates,
+            "drift": self._drift,
+            "concerns": self._concerns,
+        }
+        for name in _PARTS:
+            if name in wanted:
+                parts[name](state, found)
         return found.items
 
     def _concerns(self, st: GroupState, found: _Found) -> None:

@@ -132,7 +132,10 @@ class Triage:
                 ]
                 self._derived[None] = self.planner.digests(managers, platforms={}, lo=lo, hi=hi)
             elif gid in self.states:
-                self._derived[gid] = self.planner.derive(self.states[gid], lo=lo, hi=hi)
+                # Only the kinds of the rows in hand: the occurrence a row stands for has its kind.
+                kinds = {r.kind for r in mine}
+                derive = self.planner.derive
+                self._derived[gid] = derive(self.states[gid], lo=lo, hi=hi, kinds=kinds)
 
     def occurrence(self, row: Reminder) -> Occurrence | None:
         """The occurrence a row stands for, as derived from the state now."""
