@@ -335,24 +335,19 @@ def set_place(
     session.flush()
 
 
-# Attendance once the meeting has happened, from what each member said beforehand.
-_HELD_DEFAULTS = {
-    AttendanceStatus.ATTENDING: AttendanceStatus.ATTENDED,
-    AttendanceStatus.INVITED: AttendanceStatus.ABSENT,
-}
+# Attendance once the meeting has happened, from what each member said beforehand. Nobody is
+# guessed absent: a member who said nothing stays "not recorded" until the chair records them (a
+# parent wrongly minuted as not attending is a record against the family).
+_HELD_DEFAULTS = {AttendanceStatus.ATTENDING: AttendanceStatus.ATTENDED}
 
 
 def mark_held(session: Session, *, meeting: Meeting, now: datetime) -> None:
-    """Mark a meeting as held; who said they'd come attended, apologies stay, the rest absent.
-    When nobody said anything, attendance stays not recorded: nobody is guessed absent."""
+    """Mark a meeting as held; who said they'd come attended, apologies stay, anyone who said
+    nothing stays not recorded (the chair is warned until it is)."""
     meeting.status, meeting.updated_at = MeetingStatus.HELD, now
     session.add(meeting)
     ensure_invited(session, meeting=meeting, now=now)
-    rows = attendance_rows(session, meeting=meeting)
-    if all(row.status == AttendanceStatus.INVITED for row in rows):
-        session.flush()
-        return
-    for row in rows:
+    for row in attendance_rows(session, meeting=meeting):
         new = _HELD_DEFAULTS.get(AttendanceStatus(row.status))
         if new is not None:
             row.status, row.updated_at = new, now

@@ -1047,6 +1047,8 @@ def test_journey_4_from_the_updates_typed_in_the_chat_to_published_minutes(
         as sam
         clock 2027-01-06 15:10
         /coregroup held
+        /coregroup attendance @dan absent 1
+        /coregroup attendance @tina absent 1
         /coregroup decision "Health visits go up to weekly"
         /coregroup contingency "If the home is cold again, the children stay with their nan"
         /coregroup action @alex to visit weekly by 3/2 outcome 1

@@ -52,12 +52,24 @@ def test_held_with_no_attendance_recorded_says_not_recorded_and_warns(
     assert "are published" in published
 
 
-def test_held_keeps_the_attendance_members_gave(chat: ChatDriver, engine: Engine) -> None:
+def test_held_keeps_the_attendance_members_gave_and_asks_for_the_rest(
+    chat: ChatDriver, engine: Engine
+) -> None:
     chat(SETUP)
     out = chat("/coregroup attendance @dan attended 1\n/coregroup held 1")
     assert NOT_RECORDED not in out
-    assert AttendanceStatus.ABSENT in attendance(engine)
-    assert NOT_RECORDED not in chat("/coregroup draft")
+    # Nobody who said nothing is minuted as absent: the chair is asked about each of them.
+    assert AttendanceStatus.ABSENT not in attendance(engine)
+    assert "isn't recorded for Sam, Jo and Alex" in out
+    recorded = "/coregroup attendance @sam attended 1\n/coregroup attendance @jo absent 1\n"
+    chat(recorded + "/coregroup attendance @alex apologies 1")
+    assert attendance(engine) == {
+        AttendanceStatus.ATTENDED,
+        AttendanceStatus.ABSENT,
+        AttendanceStatus.APOLOGIES,
+    }
+    drafted = chat("/coregroup draft")
+    assert "isn't recorded" not in drafted and NOT_RECORDED not in drafted
 
 
 def _asked(chat: ChatDriver, who: str, comment: str) -> str:
