@@ -99,3 +99,36 @@ def test_while_a_removal_is_refused_cards_in_the_group_chat_are_not_updated(
     assert "Done" in joined(only(sent, PRIYA.dm))
     assert [u for u in connector.updates() if u.conversation == chat_id] == []
     assert len(connector.to(chat_id)) == posted
+
+
+def test_a_removal_graph_cannot_answer_is_kept_and_retried_too(
+    teams: TeamsDriver, connector: FakeConnector, graph: FakeGraph, clock: FakeClock
+) -> None:
+    chat_id = group_with_jo(teams, connector, graph)
+    group = {"conversation": chat_id, "kind": "groupChat"}
+    posted = len(connector.to(chat_id))
+    graph.refuse_removals, graph.refusal_status = 5, 503  # every try of the first attempt
+    sent = teams.say(SAM, f"remove {JO.at()}", mentions=(JO,), **group)
+    assert "Jo Parent can still read it" in joined(only(sent, SAM.dm))
+    assert len(connector.to(chat_id)) == posted  # the leaving notice is held
+    clock.advance(timedelta(seconds=31))
+    assert teams.runtime.retry_deferred() == 2  # Graph answers again: removed, notice posted
+    assert JO.aad not in graph.chats[chat_id]["members"]
+    assert "Jo Parent has left the core group" in connector.to(chat_id)[posted].text()
+
+
+def test_a_person_added_back_ends_the_retry_and_the_held_posts_go(
+    teams: TeamsDriver, connector: FakeConnector, graph: FakeGraph, clock: FakeClock
+) -> None:
+    chat_id = group_with_jo(teams, connector, graph)
+    group = {"conversation": chat_id, "kind": "groupChat"}
+    posted = len(connector.to(chat_id))
+    graph.refuse_removals = 5  # any further try to remove Jo would be refused
+    teams.say(SAM, f"remove {JO.at()}", mentions=(JO,), **group)
+    teams.say(SAM, f"add {JO.at()} parent", mentions=(JO,), **group)
+    assert len(connector.to(chat_id)) == posted
+    clock.advance(timedelta(seconds=31))
+    assert teams.runtime.retry_deferred() == 3  # no removal needed now; the two notices go
+    assert graph.refuse_removals == 4 and JO.aad in graph.chats[chat_id]["members"]
+    texts = [s.text() for s in connector.to(chat_id)[posted:]]
+    assert "Jo Parent has left the core group" in texts[0] and "Jo Parent" in texts[1]
