@@ -33,6 +33,7 @@ PARENTS: dict[str, tuple[str, str]] = {
     "concern": ("group_id", "coregroup"),
     "meetingslot": ("group_id", "coregroup"),
     "slackdelivery": ("group_id", "coregroup"),
+    "teamspending": ("group_id", "coregroup"),
     "outcomeevent": ("outcome_id", "outcome"),
     "actionevent": ("action_id", "action"),
     "attendance": ("meeting_id", "meeting"),

@@ -580,6 +580,26 @@ class TeamsSend(SQLModel, table=True):
     sent_at: datetime | None = _utc(default=None)
 
 
+class TeamsPending(SQLModel, table=True):
+    """Teams work waiting on a group chat: a removal Microsoft Graph refused (retried until the
+    person is out or back in the group), and the group's posts held meanwhile, sent in order
+    once no removal is pending (so someone removed never sees what comes after)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # "removal" or "post"
+    group_id: int = Field(foreign_key="coregroup.id", index=True)
+    chat: str = Field(max_length=200)  # the group chat's id
+    # removal: {"person_id", "aad_id"}; post: {"activities": [...], "key", "card", "expects"}
+    payload: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(EncryptedJSON(), nullable=False)
+    )
+    attempts: int = 0
+    created_at: datetime = _utc()
+    next_try_at: datetime = _utc(index=True)
+    done_at: datetime | None = _utc(default=None, index=True)
+    last_error: str | None = Field(default=None, max_length=100)
+
+
 class AuditEntry(SQLModel, table=True):
     """Append-only record of who read or changed what in which group."""
 

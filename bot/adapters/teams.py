@@ -28,7 +28,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,6 +40,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.adapters import teams_pending
 from bot.adapters.delivery import describe, undelivered_report
 from bot.adapters.downloads import download_routes
 from bot.adapters.family_web import AlertSender, family_routes, mailer_for
@@ -52,6 +53,7 @@ from bot.adapters.teams_auth import BotFrameworkAuth, KeysUnavailable, TokenSour
 from bot.adapters.teams_files import DownloadLinks
 from bot.adapters.teams_graph import Graph
 from bot.adapters.teams_outbox import (
+    HELD,
     ApiError,
     Connector,
     Http,
@@ -64,10 +66,11 @@ from bot.adapters.web import WebServer, build_web_app
 from bot.clock import Clock
 from bot.config import ConfigError, Settings
 from bot.core.context import Locale
-from bot.core.groups import space_name
+from bot.core.groups import active_membership, space_name
 from bot.core.people import Who, identity_of
 from bot.core.ports import DeliveryError, Outbox
 from bot.core.updates import active_update
+from bot.logs import log_failure
 from bot.messages import (
     AddToSpace,
     ArchiveSpace,
@@ -89,7 +92,7 @@ from commands.dispatch import COMMAND, Dispatcher
 from commands.parse import is_reference
 from storage.db import session_scope
 from storage.enums import Platform
-from storage.models import Case, CoreGroup, ProcessedEvent
+from storage.models import Case, CoreGroup, ProcessedEvent, TeamsPending
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,13 @@ PERSONAL = "personal"
 LOOPBACK = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"
 CHANNEL = "channel"
+REMOVAL_RETRY_FIRST = timedelta(seconds=30)  # before a refused removal is tried again (doubling)
+REMOVAL_RETRY_MAX = timedelta(minutes=10)
+RETRY_EVERY = 15.0  # seconds between looks for refused removals and held posts that are due
+HELD_NOTE = (
+    "Not posted in the group chat yet: someone removed from the group can still see it (Teams "
+    "would not take them out), so it is kept and will be posted once they are out."
+)
 
 
 class TeamsSettings(BaseSettings):
@@ -531,18 +541,20 @@ class TeamsBot:
         """
         first = [e for e in reply.effects if not isinstance(e, ArchiveSpace)]
         last = [e for e in reply.effects if isinstance(e, ArchiveSpace)]
+        self._turn.privately = self._turn.held = self._turn.refused = False
         notes = self._apply_all(first, turn)
         failed: list[Outbound] = []
-        self._turn.privately = False
         for item in [*reply.outbound, *(Outbound(ToActor(), Message.plain(n)) for n in notes)]:
             if not self._send(item, turn):
                 failed.append(item)
         for note in self._apply_all(last, turn):
             self._send(Outbound(ToActor(), Message.plain(note)), turn)
+        if self._turn.held and not self._turn.refused:  # a refusal's own note says it all
+            self._send(Outbound(ToActor(), Message.plain(HELD_NOTE)), turn)
         report = undelivered_report(reply.outbound, failed, self.dispatcher.display_names)
         if report is not None:
             self._send(Outbound(ToActor(), report), turn)
-        if self._turn.privately:
+        if self._turn.privately and not self._held(turn):
             self._point_to_private_reply(turn)
 
     def _send(self, item: Outbound, turn: Turn) -> bool:
@@ -555,6 +567,11 @@ class TeamsBot:
 
     def _route(self, to: object, message: Message, turn: Turn) -> None:
         match to:
+            case InPlace() if turn.reply_to_id and self._held(turn):
+                # Someone removed may still be in this chat: the clicked card keeps what it
+                # showed, and the person who clicked is answered privately.
+                self._to_actor(message, turn)
+                self.outbox.update_copies(message, clicked=turn.reply_to_id)
             case InPlace() if turn.reply_to_id:
                 self.outbox.update(turn.place, turn.reply_to_id, message)
                 self.outbox.update_copies(message, clicked=turn.reply_to_id)
@@ -565,7 +582,13 @@ class TeamsBot:
                 with self._lock:
                     self._waiting.setdefault(group_id, []).append(message)
             case ToGroup() | ToPerson():
-                self.outbox.send(to, message)
+                if self.outbox.send(to, message).startswith(HELD):
+                    self._turn.held = True
+
+    def _held(self, turn: Turn) -> bool:
+        """Whether the turn came from a group chat someone removed may still be in."""
+        space = turn.space_id
+        return not turn.personal and bool(teams_pending.chats_held(self.dispatcher.engine, {space}))
 
     def _point_to_private_reply(self, turn: Turn) -> None:
         """In a channel or group chat, say visibly where the private answer went."""
@@ -723,8 +746,75 @@ class TeamsBot:
             ]
         found, notes = self._entra_ids((person_id,), turn)
         for entra in found.values():
-            self.io.run(self.graph.remove_from_chat(space, entra))
+            try:
+                self.io.run(self.graph.remove_from_chat(space, entra))
+            except DeliveryError as exc:
+                notes.append(self._removal_refused(group_id, person_id, space, entra, exc))
         return notes
+
+    def _removal_refused(
+        self, group_id: int, person_id: int, chat: str, aad_id: str, exc: DeliveryError
+    ) -> str:
+        """Keep the removal to retry (`retry_deferred`); the chat gets nothing meanwhile."""
+        teams_pending.hold_removal(
+            self.dispatcher.engine,
+            group_id=group_id,
+            chat=chat,
+            person_id=person_id,
+            aad_id=aad_id,
+            now=self.dispatcher.clock.now(),
+            wait=REMOVAL_RETRY_FIRST,
+            error=str(exc),
+        )
+        self._turn.refused = True
+        log.warning(
+            "Microsoft Graph refused to remove person %s from group %s's chat: %s",
+            person_id,
+            group_id,
+            exc,
+        )
+        name = self.dispatcher.display_names([person_id]).get(person_id, "the person removed")
+        return (
+            f"Teams would not let me take {name} out of the group chat, so {name} can still "
+            "read it. Until they are out, nothing new will be posted in the group chat: "
+            "messages for the group are kept and posted once they are (members still get their "
+            "own reminders in their chat with Core Group Bot). I'll keep trying every few "
+            f"minutes. To do it now, ask your Teams administrator to remove {name} from the "
+            f'group chat "{self._space_name(group_id)}" and to check that Core Group Bot still '
+            "has the ChatMember.ReadWrite.All permission in Microsoft Graph."
+        )
+
+    def retry_deferred(self) -> int:
+        """Try the refused removals that are due, then send the posts no removal holds any
+        more; returns how many of each were done."""
+        now = self.dispatcher.clock.now()
+        done = 0
+        for row in teams_pending.due_removals(self.dispatcher.engine, now):
+            done += self._retry_removal(row, now)
+        return done + self.outbox.send_held()
+
+    def _retry_removal(self, row: TeamsPending, now: datetime) -> int:
+        """Try a refused removal again; done once they are out (or back in the group)."""
+        assert row.id is not None
+        person_id = int(row.payload["person_id"])
+        error: str | None = None
+        if self.graph is not None and not self._in_group(row.group_id, person_id):
+            try:
+                self.io.run(self.graph.remove_from_chat(row.chat, str(row.payload["aad_id"])))
+            except DeliveryError as exc:
+                error = str(exc)
+        wait = min(REMOVAL_RETRY_FIRST * 2 ** min(row.attempts + 1, 10), REMOVAL_RETRY_MAX)
+        teams_pending.tried(self.dispatcher.engine, row.id, now, error=error, wait=wait)
+        if error is not None:
+            log.warning("Microsoft Graph refused removal %s again: %s", row.id, error)
+            return 0
+        log.info("removal %s done: the group's chat gets its posts again", row.id)
+        return 1
+
+    def _in_group(self, group_id: int, person_id: int) -> bool:
+        with Session(self.dispatcher.engine) as session:
+            found = active_membership(session, group_id=group_id, person_id=person_id)
+        return found is not None
 
     def _archive(self, group_id: int) -> list[str]:
         assert self.graph is not None
@@ -851,6 +941,10 @@ class TeamsRuntime:
         )
         return routes
 
+    def retry_deferred(self) -> int:
+        """Retry the refused removals that are due and send the posts they held."""
+        return self.bot.retry_deferred()
+
     def close(self) -> None:
         """Stop the I/O loop (after the web server has stopped)."""
         self.io.close()
@@ -956,6 +1050,15 @@ def run_teams(
     sys.stdout.flush()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def retry_loop() -> None:  # refused removals and the posts they hold
+        while not stop.wait(RETRY_EVERY):
+            try:
+                runtime.retry_deferred()
+            except Exception:  # the loop's boundary: log it and try again next time
+                log_failure(log, "retrying refused Teams removals failed")
+
+    threading.Thread(target=retry_loop, name="teams-retry", daemon=True).start()
     try:
         stop.wait()
     except KeyboardInterrupt:

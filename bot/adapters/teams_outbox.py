@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -28,7 +29,7 @@ import aiohttp
 import yarl
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.adapters import teams_sends
+from bot.adapters import teams_pending, teams_sends
 from bot.adapters.metrics import rate_limited
 from bot.adapters.teams_auth import BOT_FRAMEWORK_SCOPE, TokenError, TokenSource, Unreachable
 from bot.adapters.teams_files import DownloadLinks, offer_download
@@ -47,6 +48,7 @@ CONVERSATION_LIMITS = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
 TENANT_LIMITS = ((1.0, 50),)
 TENANT = "*"  # the pacing key of the app-wide limit
 REQUEST_TIMEOUT = 30.0
+HELD = "held:"  # the ref `send` returns for a group post held while a removal is pending
 
 
 # --- the event loop every outbound call runs on ---------------------------------------------------
@@ -385,8 +387,16 @@ class TeamsOutbox:
         self.links: DownloadLinks | None = None  # set when PUBLIC_URL and a link secret are
 
     def send(self, to: ToGroup | ToPerson, message: Message) -> str:
-        """Deliver `message`; returns "conversation|activity". Raises DeliveryError."""
+        """Deliver `message`; returns "conversation|activity". Raises DeliveryError.
+
+        A post for a group whose chat someone removed may still be in is kept, not sent, and
+        returns "held:<id>" (`send_held` sends it once they are out).
+        """
         place = self.place_for(to)
+        if isinstance(to, ToGroup) and teams_pending.removal_pending(
+            self.dispatcher.engine, to.group_id
+        ):
+            return HELD + str(self._hold(to.group_id, place, message))
         download_for = to.person_id if isinstance(to, ToPerson) else None
         return message_ref(
             place.conversation_id, self.post(place, message, download_for=download_for)
@@ -419,17 +429,36 @@ class TeamsOutbox:
         a long one goes as several activities. Returns the id of the last, which holds any
         buttons (and the download button of an attachment sent to `download_for`), and remembers
         it as a copy of the message's live card."""
-        activity_id = ""
-        if message.key:
-            teams_sends.begin(
-                self.dispatcher.engine,
-                key=message.key,
-                conversation=place.conversation_id,
-                now=self.dispatcher.clock.now(),
-            )
         activities = to_activities(message)
         if message.attachment is not None and download_for is not None:
             offer_download(activities[-1], message.attachment, self.links, person_id=download_for)
+        return self._post_activities(
+            place,
+            activities,
+            key=message.key,
+            card=message.card,
+            expects=message.expects,
+            reply_to=reply_to,
+        )
+
+    def _post_activities(
+        self,
+        place: Place,
+        activities: list[dict[str, Any]],
+        *,
+        key: str | None,
+        card: str | None,
+        expects: str | None,
+        reply_to: str | None = None,
+    ) -> str:
+        activity_id = ""
+        if key:
+            teams_sends.begin(
+                self.dispatcher.engine,
+                key=key,
+                conversation=place.conversation_id,
+                now=self.dispatcher.clock.now(),
+            )
         for activity in activities:
             if reply_to:
                 coro = self.connector.reply(
@@ -440,17 +469,83 @@ class TeamsOutbox:
             activity_id = self.io.run(coro)
             if activity_id:  # recorded for retention to delete
                 self.dispatcher.remember_sent(place.conversation_id, activity_id, place.service_url)
-        if message.key:
-            self._record_sent(message.key, message_ref(place.conversation_id, activity_id))
-        if message.card and activity_id:
+        if key:
+            self._record_sent(key, message_ref(place.conversation_id, activity_id))
+        if card and activity_id:
             self.dispatcher.remember_copy(
-                message.card, place.conversation_id, activity_id, place.service_url
+                card, place.conversation_id, activity_id, place.service_url
             )
-        if activity_id:  # a reply to it answers what it asked
+        if expects and activity_id:  # a reply to it answers what it asked
             self.dispatcher.remember_prompt(
-                message_ref(place.conversation_id, activity_id), message
+                message_ref(place.conversation_id, activity_id), Message(text="", expects=expects)
             )
         return activity_id
+
+    # Posts held while someone removed is still in the group chat -------------------------
+
+    def _hold(self, group_id: int, place: Place, message: Message) -> int:
+        if message.attachment is not None:  # files go to people, never to a group's chat
+            log.warning("a held Teams post dropped its attachment %s", message.kind)
+        payload = {
+            "activities": to_activities(message),
+            "key": message.key,
+            "card": message.card,
+            "expects": message.expects,
+        }
+        held = teams_pending.hold_post(
+            self.dispatcher.engine,
+            group_id=group_id,
+            chat=place.conversation_id,
+            payload=payload,
+            now=self.dispatcher.clock.now(),
+        )
+        log.info("held a post for group %s's chat (a removal is pending): %s", group_id, held)
+        return held
+
+    def send_held(self) -> int:
+        """Send the held posts of groups no removal holds any more, oldest first; returns how
+        many went. A group's posts stop at the first Teams will not take yet (kept in order)."""
+        engine, now = self.dispatcher.engine, self.dispatcher.clock.now()
+        sent = 0
+        waiting: set[int] = set()
+        for row in teams_pending.released_posts(engine):
+            assert row.id is not None
+            if row.group_id in waiting:
+                continue
+            payload = dict(row.payload)
+            left: list[dict[str, Any]] = list(payload["activities"])
+            place = Place(self.service_url, row.chat)
+            try:
+                while left:  # one at a time: a part-sent post resumes where it stopped
+                    last = len(left) == 1
+                    self._post_activities(
+                        place,
+                        left[:1],
+                        key=payload.get("key") if last else None,
+                        card=payload.get("card") if last else None,
+                        expects=payload.get("expects") if last else None,
+                    )
+                    left.pop(0)
+            except DeliveryError as exc:
+                # Retryable: tried again next time, the group's later posts after it; else lost.
+                wait = timedelta(0) if exc.retryable else None
+                teams_pending.tried(
+                    engine,
+                    row.id,
+                    now,
+                    error=str(exc),
+                    wait=wait,
+                    payload={**payload, "activities": left},
+                )
+                if exc.retryable:
+                    waiting.add(row.group_id)
+                else:
+                    log.error("Teams refused held post %s: %s", row.id, exc)
+                continue
+            teams_pending.tried(engine, row.id, now, error=None)
+            log.info("posted held post %s", row.id)
+            sent += 1
+        return sent
 
     def _record_sent(self, key: str, ref: str) -> None:
         try:
@@ -485,14 +580,17 @@ class TeamsOutbox:
         """Replace every other recorded copy of the message's live card; returns how many.
 
         A copy Teams will not update (deleted, the bot removed from the chat) is logged and
-        skipped: the others still change.
+        skipped: the others still change. Copies in a group chat someone removed may still be in
+        are left as they are.
         """
         if not message.card:
             return 0
         updated = 0
-        for copy in self.dispatcher.copies_of(message.card):
-            if copy.message_id == clicked:
-                continue
+        copies = self.dispatcher.copies_of(message.card)
+        held = teams_pending.chats_held(self.dispatcher.engine, {c.place for c in copies})
+        for copy in copies:
+            if copy.message_id == clicked or copy.place in held:
+                continue  # a card in a chat someone removed may still be in keeps what it showed
             place = Place(copy.service_url or self.service_url, copy.place)
             try:
                 self.update(place, copy.message_id, message)

@@ -53,6 +53,7 @@ from storage.models import (
     ReminderPlanState,
     SlackDelivery,
     SlotChoice,
+    TeamsPending,
     UpdateAnswer,
 )
 
@@ -215,6 +216,7 @@ STEPS: dict[str, tuple[Step, ...]] = {
         Step(Reminder, lambda g: Reminder.group_id == g),
         Step(ReminderPlanState, lambda g: ReminderPlanState.group_id == g),
         Step(SlackDelivery, lambda g: SlackDelivery.group_id == g),
+        Step(TeamsPending, lambda g: TeamsPending.group_id == g),
     ),
 }
 

@@ -364,6 +364,8 @@ class FakeGraph:
     installed: list[tuple[str, str]] = field(default_factory=list)
     archived: list[str] = field(default_factory=list)
     catalog_id: str = "catalog-app-1"
+    refuse_removals: int = 0  # removals from a chat to refuse before allowing them again
+    refusal_status: int = 403  # how they are refused
 
     def __post_init__(self) -> None:
         app = web.Application()
@@ -435,6 +437,9 @@ class FakeGraph:
     async def _remove_chat_member(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
             return denied
+        if self.refuse_removals > 0:
+            self.refuse_removals -= 1
+            return web.json_response({"error": {"code": "Refused"}}, status=self.refusal_status)
         user = request.match_info["member"].removeprefix("m-")
         self.chats[request.match_info["chat"]]["members"].remove(user)
         return web.Response(status=204)

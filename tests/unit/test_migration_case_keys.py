@@ -5,7 +5,7 @@ TEST_DATABASE_URL is set."""
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlmodel import Session, SQLModel
 
 from bot.clock import FakeClock
@@ -53,8 +53,11 @@ def test_upgrading_from_one_shared_key_seals_each_case_under_its_own(
             table_name, column_name = place.split(".")
             sql = f'SELECT "{column_name}" FROM "{table_name}" ORDER BY id'
             assert list(conn.execute(text(sql)).scalars()) == before[place]
+        made_later = {n for n in SQLModel.metadata.tables if not inspect(conn).has_table(n)}
         for place in set(ENCRYPTED_COLUMNS) - clear:
             table_name, column_name = place.split(".")
+            if table_name in made_later:  # a table a later revision makes (teamspending)
+                continue
             sql = f'SELECT "{column_name}" FROM "{table_name}" WHERE "{column_name}" IS NOT NULL'
             for value in conn.execute(text(sql)).scalars():
                 assert key_id_of(str(value), place) == 1
