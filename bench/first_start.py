@@ -84,8 +84,11 @@ def _subset(reminders: ReminderEngine, groups: int, *, bulk: bool) -> None:
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
         with Session(reminders.engine) as session:
-            load = load_plan_states if bulk else load_states
-            states = load(session, batch)
+            if bulk:  # as the scheduler reads a batch: no action due past the look-ahead
+                hi = now + settings.horizon
+                states = load_plan_states(session, batch, actions_due_by=planner.action_horizon(hi))
+            else:
+                states = load_states(session, batch)
             windows: dict[int, datetime] = {}
             desired: dict[int, set[str]] = {}
             occurrences: list[Occurrence] = []

@@ -326,12 +326,19 @@ class ReminderEngine:
             due = groups_to_plan(session, now=now, limit=self.settings.plan_batch, lock=self.lock)
             if not due:
                 return 0, False
-            states = load_plan_states(session, [d.group_id for d in due])
+            spans = [
+                plan_window(item, now=now, settings=self.settings, locale=self.locale)
+                for item in due
+            ]
+            states = load_plan_states(
+                session,
+                [d.group_id for d in due],
+                actions_due_by=self.planner.action_horizon(max(hi for _, hi in spans)),
+            )
             windows: dict[int, datetime] = {}
             done: list[tuple[PlanDue, datetime, datetime]] = []
             occurrences: list[Occurrence] = []
-            for item in due:
-                lo, hi = plan_window(item, now=now, settings=self.settings, locale=self.locale)
+            for item, (lo, hi) in zip(due, spans, strict=True):
                 state = states.get(item.group_id)
                 found = self.planner.derive(state, lo=lo, hi=hi) if state else {}
                 windows[item.group_id] = lo

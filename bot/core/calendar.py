@@ -154,6 +154,12 @@ class WorkingCalendar:
             d = self.next_working_day(d)
         return d
 
+    def working_days_before(self, d: date, n: int) -> date:
+        """The n-th working day strictly before `d` (n >= 1)."""
+        for _ in range(n):
+            d = self.previous_working_day(d)
+        return d
+
     def working_days_between(self, start: date, end: date) -> int:
         """How many working days fall in (start, end]; 0 when end is not after start."""
         count = 0

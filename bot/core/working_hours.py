@@ -117,9 +117,7 @@ def local_day(when: datetime, tz: ZoneInfo) -> date:
 
 def working_days_before(day: date, n: int, calendar: WorkingCalendar) -> date:
     """The n-th working day strictly before `day` (n >= 1)."""
-    for _ in range(n):
-        day = calendar.previous_working_day(day)
-    return day
+    return calendar.working_days_before(day, n)
 
 
 def day_start(day: date, tz: ZoneInfo) -> datetime:
@@ -143,6 +141,7 @@ class FastCalendar(WorkingCalendar):
         self._previous: dict[date, date] = {}
         self._why: dict[date, str | None] = {}
         self._added: dict[tuple[date, int], date] = {}
+        self._before: dict[tuple[date, int], date] = {}
 
     def why_not_working(self, d: date) -> str | None:
         """Why `d` is not a working day, or None if it is one."""
@@ -156,6 +155,13 @@ class FastCalendar(WorkingCalendar):
         found = self._added.get((d, n))
         if found is None:
             found = self._added[d, n] = super().add_working_days(d, n)
+        return found
+
+    def working_days_before(self, d: date, n: int) -> date:
+        """The n-th working day strictly before `d` (n >= 1)."""
+        found = self._before.get((d, n))
+        if found is None:
+            found = self._before[d, n] = super().working_days_before(d, n)
         return found
 
     def is_working_day(self, d: date) -> bool:

@@ -43,7 +43,7 @@ def _per_group(session: Session, ids: list[int], lo: datetime, hi: datetime) -> 
 
 def _bulk(session: Session, ids: list[int], lo: datetime, hi: datetime) -> None:
     """The bulk path, as the scheduler runs it for a batch."""
-    states = load_plan_states(session, ids)
+    states = load_plan_states(session, ids, actions_due_by=PLANNER.action_horizon(hi))
     occurrences = [
         o
         for gid in ids
@@ -181,3 +181,44 @@ def test_an_empty_batch_writes_nothing(engine: Engine, clock: FakeClock) -> None
     with Session(engine) as session:
         assert write_batch(session, [], windows={}, now=clock.now()) == []
         assert load_plan_states(session, []) == {}
+
+
+def test_actions_past_the_horizon_are_not_read_and_change_nothing(
+    engine: Engine, clock: FakeClock
+) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        ids = _varied_groups(session, clock)
+        actions = session.exec(select(Action).order_by(col(Action.id))).all()
+        for n, action in enumerate(actions):  # due dates from overdue to well past the horizon
+            action.due_on = local_today(clock) + timedelta(days=3 * n - 15)
+        session.add_all(actions)
+        session.commit()
+    lo, settings = clock.now(), ReminderSettings()
+    hi = lo + settings.horizon
+    planner = Planner(locale=Locale(), settings=settings)
+    with Session(engine) as session:
+        every = load_plan_states(session, ids)
+        some = load_plan_states(session, ids, actions_due_by=planner.action_horizon(hi))
+    assert sum(len(s.actions) for s in some.values()) < sum(len(s.actions) for s in every.values())
+    fresh = Planner(locale=Locale(), settings=settings)
+    for gid in every:
+        assert planner.derive(some[gid], lo=lo, hi=hi) == fresh.derive(every[gid], lo=lo, hi=hi)
+
+
+def test_a_planner_used_for_other_windows_derives_what_a_fresh_one_does(
+    engine: Engine, clock: FakeClock
+) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        ids = _varied_groups(session, clock)
+        states = load_states(session, ids)
+    settings = ReminderSettings()
+    used = Planner(locale=Locale(), settings=settings)
+    windows = [
+        (clock.now() + timedelta(days=d), timedelta(days=h)) for d in (0, 3, 9) for h in (2, 14)
+    ]
+    for lo, span in windows:  # what one window worked out must not leak into another
+        fresh = Planner(locale=Locale(), settings=settings)
+        for state in states.values():
+            got, want = (p.derive(state, lo=lo, hi=lo + span) for p in (used, fresh))
+            assert got == want  # Occurrence equality leaves the detail out: compare it too
+            assert [o.detail for o in got.values()] == [o.detail for o in want.values()]

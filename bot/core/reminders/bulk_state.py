@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import Integer, Row, any_, bindparam, func, select
@@ -52,9 +53,13 @@ def _rows(session: Session, query: Any) -> list[Row[Any]]:
     return list(session.connection().execute(query).all())
 
 
-def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, GroupState]:
+def load_plan_states(
+    session: Session, group_ids: Iterable[int], *, actions_due_by: date | None = None
+) -> dict[int, GroupState]:
     """The planning state of many groups in a fixed number of queries, as plain rows (the same
-    groups, members, meetings, actions and dates as `load_states`, without the free text)."""
+    groups, members, meetings, actions and dates as `load_states`, without the free text).
+    With `actions_due_by` (`Planner.action_horizon`), open actions due later are left out: a
+    window ending that early derives nothing from them."""
     ids = sorted(set(group_ids))
     if not ids:
         return {}
@@ -132,7 +137,11 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
             col(Action.due_on),
             col(Action.created_at),
         )
-        .where(among(col(Action.group_id), ids), col(Action.status).not_in(closed))
+        .where(
+            among(col(Action.group_id), ids),
+            col(Action.status).not_in(closed),
+            *([] if actions_due_by is None else [col(Action.due_on) <= actions_due_by]),
+        )
         .order_by(col(Action.id)),
     ):
         states[action.group_id].actions.append(cast(Action, action))

@@ -91,6 +91,13 @@ _PARTS = ("meetings", "actions", "deadlines", "review_updates", "drift", "concer
 # within a day of the window's UTC dates; two days leave room to spare.
 _DAY_MARGIN = timedelta(days=2)
 
+# One action reminder as the same for every action due on a day to someone with the same hours:
+# which (in the key), kind, due, not after, detail.
+_ActionReminder = tuple[str, Kind, datetime, datetime | None, dict[str, Any]]
+# The ones inside a window, and the escalation day if it can fall in it.
+_ActionPlan = tuple[tuple[_ActionReminder, ...], date | None]
+_WINDOWS_KEPT = 8  # windows whose action plans a planner remembers
+
 
 class _Found:
     """Collects occurrences inside the window [lo, hi], never from before their subject existed.
@@ -132,8 +139,13 @@ def _to_member(
     detail: dict[str, Any],
 ) -> None:
     """A meeting's reminder to one member, if it is due before the meeting and in the window."""
-    if due < m.starts_at and found.wants(due, since):
+    if _owed(found, m, due, since):
         found.add(Occurrence(key, kind, st.id, pid, m.id, due, m.starts_at, detail), since=since)
+
+
+def _owed(found: _Found, m: Meeting, due: datetime, since: datetime) -> bool:
+    """Whether a meeting's reminder due at `due` comes before the meeting and in the window."""
+    return due < m.starts_at and found.wants(due, since)
 
 
 def _drift_day(basis: date, cal: WorkingCalendar, policy: Policy) -> date:
@@ -153,6 +165,8 @@ class Planner:
         # Statutory dates depend only on the nation and a date or two; thousands of groups share
         # them, so each is worked out once.
         self._dates: dict[tuple[Any, ...], Any] = {}
+        # Action plans by window, then by (calendar, due date, hours): see `_action_plan`.
+        self._windows: dict[tuple[datetime, datetime], dict[tuple[Any, ...], _ActionPlan]] = {}
 
     def calendar(self, case: Case | None) -> WorkingCalendar:
         """The working-day calendar for a case's nation (or the digest nation without a case)."""
@@ -256,28 +270,40 @@ class Planner:
                 if found.near(notice := working_days_before(day, n, cal))
             ]
             final = m.starts_at - s.meeting_final_notice
-            update_near = found.near(open_day) or found.near(nudge_day)
-            if not (notices or update_near or final <= found.hi):
+            soon = final <= found.hi  # the next allowed moment is never earlier
+            open_near, nudge_near = found.near(open_day), found.near(nudge_day)
+            if not (notices or soon or open_near or nudge_near):
                 continue  # none of its notices to members falls in the window
 
+            # Each reminder's key and detail are made only once it is known to be owed.
             for ms, person in st.members:
                 assert person.id is not None
                 pid, hours = person.id, st.hours(person)
                 since = max(m.created_at, ms.joined_at)
                 for n, notice in notices:
-                    key = f"meeting:{m.id}:{start}:{n}wd:{pid}"
-                    due = hours.opens(notice)
-                    _to_member(found, st, m, key, Kind.MEETING_AHEAD, due, since, pid, {"days": n})
-                if final <= found.hi:  # the next allowed moment is never earlier
-                    key = f"meeting:{m.id}:{start}:soon:{pid}"
+                    if _owed(found, m, due := hours.opens(notice), since):
+                        key = f"meeting:{m.id}:{start}:{n}wd:{pid}"
+                        _to_member(
+                            found, st, m, key, Kind.MEETING_AHEAD, due, since, pid, {"days": n}
+                        )
+                if soon:
                     due = next_allowed(final, hours=hours, calendar=cal)
-                    _to_member(found, st, m, key, Kind.MEETING_SOON, due, since, pid, {})
+                    if _owed(found, m, due, since):
+                        key = f"meeting:{m.id}:{start}:soon:{pid}"
+                        _to_member(found, st, m, key, Kind.MEETING_SOON, due, since, pid, {})
+                if not (open_near or nudge_near):
+                    continue  # neither update reminder can fall in the window
                 opened = hours.opens(open_day)
-                key = f"update:{m.id}:{start}:open:{pid}"
-                _to_member(found, st, m, key, Kind.UPDATE_OPEN, opened, since, pid, {})
-                if opened > since:  # no nudge about an update that was never asked for
+                if open_near and _owed(found, m, opened, since):
+                    key = f"update:{m.id}:{start}:open:{pid}"
+                    _to_member(found, st, m, key, Kind.UPDATE_OPEN, opened, since, pid, {})
+                # No nudge about an update that was never asked for.
+                if (
+                    nudge_near
+                    and opened > since
+                    and _owed(found, m, due := hours.opens(nudge_day), since)
+                ):
                     key = f"update:{m.id}:{start}:nudge:{pid}"
-                    due = hours.opens(nudge_day)
                     _to_member(found, st, m, key, Kind.UPDATE_NUDGE, due, since, pid, {})
 
     # Actions: before, on and after the due date; the chair after the second overdue nudge -----
@@ -293,37 +319,66 @@ class Planner:
             )
         return days
 
-    def _actions(self, st: GroupState, found: _Found) -> None:
-        cal, s = self.calendar(st.case), self.settings
-        horizon = (found.hi + _lead(s.action_before_working_days)).date()
-        for a in st.actions:
-            owned = st.member(a.owner_id)
-            if ActionStatus(a.status).is_closed or owned is None or a.due_on > horizon:
-                continue
-            assert a.id is not None
-            ms, owner = owned
-            hours, since, d = st.hours(owner), max(a.created_at, ms.joined_at), a.due_on
-            on_due = hours.opens(d if cal.is_working_day(d) else cal.previous_working_day(d))
-            overdue = self._overdue_days(d, cal, hours, found.hi)
-            first_overdue = hours.opens(overdue[0])
+    def action_horizon(self, hi: datetime) -> date:
+        """The last due date of an action that can have a reminder by `hi` (later ones have
+        none yet: a bulk read leaves them out)."""
+        return (hi + _lead(self.settings.action_before_working_days)).date()
+
+    def _action_plan(
+        self, cal: WorkingCalendar, due_on: date, hours: Hours, found: _Found
+    ) -> _ActionPlan:
+        """The reminders in the window about an action due on `due_on` to an owner with `hours`
+        (each still to be checked against when the action and membership began), and the day
+        of the escalation to the chairs if it can fall in the window. The same for every action
+        due that day to someone with those hours: worked out once per window."""
+        cache = self._windows.setdefault((found.lo, found.hi), {})
+        if len(self._windows) > _WINDOWS_KEPT:  # routine re-plans move the window every tick
+            self._windows.clear()
+            cache = self._windows[found.lo, found.hi] = {}
+        plan = cache.get((cal, due_on, hours))
+        if plan is None:
+            s, opens = self.settings, hours.opens
+            working = cal.is_working_day(due_on)
+            on_due = opens(due_on if working else cal.previous_working_day(due_on))
+            overdue = self._overdue_days(due_on, cal, hours, found.hi)
             before = s.action_before_working_days
-            wanted: list[tuple[str, Kind, datetime, datetime | None, dict[str, Any]]] = [
+            every: list[_ActionReminder] = [
                 (
                     "soon",
                     Kind.ACTION_SOON,
-                    hours.opens(working_days_before(d, before, cal)),
+                    opens(working_days_before(due_on, before, cal)),
                     on_due,
                     {"days": before},
                 ),
-                ("due", Kind.ACTION_DUE, on_due, first_overdue, {}),
+                ("due", Kind.ACTION_DUE, on_due, opens(overdue[0]), {}),
             ]
-            wanted += [
-                (f"overdue{k}", Kind.ACTION_OVERDUE, hours.opens(day), None, {"n": k})
+            every += [
+                (f"overdue{k}", Kind.ACTION_OVERDUE, opens(day), None, {"n": k})
                 for k, day in enumerate(overdue, start=1)
             ]
-            base = f"action:{a.id}:{d.isoformat()}"
-            for which, kind, due, not_after, detail in wanted:
-                if found.wants(due, since):
+            inside = tuple(r for r in every if found.lo <= r[2] <= found.hi)
+            n = s.escalate_after_overdue
+            escalate = overdue[n - 1] if len(overdue) >= n else None
+            plan = inside, escalate if escalate is not None and found.near(escalate) else None
+            cache[cal, due_on, hours] = plan
+        return plan
+
+    def _actions(self, st: GroupState, found: _Found) -> None:
+        cal, s = self.calendar(st.case), self.settings
+        horizon = self.action_horizon(found.hi)
+        for a in st.actions:
+            owned = st.member(a.owner_id)
+            if a.due_on > horizon or owned is None or ActionStatus(a.status).is_closed:
+                continue
+            assert a.id is not None
+            ms, owner = owned
+            inside, escalate = self._action_plan(cal, a.due_on, st.hours(owner), found)
+            if not inside and escalate is None:
+                continue
+            since = max(a.created_at, ms.joined_at)
+            base = f"action:{a.id}:{a.due_on.isoformat()}"
+            for which, kind, due, not_after, detail in inside:
+                if due > since:
                     found.add(
                         Occurrence(
                             f"{base}:{which}:{a.owner_id}",
@@ -333,29 +388,27 @@ class Planner:
                             a.id,
                             due,
                             not_after,
-                            detail,
+                            dict(detail),
                         ),
                         since=since,
                     )
-            if len(overdue) >= s.escalate_after_overdue:
-                day = overdue[s.escalate_after_overdue - 1]
-                if not found.near(day):
-                    continue
-                for chair in st.chairs:
-                    if chair.id != a.owner_id:
-                        found.add(
-                            Occurrence(
-                                f"{base}:escalate:{chair.id}",
-                                Kind.ESCALATE,
-                                st.id,
-                                chair.id,
-                                a.id,
-                                st.hours(chair).opens(day),
-                                None,
-                                {"n": s.escalate_after_overdue},
-                            ),
-                            since=since,
-                        )
+            if escalate is None:
+                continue
+            for chair in st.chairs:
+                if chair.id != a.owner_id:
+                    found.add(
+                        Occurrence(
+                            f"{base}:escalate:{chair.id}",
+                            Kind.ESCALATE,
+                            st.id,
+                            chair.id,
+                            a.id,
+                            st.hours(chair).opens(escalate),
+                            None,
+                            {"n": s.escalate_after_overdue},
+                        ),
+                        since=since,
+                    )
 
     # Statutory deadlines, to the chairs -------------------------------------------------------
 
@@ -443,7 +496,8 @@ class Planner:
             (recorded, record, Kind.MINUTES_RECORD, "record"),
             (circulated, send, Kind.MINUTES_CIRCULATE, "circulate"),
         ):
-            if done is None:
+            # Nothing is made for a deadline far from the window (`_to_chairs` would drop it).
+            if done is None and found.near(cal.on_or_after(due)):
                 self._to_chairs(
                     st,
                     found,
@@ -505,17 +559,17 @@ class Planner:
 
     def _drift(self, st: GroupState, found: _Found) -> None:
         cal, policy = self.calendar(st.case), self.policy(st.case)
-        people, created = st.overseers(), st.group.created_at
+        created = st.group.created_at
+        people: list[Person] | None = None  # worked out once something is near the window
 
         def tell(
             key: str, kind: Kind, day: date, subject: int | None, since: datetime, basis: date
         ) -> None:
-            opens_on = cal.on_or_after(day)  # each one's working morning
-            if not found.near(opens_on):
-                return
+            nonlocal people
+            people = st.overseers() if people is None else people
             for person in people:
                 assert person.id is not None
-                due = st.hours(person).opens(opens_on)
+                due = st.hours(person).opens(day)
                 occurrence = Occurrence(
                     f"{key}:{person.id}",
                     kind,
@@ -532,25 +586,18 @@ class Planner:
         for basis, following in zip(bases, [*bases[1:], None], strict=True):
             # The first working day after the limit; a meeting that very day is not drift.
             day = self._once(("drift", st.case.nation, basis), _drift_day, basis, cal, policy)
-            if following is None or following > day:
-                tell(
-                    f"drift:meeting:{st.id}:{basis}", Kind.DRIFT_MEETING, day, None, created, basis
-                )
+            if (following is None or following > day) and found.near(day):  # a working day
+                key = f"drift:meeting:{st.id}:{basis}"
+                tell(key, Kind.DRIFT_MEETING, day, None, created, basis)
         for outcome in st.outcomes:
             assert outcome.id is not None
             touched = st.touched.get(outcome.id, outcome.created_at)
-            active = max(outcome.last_activity_at, touched)
-            last = self.local_date(active)
-            day = last + timedelta(days=self.settings.outcome_idle_days)
-            since = max(created, outcome.created_at)
-            tell(
-                f"drift:outcome:{outcome.id}:{last}",
-                Kind.DRIFT_OUTCOME,
-                day,
-                outcome.id,
-                since,
-                last,
-            )
+            last = self.local_date(max(outcome.last_activity_at, touched))
+            day = cal.on_or_after(last + timedelta(days=self.settings.outcome_idle_days))
+            if found.near(day):  # each one's working morning
+                key = f"drift:outcome:{outcome.id}:{last}"
+                since = max(created, outcome.created_at)
+                tell(key, Kind.DRIFT_OUTCOME, day, outcome.id, since, last)
 
     # The weekly digest, to each team manager --------------------------------------------------
 
