@@ -51,7 +51,7 @@ from bot.adapters.shutdown import stop_gracefully
 from bot.adapters.signed_links import LinkSigner
 from bot.adapters.teams_auth import BotFrameworkAuth, KeysUnavailable, TokenSource, Unauthorized
 from bot.adapters.teams_files import DownloadLinks
-from bot.adapters.teams_graph import Graph
+from bot.adapters.teams_graph import NO_CHAT, NOT_IN_CHAT, Graph, Removal
 from bot.adapters.teams_outbox import (
     HELD,
     ApiError,
@@ -66,7 +66,7 @@ from bot.adapters.web import WebServer, build_web_app
 from bot.clock import Clock
 from bot.config import ConfigError, Settings
 from bot.core.context import Locale
-from bot.core.groups import active_membership, space_name
+from bot.core.groups import active_membership, chairs, space_name
 from bot.core.people import Who, identity_of
 from bot.core.ports import DeliveryError, Outbox
 from bot.core.updates import active_update
@@ -92,7 +92,7 @@ from commands.dispatch import COMMAND, Dispatcher
 from commands.parse import is_reference
 from storage.db import session_scope
 from storage.enums import Platform
-from storage.models import Case, CoreGroup, ProcessedEvent, TeamsPending
+from storage.models import Case, ChatIdentity, CoreGroup, ProcessedEvent, TeamsPending
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,11 @@ HELD_NOTE = (
     "Not posted in the group chat yet: someone removed from the group can still see it (Teams "
     "would not take them out), so it is kept and will be posted once they are out."
 )
+
+
+class EntraUnknown(DeliveryError):
+    """Nobody could say which Entra account a person is, so Graph cannot be asked to remove
+    them from a chat (they may still be in it)."""
 
 
 class TeamsSettings(BaseSettings):
@@ -630,6 +635,8 @@ class TeamsBot:
             self._turn.privately = True  # said in the channel or group chat: say where it went
         except DeliveryError as exc:
             log.warning("could not answer privately: %s", exc)
+            if self._held(turn):  # someone removed may still read this chat: nothing new in it
+                return
             self.outbox.post(
                 turn.place,
                 Message.plain(
@@ -744,72 +751,144 @@ class TeamsBot:
                 "They still belong to the team that holds the group's channel: if they should no "
                 "longer see it, a team owner must remove them from the team."
             ]
-        found, notes = self._entra_ids((person_id,), turn)
-        for entra in found.values():
+        try:
+            outcome = self._take_out(person_id, space)
+        except DeliveryError as exc:
+            return [self._removal_refused(group_id, person_id, space, exc, turn)]
+        if outcome == NO_CHAT:
+            log.info(
+                "group %s's chat is gone from Teams: person %s counted out", group_id, person_id
+            )
+        return []
+
+    def _take_out(self, person_id: int, chat: str, aad_id: str | None = None) -> Removal:
+        """Take a person out of the group chat. Raises DeliveryError: Graph refused, or
+        EntraUnknown (their Entra id is neither known nor in the chat's roster)."""
+        assert self.graph is not None
+        ident = self.dispatcher.identities([person_id]).get(person_id)
+        if ident is None:  # never on Teams with the bot, so never added to its chat
+            return NOT_IN_CHAT
+        entra = aad_id or self._known_entra_id(ident)
+        if entra is None:
             try:
-                self.io.run(self.graph.remove_from_chat(space, entra))
+                roster = self.io.run(self.outbox.connector.members(self.outbox.service_url, chat))
             except DeliveryError as exc:
-                notes.append(self._removal_refused(group_id, person_id, space, entra, exc))
-        return notes
+                raise EntraUnknown(f"the chat's roster could not be read: {exc}") from exc
+            member = next((m for m in roster if m.get("id") == ident.user_id), None)
+            if member is None:  # the chat's own roster does not list them
+                return NOT_IN_CHAT
+            entra = member.get("aadObjectId")
+            if not isinstance(entra, str) or not entra:
+                raise EntraUnknown("the chat's roster gives no Entra id")
+            self.directory.learn(ident.user_id, member.get("name"), entra)
+        return self.io.run(self.graph.remove_from_chat(chat, entra))
 
     def _removal_refused(
-        self, group_id: int, person_id: int, chat: str, aad_id: str, exc: DeliveryError
+        self, group_id: int, person_id: int, chat: str, exc: DeliveryError, turn: Turn
     ) -> str:
         """Keep the removal to retry (`retry_deferred`); the chat gets nothing meanwhile."""
+        unknown = isinstance(exc, EntraUnknown)
+        ident = self.dispatcher.identities([person_id]).get(person_id)
         teams_pending.hold_removal(
             self.dispatcher.engine,
             group_id=group_id,
             chat=chat,
             person_id=person_id,
-            aad_id=aad_id,
+            aad_id=self._known_entra_id(ident) if ident and not unknown else None,
+            told=self._person_id(turn.user_id),
             now=self.dispatcher.clock.now(),
             wait=REMOVAL_RETRY_FIRST,
             error=str(exc),
         )
         self._turn.refused = True
-        log.warning(
-            "Microsoft Graph refused to remove person %s from group %s's chat: %s",
-            person_id,
-            group_id,
-            exc,
-        )
+        log.warning("could not remove person %s from group %s's chat: %s", person_id, group_id, exc)
         name = self.dispatcher.display_names([person_id]).get(person_id, "the person removed")
+        if unknown:
+            opening = (
+                f"I couldn't take {name} out of the group chat: Teams hasn't told me which "
+                f"Microsoft account is theirs, so {name} may still be able to read it."
+            )
+            check = ""
+        else:
+            opening = (
+                f"Teams would not let me take {name} out of the group chat, so {name} can "
+                "still read it."
+            )
+            check = (
+                " and to check that Core Group Bot still has the ChatMember.ReadWrite.All "
+                "permission in Microsoft Graph"
+            )
         return (
-            f"Teams would not let me take {name} out of the group chat, so {name} can still "
-            "read it. Until they are out, nothing new will be posted in the group chat: "
+            f"{opening} Until they are out, nothing new will be posted in the group chat: "
             "messages for the group are kept and posted once they are (members still get their "
             "own reminders in their chat with Core Group Bot). I'll keep trying every few "
             f"minutes. To do it now, ask your Teams administrator to remove {name} from the "
-            f'group chat "{self._space_name(group_id)}" and to check that Core Group Bot still '
-            "has the ChatMember.ReadWrite.All permission in Microsoft Graph."
+            f'group chat "{self._space_name(group_id)}"{check}.'
         )
 
     def retry_deferred(self) -> int:
         """Try the refused removals that are due, then send the posts no removal holds any
-        more; returns how many of each were done."""
+        more, then tell whoever heard of each refusal that it is done; returns how many
+        removals and posts were done."""
         now = self.dispatcher.clock.now()
         done = 0
+        out: list[tuple[TeamsPending, Removal]] = []
         for row in teams_pending.due_removals(self.dispatcher.engine, now):
-            done += self._retry_removal(row, now)
-        return done + self.outbox.send_held()
+            done += self._retry_removal(row, now, out)
+        done += self.outbox.send_held()
+        for row, outcome in out:
+            self._tell_out(row, outcome)
+        return done
 
-    def _retry_removal(self, row: TeamsPending, now: datetime) -> int:
-        """Try a refused removal again; done once they are out (or back in the group)."""
+    def _retry_removal(
+        self, row: TeamsPending, now: datetime, out: list[tuple[TeamsPending, Removal]]
+    ) -> int:
+        """Try a refused removal again; done once they are out (added to `out`) or back in
+        the group."""
         assert row.id is not None
         person_id = int(row.payload["person_id"])
         error: str | None = None
         if self.graph is not None and not self._in_group(row.group_id, person_id):
             try:
-                self.io.run(self.graph.remove_from_chat(row.chat, str(row.payload["aad_id"])))
+                out.append((row, self._take_out(person_id, row.chat, row.payload.get("aad_id"))))
             except DeliveryError as exc:
                 error = str(exc)
         wait = min(REMOVAL_RETRY_FIRST * 2 ** min(row.attempts + 1, 10), REMOVAL_RETRY_MAX)
         teams_pending.tried(self.dispatcher.engine, row.id, now, error=error, wait=wait)
         if error is not None:
-            log.warning("Microsoft Graph refused removal %s again: %s", row.id, error)
+            log.warning("could not do removal %s again: %s", row.id, error)
             return 0
         log.info("removal %s done: the group's chat gets its posts again", row.id)
         return 1
+
+    def _tell_out(self, row: TeamsPending, outcome: Removal) -> None:
+        """One line, in their 1:1 chat, for whoever heard of the refusal (else the chairs)."""
+        person_id = int(row.payload["person_id"])
+        name = self.dispatcher.display_names([person_id]).get(person_id, "the person removed")
+        who, chat = name[:1].upper() + name[1:], self._space_name(row.group_id)
+        if outcome == NO_CHAT:
+            line = f'The group chat "{chat}" no longer exists in Teams, so {name} cannot read it.'
+        elif teams_pending.removal_pending(self.dispatcher.engine, row.group_id):
+            line = (
+                f'{who} is now out of the group chat "{chat}"; what was kept for it waits '
+                "until everyone removed is out."
+            )
+        else:
+            line = (
+                f'{who} is now out of the group chat "{chat}", and what was kept for it has '
+                "been posted there."
+            )
+        told = row.payload.get("told")
+        if isinstance(told, int):
+            people = [told]
+        else:
+            with Session(self.dispatcher.engine) as session:
+                people = [p.id for p in chairs(session, group_id=row.group_id) if p.id is not None]
+        for person in people:
+            try:
+                self.outbox.send(ToPerson(person), Message.plain(line))
+            except DeliveryError as exc:
+                log.warning("could not tell person %s removal %s is done: %s", person, row.id, exc)
 
     def _in_group(self, group_id: int, person_id: int) -> bool:
         with Session(self.dispatcher.engine) as session:
@@ -838,11 +917,7 @@ class TeamsBot:
             ident = idents.get(person_id)
             entra = None
             if ident is not None:
-                entra = (
-                    ((ident.conversation_ref or {}).get("user") or {}).get("aadObjectId")
-                    or self.directory.entra_id(ident.user_id)
-                    or self._roster_entra_id(ident.user_id, turn)
-                )
+                entra = self._known_entra_id(ident) or self._roster_entra_id(ident.user_id, turn)
             if entra:
                 found[person_id] = entra
             else:
@@ -855,6 +930,11 @@ class TeamsBot:
             "me their account yet. Mention them in a chat or channel I'm in, or ask them to open "
             "a chat with Core Group Bot, then add them again."
         ]
+
+    def _known_entra_id(self, ident: ChatIdentity) -> str | None:
+        """The Entra id Teams has given us for a person (their 1:1 chat's reference, or seen)."""
+        entra = ((ident.conversation_ref or {}).get("user") or {}).get("aadObjectId")
+        return entra if isinstance(entra, str) and entra else self.directory.entra_id(ident.user_id)
 
     def _roster_entra_id(self, user_id: str, turn: Turn) -> str | None:
         try:

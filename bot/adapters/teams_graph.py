@@ -9,7 +9,7 @@ their Entra object id (`aadObjectId`), which Teams gives us for everyone who tal
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final, Literal
 from urllib.parse import quote
 
 from bot.adapters.teams_auth import GRAPH_SCOPE
@@ -19,7 +19,12 @@ GRAPH_USERS = "https://graph.microsoft.com/v1.0/users"
 CHANNEL_NAME_MAX = 50
 CHAT_TOPIC_MAX = 250
 CONFLICT = 409
+NOT_FOUND = 404
 GRAPH_PACE = "graph"
+Removal = Literal["removed", "not in chat", "no chat"]
+REMOVED: Final = "removed"
+NOT_IN_CHAT: Final = "not in chat"
+NO_CHAT: Final = "no chat"
 
 
 def _member(aad_id: str, *, owner: bool) -> dict[str, Any]:
@@ -79,14 +84,25 @@ class Graph:
             if exc.status != CONFLICT:
                 raise
 
-    async def remove_from_chat(self, chat_id: str, aad_id: str) -> bool:
-        """Remove a person from a group chat; False when they were not in it."""
-        members = await self._call("GET", f"/chats/{_id(chat_id)}/members")
+    async def remove_from_chat(self, chat_id: str, aad_id: str) -> Removal:
+        """Remove a person from a group chat: REMOVED, NOT_IN_CHAT (Graph does not list them, or
+        answers 404 for the member), or NO_CHAT (404 for the chat: it is gone, nobody reads it)."""
+        try:
+            members = await self._call("GET", f"/chats/{_id(chat_id)}/members")
+        except ApiError as exc:
+            if exc.status == NOT_FOUND:
+                return NO_CHAT
+            raise
         for member in members.get("value", []):
             if str(member.get("userId", "")).lower() == aad_id.lower():
-                await self._call("DELETE", f"/chats/{_id(chat_id)}/members/{_id(member['id'])}")
-                return True
-        return False
+                try:
+                    await self._call("DELETE", f"/chats/{_id(chat_id)}/members/{_id(member['id'])}")
+                except ApiError as exc:
+                    if exc.status == NOT_FOUND:  # gone already
+                        return NOT_IN_CHAT
+                    raise
+                return REMOVED
+        return NOT_IN_CHAT
 
     async def rename_chat(self, chat_id: str, topic: str) -> None:
         """Change a group chat's topic (Graph cannot archive a chat)."""

@@ -337,6 +337,12 @@ class Connector:
         answer = await self.http.call("GET", url, scope=BOT_FRAMEWORK_SCOPE)
         return answer if isinstance(answer, dict) else {}
 
+    async def members(self, service_url: str, conversation_id: str) -> list[dict[str, Any]]:
+        """Everyone in a conversation (each with id, name and aadObjectId)."""
+        url = _conversation_url(service_url, conversation_id, "members")
+        answer = await self.http.call("GET", url, scope=BOT_FRAMEWORK_SCOPE)
+        return [m for m in answer if isinstance(m, dict)] if isinstance(answer, list) else []
+
     async def _post(self, url: str, activity: dict[str, Any], conversation_id: str) -> Any:
         return await self.http.call(
             "POST", url, scope=BOT_FRAMEWORK_SCOPE, body=activity, pace=conversation_id

@@ -26,19 +26,21 @@ def hold_removal(
     group_id: int,
     chat: str,
     person_id: int,
-    aad_id: str,
+    aad_id: str | None,
+    told: int | None,
     now: datetime,
     wait: timedelta,
     error: str,
 ) -> None:
-    """Keep a refused removal, to be tried again after `wait`."""
+    """Keep a refused removal, to be tried again after `wait`; `aad_id` None: not found yet;
+    `told`: who was told of the refusal (to be told when it is done)."""
     with session_scope(engine) as session:
         session.add(
             TeamsPending(
                 kind=REMOVAL,
                 group_id=group_id,
                 chat=chat,
-                payload={"person_id": person_id, "aad_id": aad_id},
+                payload={"person_id": person_id, "aad_id": aad_id, "told": told},
                 created_at=now,
                 next_try_at=now + wait,
                 last_error=error[:100],

@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,6 +210,9 @@ class FakeConnector:
         self.tokens: dict[str, str] = {}  # access token → scope
         self.token_requests = 0
         self.roster: dict[str, dict[str, Any]] = {}  # user id → member
+        # A group chat's members' Entra ids (FakeGraph's chats); its roster lists those.
+        self.chat_members: Callable[[str], list[str] | None] = lambda conversation: None
+        self.refuse_rosters = 0  # whole-roster look-ups to refuse (403) before answering again
         self.fail: list[tuple[int, dict[str, str]]] = []  # answers for the next activity posts
         self.attempts = 0
         self.anonymous = False
@@ -224,6 +227,7 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", self._post)
         app.router.add_put("/v3/conversations/{conv}/activities/{activity}", self._put)
         app.router.add_delete("/v3/conversations/{conv}/activities/{activity}", self._delete)
+        app.router.add_get("/v3/conversations/{conv}/members", self._members)
         app.router.add_get("/v3/conversations/{conv}/members/{user}", self._member)
         self.server = HttpsServer(app, tls)
         self.service_url = self.server.url + "/"
@@ -331,12 +335,27 @@ class FakeConnector:
     async def _member(self, request: web.Request) -> web.Response:
         if (refused := self._check(request)) is not None:
             return refused
-        member = self.roster.get(request.match_info["user"])
-        if member is None:
+        user, conversation = request.match_info["user"], request.match_info["conv"]
+        member = self.roster.get(user)
+        if member is None or (conversation.startswith("a:dm-") and conversation != f"a:dm-{user}"):
+            # a 1:1 chat's roster has only its own person
             return web.json_response(
                 {"error": {"code": "MemberNotFoundInConversation"}}, status=404
             )
         return web.json_response(member)
+
+    async def _members(self, request: web.Request) -> web.Response:
+        if (refused := self._check(request)) is not None:
+            return refused
+        if self.refuse_rosters > 0:
+            self.refuse_rosters -= 1
+            return web.json_response({"error": {"code": "Forbidden"}}, status=403)
+        members = self.chat_members(request.match_info["conv"])
+        if members is None:
+            return web.json_response({"error": {"code": "ConversationNotFound"}}, status=404)
+        return web.json_response(
+            [m for m in self.roster.values() if m.get("aadObjectId") in members]
+        )
 
     # Reading what was sent -----------------------------------------------------------------
 
@@ -382,6 +401,7 @@ class FakeGraph:
         r.add_post("/v1.0/teams/{team}/channels/{channel}/archive", self._archive)
         self.server = HttpsServer(app, self.tls)
         self.url = f"{self.server.url}/v1.0"
+        self.connector.chat_members = lambda chat: (self.chats.get(chat) or {}).get("members")
 
     def _denied(self, request: web.Request) -> web.Response | None:
         if not self.connector.authorised(request, "https://graph.microsoft.com/.default"):
@@ -421,6 +441,8 @@ class FakeGraph:
     async def _chat_members(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
             return denied
+        if request.match_info["chat"] not in self.chats:
+            return web.json_response({"error": {"code": "NotFound"}}, status=404)
         members = self.chats[request.match_info["chat"]]["members"]
         return web.json_response({"value": [{"id": f"m-{u}", "userId": u} for u in members]})
 
