@@ -15,9 +15,10 @@ text through unchanged, so the difference is the encryption alone. Timed, median
 
 Rounds alternate between the modes (after a warm-up run each). Prints the median of each figure
 (and the minimum, the least disturbed by a busy machine) for both modes, and the ratio (aim:
-under 1.2x). On a busy machine the wall times are noisy, so it also counts the values a run
-seals and opens and prices them at the measured cost of one seal and one open: an estimate of
-the ratio that load does not disturb.
+under 1.2x), then the median of the bot process's CPU time (the database server's excluded).
+On a busy machine the wall times are noisy, so it also counts the values a run seals and opens
+and prices them at the measured cost of one seal and one open: an estimate of the ratio that
+load does not disturb.
 """
 
 from __future__ import annotations
@@ -126,11 +127,11 @@ def database(base_url: str | None) -> Iterator[str]:
 Runners = dict[str, Callable[[], None]]
 
 
-def timed(run: Callable[[], None]) -> float:
-    """Wall time of one run."""
-    started = time.perf_counter()
+def timed(run: Callable[[], None]) -> tuple[float, float]:
+    """Wall time and this process's CPU time of one run."""
+    started, cpu = time.perf_counter(), time.process_time()
     run()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def set_up(url: str, groups: int) -> tuple[Engine, Runners, int]:
@@ -240,12 +241,15 @@ def main() -> None:
         # Rounds alternate between the modes, and which goes first, so a busy machine slows both
         # alike.
         times: dict[tuple[str, str], list[float]] = {}
+        cpu: dict[tuple[str, str], list[float]] = {}
         runs = {"clear": clear, "sealed": sealed}
         for n in range(args.rounds):
             for key in ("command", "reminders"):
                 for mode in ("clear", "sealed") if n % 2 else ("sealed", "clear"):
                     with clear_columns() if mode == "clear" else nullcontext():
-                        times.setdefault((mode, key), []).append(timed(runs[mode][key]))
+                        wall, used = timed(runs[mode][key])
+                        times.setdefault((mode, key), []).append(wall)
+                        cpu.setdefault((mode, key), []).append(used)
         calls = {key: counted_calls(sealed[key]) for key in ("command", "reminders")}
         clear_engine.dispose()
         sealed_engine.dispose()
@@ -262,6 +266,11 @@ def main() -> None:
                 f"{label:<48} {stat.__name__:<6} clear {plain * 1000:8.1f} ms   "
                 f"sealed {secret * 1000:8.1f} ms   ratio {secret / plain:.2f}x"
             )
+        plain, secret = statistics.median(cpu["clear", key]), statistics.median(cpu["sealed", key])
+        print(
+            f"{'':<48} {'cpu':<6} clear {plain * 1000:8.1f} ms   "
+            f"sealed {secret * 1000:8.1f} ms   ratio {secret / plain:.2f}x  (median CPU time)"
+        )
         sealed_n, opened_n = calls[key]
         added = sealed_n * per_value[0] + opened_n * per_value[1]
         plain = min(times["clear", key])

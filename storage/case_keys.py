@@ -42,6 +42,7 @@ PARENTS: dict[str, tuple[str, str]] = {
     "minutes": ("meeting_id", "meeting"),
     "minutesversion": ("minutes_id", "minutes"),
     "minutesreview": ("version_id", "minutesversion"),
+    "distribution": ("minutes_id", "minutes"),
     "slotchoice": ("slot_id", "meetingslot"),
 }
 # Tables with sealed columns whose rows belong to a person, not to one case: the shared key.

@@ -69,7 +69,10 @@ class Person(SQLModel, table=True):
     """Someone who takes part: a professional or a family member."""
 
     id: int | None = Field(default=None, primary_key=True)
-    display_name: str = Field(max_length=120)
+    # Sealed (a name is case information to a council); `name_index` is its keyed hash
+    # (storage.blind_index), for finding a person by a typed name.
+    display_name: str = _secret()
+    name_index: str | None = Field(default=None, max_length=64, index=True)
     agency: str = Field(default="", max_length=120)
     is_family: bool = False
     timezone: str = Field(default="Europe/London", max_length=64)
@@ -96,7 +99,9 @@ class ChatIdentity(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True)
     platform: Platform = _enum()
     user_id: str = Field(max_length=120)
-    handle: str = Field(default="", max_length=120, index=True)
+    # The keyed hash (storage.blind_index.name_index) of the first word of the person's name
+    # when the identity was made, for finding them by a typed `@handle`; never kept in clear.
+    handle_index: str | None = Field(default=None, max_length=64, index=True)
     dm_channel_id: str | None = Field(default=None, max_length=120)
     conversation_ref: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
@@ -349,8 +354,9 @@ class Distribution(SQLModel, table=True):
     # A claim's lease while sending, or the earliest retry after a temporary failure.
     claimed_until: datetime | None = _utc(default=None)
     message_ref: str | None = Field(default=None, max_length=200)
-    # What happened, in words fit for the chair (an SMTP refusal, "by post"); no addresses.
-    detail: str = _text(default="")
+    # What happened, in words fit for the chair: a mail server's refusal, or how the chair
+    # said, in their own words, they gave the copy ("by post to …"). Sealed.
+    detail: str = _secret(default="")
 
 
 class Disagreement(SQLModel, table=True):
@@ -756,7 +762,7 @@ def _drop_held_entries(session: Session, transaction: SessionTransaction) -> Non
 
 # Every sealed column, as "table.column" (docs/data-protection.md lists them).
 ENCRYPTED_COLUMNS = label_encrypted_columns(SQLModel.metadata)
-import storage.blind_index  # noqa: E402, F401  (keeps person.email_index in step)
+import storage.blind_index  # noqa: E402, F401  (keeps person's blind indexes in step)
 import storage.case_keys  # noqa: E402, F401  (seals each row's values under its case's key)
 
 __all__ = [

@@ -12,9 +12,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from bot.clock import Clock
+from storage.blind_index import handle_of, name_index
 from storage.enums import (
     ActionEventKind,
     ActionStatus,
@@ -57,6 +58,11 @@ def at_london(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=LONDON)
 
 
+def named(session: Session, name: str) -> Any:
+    """A WHERE clause for the people called `name` (names are sealed: found by their index)."""
+    return col(Person.name_index) == name_index(session.connection(), name)
+
+
 def make_team(*, session: Session, name: str | None = None) -> Team:
     """A social-work team."""
     team = Team(name=name or f"Children's Services Team {_next()}")
@@ -94,7 +100,7 @@ def make_person(
                 person_id=person.id,
                 platform=platform,
                 user_id=user_id or f"U{n:05d}",
-                handle=person.display_name.split(" ")[0].lower(),
+                handle_index=name_index(session.connection(), handle_of(person.display_name)),
             )
         )
         session.flush()

@@ -122,6 +122,7 @@ from bot.render.blockkit import (
 from bot.render.preview import kind_of
 from commands import build_registry
 from commands.dispatch import COMMAND, Dispatcher
+from storage.blind_index import handle_of, name_index
 from storage.crypto import KeyEncryptionKeys
 from storage.db import insert_for, make_engine, session_scope
 from storage.enums import GroupStatus, Platform
@@ -943,8 +944,9 @@ class SlackHandlers:
                     person.display_name = who.display_name
                     if who.timezone:
                         person.timezone = who.timezone
-                    if ident.handle == stand_in.split(" ")[0].lower():
-                        ident.handle = who.display_name.split(" ")[0].lower()
+                    conn = session.connection()
+                    if ident.handle_index == name_index(conn, handle_of(stand_in)):
+                        ident.handle_index = name_index(conn, handle_of(who.display_name))
                     session.add(person)
                     session.add(ident)
             _record_attempt(session, row, now, error=error, wait=wait)

@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
 from bot.clock import Clock
 from bot.config import checked_email
 from bot.core.errors import Ambiguous, BadInput, Choice
+from storage.blind_index import handle_of, name_index
 from storage.db import insert_for
 from storage.enums import Platform, Role
 from storage.models import ChatIdentity, Membership, Person
@@ -67,7 +67,7 @@ def person_for(session: Session, who: Who, clock: Clock) -> Person:
         "person_id": person.id,
         "platform": who.platform,
         "user_id": who.user_id,
-        "handle": (who.display_name or who.user_id).split(" ")[0].lower(),
+        "handle_index": name_index(session.connection(), handle_of(person.display_name)),
     }
     statement = (
         insert_for(session.get_bind().dialect.name)(ChatIdentity)
@@ -190,19 +190,17 @@ def name_candidates(
             if (display == folded or display.split(" ")[0] == folded) and person.id not in seen:
                 found.append((person, Role(membership.role)))
                 seen.add(person.id or 0)
+    typed = name_index(session.connection(), name)
     others = session.exec(
         select(Person)
         .join(ChatIdentity, col(ChatIdentity.person_id) == Person.id)
         .where(
             ChatIdentity.platform == platform,
-            or_(
-                col(ChatIdentity.handle) == name.lower(),
-                func.lower(Person.display_name) == name.lower(),
-            ),
+            or_(col(ChatIdentity.handle_index) == typed, col(Person.name_index) == typed),
         )
-        .order_by(col(Person.display_name), col(Person.id))
     ).all()
-    for person in others:
+    # Names are sealed, so sorted here rather than in SQL (the few people a name matches).
+    for person in sorted(others, key=lambda p: (p.display_name.casefold(), p.id or 0)):
         if person.id not in seen:
             found.append((person, None))
             seen.add(person.id or 0)

@@ -233,7 +233,7 @@ def _leavers(g: int) -> Any:
         _in(Person.id, select(Membership.person_id).where(Membership.group_id == g)),
         col(Person.team_id).is_(None),
         col(Person.is_team_manager).is_(False),
-        Person.display_name != FORMER_MEMBER,
+        col(Person.name_index).is_not(None),  # anonymising clears it (the name is sealed)
         ~open_elsewhere,
     )
 
@@ -244,7 +244,7 @@ STEPS["identities"] = (
     Step(
         Person,
         lambda g: _in(Person.id, _leavers(g)),
-        {"display_name": FORMER_MEMBER, "email": None, "email_index": None},
+        {"display_name": FORMER_MEMBER, "name_index": None, "email": None, "email_index": None},
     ),
 )
 

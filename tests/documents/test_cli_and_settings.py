@@ -16,7 +16,7 @@ from bot.messages import Attachment
 from storage.models import AuditEntry, Person
 from tests.documents.conftest import publish
 from tests.documents.realistic import REF, Built
-from tests.factories import clear_settings_environment
+from tests.factories import clear_settings_environment, named
 from tests.scenarios.conftest import ChatDriver
 from tests.smtp import SmtpServer
 
@@ -114,7 +114,7 @@ def test_cli_member_email_records_checks_and_clears_an_address(
         and out.strip() == "Ffion Hughes's copies of the minutes will go by email to f…@bip.wales."
     )
     with Session(engine) as s:
-        ffion = s.exec(select(Person).where(Person.display_name == "Ffion Hughes")).one()
+        ffion = s.exec(select(Person).where(named(s, "Ffion Hughes"))).one()
         assert ffion.email == "ffion@bip.wales" and ffion.outside_chat
     code, _, err = run(
         capsys, "member", "email", "--platform", "local", "--user", "ffion", "--email", "nope"

@@ -19,6 +19,7 @@ from storage.enums import DeliveryMethod, DeliveryStatus, MinutesStatus
 from storage.models import AuditEntry, Distribution, Minutes, MinutesVersion, Person
 from tests.documents.conftest import publish
 from tests.documents.realistic import GP_EMAIL, LONDON, NO_ROUTE, POLICE_EMAIL, REF, Built
+from tests.factories import named
 from tests.scenarios.conftest import ChatDriver
 from tests.scenarios.test_minutes import button, to
 from tests.smtp import SmtpServer
@@ -124,7 +125,7 @@ def test_journey_8_the_record_leaves_the_chat(
     assert rows(engine)["PC Niamh Ó Briain"].status == DeliveryStatus.DELIVERED
     assert len([m for m in smtp.received if POLICE_EMAIL in m.recipients]) == 1
     with Session(engine) as s:
-        nain = s.exec(select(Person).where(Person.display_name == NO_ROUTE)).one()
+        nain = s.exec(select(Person).where(named(s, NO_ROUTE))).one()
     out = mail_chat(f'/coregroup minutes sent @{nain.display_name.split()[0]} "by post on 4 Feb"')
     assert "Logged: Nain Morfudd Jones has their copy" in out
     assert "Every member now has their copy: circulation done, on time." in out
@@ -187,7 +188,7 @@ def test_email_addresses_are_recorded_checked_and_never_shown_to_other_members(
     space = to(out, "[#")
     assert "Reception" not in space and "castle.nhs.uk" not in space
     with Session(engine) as s:
-        surgery = s.exec(select(Person).where(Person.display_name == "Castle Surgery")).one()
+        surgery = s.exec(select(Person).where(named(s, "Castle Surgery"))).one()
         assert surgery.email == "Reception@castle.nhs.uk" and surgery.outside_chat
     out = chat("as zoe\n/coregroup members")
     assert "Castle Surgery — GP" in out and "castle" not in out.lower().replace(

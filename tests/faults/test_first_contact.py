@@ -17,6 +17,7 @@ from commands import build_registry
 from commands.dispatch import Dispatcher
 from storage.enums import Platform
 from storage.models import ChatIdentity, Person
+from tests.factories import named
 
 REQUESTS = 6
 
@@ -62,5 +63,5 @@ def test_concurrent_first_requests_from_a_new_user_all_succeed(
     assert answers == ["Core group assistant — commands"] * REQUESTS
     with Session(engine) as s:
         [ident] = s.exec(select(ChatIdentity).where(ChatIdentity.user_id == "newcomer")).all()
-        people = s.exec(select(Person).where(Person.display_name == "Nia Newcomer")).all()
+        people = s.exec(select(Person).where(named(s, "Nia Newcomer"))).all()
         assert [p.id for p in people] == [ident.person_id]  # no stray half-made person

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from storage.models import Action, Meeting, Outcome, Person
+from tests.factories import named
 from tests.scenarios.conftest import ChatDriver
 from tests.scenarios.test_meetings import REF
 
@@ -68,7 +69,7 @@ def test_overnight_contact_hours_work(chat: ChatDriver, engine: Engine) -> None:
     out = chat("as priya\n/coregroup hours 22:00-07:00")
     assert "Done: I'll send you direct messages only from 22:00 to 07:00 (overnight)" in out
     with Session(engine) as s:
-        priya = s.exec(select(Person).where(Person.display_name == "Priya")).one()
+        priya = s.exec(select(Person).where(named(s, "Priya"))).one()
         assert (priya.contact_start_hour, priya.contact_end_hour) == (22, 7)
     assert "from 22:00 to 07:00 (overnight)" in chat("/coregroup hours")
     # The notice five working days ahead (Tue 29 Dec) goes to Sam in the morning; to Priya it

@@ -51,6 +51,7 @@ from tests.factories import (
     make_outcome,
     make_person,
     make_team,
+    named,
 )
 from tests.scenarios.conftest import ChatDriver
 
@@ -563,7 +564,7 @@ def test_draft_waits_until_the_meeting_has_started(
     # Once it has started (not yet marked as held) the minutes can be drafted.
     clock.set(datetime(2027, 1, 6, 10, 5, tzinfo=LONDON))
     with db(engine) as s:
-        dan = s.exec(select(Person).where(Person.display_name == "Dan Hughes")).one()
+        dan = s.exec(select(Person).where(named(s, "Dan Hughes"))).one()
         row = s.exec(select(Attendance).where(Attendance.person_id == dan.id)).one()
         row.status = AttendanceStatus.INVITED
         s.add(row)

@@ -23,6 +23,7 @@ from tests.factories import (
     make_membership,
     make_person,
     make_team,
+    named,
 )
 from tests.scenarios.conftest import ChatDriver
 
@@ -184,7 +185,7 @@ def test_a_manager_with_nothing_to_worry_about_is_told_so(
 ) -> None:
     chat("as tamsin\n/coregroup home")
     with Session(engine, expire_on_commit=False) as s:
-        tamsin = s.exec(select(Person).where(Person.display_name == "Tamsin")).one()
+        tamsin = s.exec(select(Person).where(named(s, "Tamsin"))).one()
         team = make_team_manager(s, person=tamsin, team_name="  East   Team ")
         s.commit()
     assert team.name == "East Team"
@@ -208,8 +209,8 @@ def test_home_shows_my_actions_overdue_first_meetings_updates_owed_and_groups_i_
     chat: ChatDriver, team5: Team5, engine: Engine, clock: FakeClock
 ) -> None:
     with Session(engine, expire_on_commit=False) as s:
-        priya = s.exec(select(Person).where(Person.display_name == "Priya")).one()
-        sam = s.exec(select(Person).where(Person.display_name == "Sam")).one()
+        priya = s.exec(select(Person).where(named(s, "Priya"))).one()
+        sam = s.exec(select(Person).where(named(s, "Sam"))).one()
         first = s.get(CoreGroup, team5.group_ids["CP-2027-0001"])
         assert first is not None and priya.id is not None
         make_action(

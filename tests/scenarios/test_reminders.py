@@ -48,7 +48,7 @@ from storage.models import (
     Reminder,
     ReviewConference,
 )
-from tests.factories import make_case, make_group, make_membership, make_person, make_team
+from tests.factories import make_case, make_group, make_membership, make_person, make_team, named
 from tests.scenarios.conftest import ChatDriver
 
 LONDON = ZoneInfo("Europe/London")
@@ -498,7 +498,7 @@ def rows(engine: Engine, *kinds: str) -> list[Reminder]:
 
 def person_id(engine: Engine, name: str) -> int:
     with Session(engine) as session:
-        person = session.exec(select(Person).where(Person.display_name == name.title())).one()
+        person = session.exec(select(Person).where(named(session, name.title()))).one()
         assert person.id is not None
         return person.id
 

@@ -35,6 +35,7 @@ from tests.factories import (
     make_outcome,
     make_person,
     make_team,
+    named,
 )
 from tests.scenarios.conftest import ChatDriver
 from tests.scenarios.report_world import QUARTER, RUN_ON, Quarter, at, build_quarter
@@ -423,7 +424,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_quoted(
     chat: ChatDriver, quarter: Quarter, engine: Engine, tmp_path: Path
 ) -> None:
     with Session(engine) as s:
-        priya = s.exec(select(Person).where(Person.display_name == "Priya")).one()
+        priya = s.exec(select(Person).where(named(s, "Priya"))).one()
         for membership in s.exec(select(Membership).where(Membership.person_id == priya.id)):
             membership.agency = '=HYPERLINK("http://example.org","x")'
             s.add(membership)

@@ -14,6 +14,7 @@ from bot.clock import FakeClock
 from bot.core.report_render import CHART_SIZE
 from storage.enums import Platform
 from storage.models import ChatIdentity, Person
+from tests.factories import named
 from tests.scenarios.report_world import build_quarter
 from tests.slack.conftest import RunningApp
 
@@ -28,7 +29,7 @@ def test_a_managers_report_is_uploaded_to_their_dm_with_the_chart_and_the_csv(
     fake.add_user(TAMSIN, "Tamsin")
     build_quarter(engine, clock)
     with Session(engine) as s:
-        tamsin = s.exec(select(Person).where(Person.display_name == "Tamsin")).one()
+        tamsin = s.exec(select(Person).where(named(s, "Tamsin"))).one()
         assert tamsin.id is not None
         s.add(ChatIdentity(person_id=tamsin.id, platform=Platform.SLACK, user_id=TAMSIN))
         s.commit()

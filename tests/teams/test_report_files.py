@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.core.report_render import CHART_SIZE
 from storage.enums import Platform
 from storage.models import AuditEntry, ChatIdentity, Person
+from tests.factories import named
 from tests.scenarios.report_world import build_quarter
 from tests.teams.conftest import APP_ID, APP_SECRET, TENANT, TeamsDriver, User
 
@@ -53,7 +54,7 @@ def test_a_managers_report_comes_as_download_links_that_stop_when_they_stop_mana
 ) -> None:
     build_quarter(engine, clock)
     with Session(engine) as s:
-        tamsin = s.exec(select(Person).where(Person.display_name == "Tamsin")).one()
+        tamsin = s.exec(select(Person).where(named(s, "Tamsin"))).one()
         assert tamsin.id is not None
         s.add(ChatIdentity(person_id=tamsin.id, platform=Platform.TEAMS, user_id=TAMSIN.id))
         s.commit()
@@ -70,7 +71,7 @@ def test_a_managers_report_comes_as_download_links_that_stop_when_they_stop_mana
     assert {r["case_reference"] for r in rows} == {"CP-2027-0001", "CP-2027-0002", "ALL", ""}
     with Session(engine) as s:
         assert s.exec(select(AuditEntry).where(AuditEntry.what == "report:download")).first()
-        tamsin = s.exec(select(Person).where(Person.display_name == "Tamsin")).one()
+        tamsin = s.exec(select(Person).where(named(s, "Tamsin"))).one()
         tamsin.is_team_manager = False
         s.add(tamsin)
         s.commit()

@@ -20,6 +20,7 @@ from storage.db import make_engine, upgrade
 from storage.keys import add_data_key, kek_counts, keys_of, rotate
 from storage.models import ENCRYPTED_COLUMNS, Action, Case, SlackDelivery
 from tests.factories import make_action, make_case, make_group, make_person
+from tests.unit.test_case_keys import live_case_keys
 
 SENTINEL = "Zebra-kestrel 4417: dad is back at the house"
 
@@ -54,8 +55,9 @@ def test_sealed_text_round_trips_and_is_stored_without_clear_text(
         action = s.get(Action, action_id)
         assert action is not None and action.description == SENTINEL + " — ünïcødé ✓"
     (stored,) = _raw(engine, f"SELECT description FROM action WHERE id = {action_id}")
-    # Sealed under the case's key (2; 1 is the shared key) and bound to its row.
-    assert stored.startswith(f"v2:2:{action_id}:")
+    # Sealed under the case's key (not the shared one, nor the index key) and bound to its row.
+    (case_keys,) = live_case_keys(engine).values()
+    assert stored.startswith(f"v2:{min(case_keys)}:{action_id}:") and len(case_keys) == 1
     assert "Zebra" not in stored and "kestrel" not in stored
 
 
@@ -198,10 +200,10 @@ def test_rotation_interrupted_half_way_resumes_and_loses_nothing(
             add_data_key(conn, KeyEncryptionKeys(old))
         keys_of(engine.dialect).forget()
         descriptions = []
-        for n in range(4):  # four cases, each with its own data key (3 to 6)
+        for n in range(4):  # four cases, each with its own data key, and the index key
             descriptions.append(f"{SENTINEL} #{n}")
             _action(engine, clock, descriptions[-1])
-        assert kek_counts(engine) == {KeyEncryptionKeys(old).current_id: 6}
+        assert kek_counts(engine) == {KeyEncryptionKeys(old).current_id: 7}
 
         def stop_after_three(key_id: int) -> None:
             if key_id == 3:
@@ -210,7 +212,7 @@ def test_rotation_interrupted_half_way_resumes_and_loses_nothing(
         with pytest.raises(Interrupted):
             rotate(engine, KeyEncryptionKeys(old), new, after_each=stop_after_three)
         old_id, new_id = KeyEncryptionKeys(old).current_id, KeyEncryptionKeys(new).current_id
-        assert kek_counts(engine) == {new_id: 3, old_id: 3}
+        assert kek_counts(engine) == {new_id: 3, old_id: 4}
 
         # Half-way, the running bot (old KEK, keys cached) and a new instance given both keys
         # read everything.
@@ -220,8 +222,8 @@ def test_rotation_interrupted_half_way_resumes_and_loses_nothing(
         both.dispose()
 
         done = rotate(engine, KeyEncryptionKeys(new, (old,)), new)
-        assert (done.rewrapped, done.already) == (3, 3)
-        assert kek_counts(engine) == {new_id: 6}
+        assert (done.rewrapped, done.already) == (4, 3)
+        assert kek_counts(engine) == {new_id: 7}
 
         only_new = make_engine(database_url, KeyEncryptionKeys(new))
         assert _descriptions(only_new) == descriptions
@@ -257,15 +259,16 @@ def test_keys_rotate_from_the_command_line(
     assert new_file.stat().st_mode & 0o777 == 0o600
     assert main(["keys", "rotate", "--new-key-file", str(new_file), "--new-data-key"]) == 0
     out = capsys.readouterr().out
-    # The shared key and the case's own key; then a new generation of the shared key.
-    assert "2 re-wrapped now, 0 already were" in out and "data key 3" in out
+    # The shared key, the index key and the case's own key; then a new generation of the
+    # shared key.
+    assert "3 re-wrapped now, 0 already were" in out and "data key 4" in out
 
     monkeypatch.setenv("DATA_KEY", new_file.read_text().strip())
     assert main(["keys", "status"]) == 0
     status = capsys.readouterr().out
-    assert "(DATA_KEY): 3 data key(s)" in status and "open all 3" in status
+    assert "(DATA_KEY): 4 data key(s)" in status and "open all 4" in status
     assert main(["keys", "rotate", "--new-key-file", str(new_file)]) == 0  # resumed: nothing left
-    assert "0 re-wrapped now, 3 already were" in capsys.readouterr().out
+    assert "0 re-wrapped now, 4 already were" in capsys.readouterr().out
     engine = make_engine(database_url)
     assert _descriptions(engine) == [SENTINEL]
     engine.dispose()

@@ -19,8 +19,8 @@ WORDS = "Zebra-kestrel 4417: dad is back at the house"
 def test_downgrade_drops_the_teams_pending_table_and_upgrade_brings_it_back(
     engine: Engine,
 ) -> None:
-    command.downgrade(alembic_config(engine), "0015_sent_refs")
-    assert current_revision(engine) == "0015_sent_refs"
+    command.downgrade(alembic_config(engine), "0016_sealed_names")
+    assert current_revision(engine) == "0016_sealed_names"
     assert "teamspending" not in inspect(engine).get_table_names()
     upgrade(engine)
     assert current_revision(engine) == head_revision()

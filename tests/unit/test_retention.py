@@ -44,7 +44,7 @@ from storage.models import (
     TeamsSend,
     UpdateAnswer,
 )
-from tests.factories import GroupData, build_core_group, make_membership
+from tests.factories import GroupData, build_core_group, make_membership, named
 
 CLOSED = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 SIX_MONTHS_ON = datetime(2027, 5, 30, 17, 0, tzinfo=UTC)
@@ -191,6 +191,7 @@ def test_exactly_what_is_past_its_period_is_erased_once_and_audited(
     engine: Engine, world: dict[str, GroupData]
 ) -> None:
     old, later = world["old"].group.id, world["later"].group.id
+    parent_name = world["old"].members[Role.PARENT_CARER].display_name
     recorder = Recorder()
     with Session(engine) as s:
         erased = erase(s, RetentionPolicy(), SIX_MONTHS_ON)
@@ -229,6 +230,11 @@ def test_exactly_what_is_past_its_period_is_erased_once_and_audited(
         assert count(s, ChatIdentity, ChatIdentity.person_id == school.id) == 1
         assert parent is not None and parent.display_name == FORMER_MEMBER
         assert count(s, ChatIdentity, ChatIdentity.person_id == parent.id) == 0
+        # The sealed name's index goes with it: the old name no longer finds them.
+        assert parent.name_index is None and school.name_index is not None
+        gone = count(s, Person, named(s, parent_name), Person.id == parent.id)
+        assert parent_name != FORMER_MEMBER and gone == 0
+        assert count(s, Person, named(s, school.display_name), Person.id == school.id) == 1
         audits = s.exec(select(AuditEntry).where(AuditEntry.what == "retention:erased")).all()
         # Eight kinds, and the chat messages deleted through the platform.
         assert {a.group_id for a in audits} == {old} and len(audits) == 9

@@ -16,7 +16,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0017_teams_removals"
-down_revision: str | None = "0015_sent_refs"
+down_revision: str | None = "0016_sealed_names"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
