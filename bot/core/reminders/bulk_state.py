@@ -48,7 +48,8 @@ def among_ids(dialect: str, column: Any, values: list[int]) -> Any:
     return column.in_(values)
 
 
-def _rows(session: Session, query: Any) -> list[Row[Any]]:
+def rows_of(session: Session, query: Any) -> list[Row[Any]]:
+    """A Core query's rows, on the session's connection."""
     return list(session.connection().execute(query).all())
 
 
@@ -64,7 +65,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
         return among_ids(dialect, column, values)
 
     states: dict[int, GroupState] = {}
-    for g in _rows(
+    for g in rows_of(
         session,
         select(
             col(CoreGroup.id),
@@ -83,7 +84,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
     in_batch = among(col(Membership.group_id), ids)
     people = {
         p.id: p
-        for p in _rows(
+        for p in rows_of(
             session,
             select(*_PERSON).where(
                 col(Person.id).in_(
@@ -94,7 +95,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
             ),
         )
     }
-    for m in _rows(
+    for m in rows_of(
         session,
         select(
             col(Membership.group_id),
@@ -108,7 +109,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
         .order_by(col(Membership.id)),
     ):
         states[m.group_id].members.append(cast(tuple[Membership, Person], (m, people[m.person_id])))
-    for meeting in _rows(
+    for meeting in rows_of(
         session,
         select(
             col(Meeting.id),
@@ -122,7 +123,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
     ):
         states[meeting.group_id].meetings.append(cast(Meeting, meeting))
     closed = [s.value for s in ActionStatus if s.is_closed]
-    for action in _rows(
+    for action in rows_of(
         session,
         select(
             col(Action.id),
@@ -137,7 +138,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
     ):
         states[action.group_id].actions.append(cast(Action, action))
     # Any change to an action, open or closed, is activity on its outcome.
-    for touched in _rows(
+    for touched in rows_of(
         session,
         select(
             col(Action.group_id),
@@ -148,7 +149,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
         .group_by(col(Action.group_id), col(Action.outcome_id)),
     ):
         states[touched.group_id].touched[touched.outcome_id] = touched.last
-    for outcome in _rows(
+    for outcome in rows_of(
         session,
         select(
             col(Outcome.id),
@@ -160,7 +161,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
         .order_by(col(Outcome.number)),
     ):
         states[outcome.group_id].outcomes.append(cast(Outcome, outcome))
-    for minutes in _rows(
+    for minutes in rows_of(
         session,
         select(
             col(Minutes.meeting_id),
@@ -175,7 +176,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
         .where(among(col(Meeting.group_id), ids)),
     ):
         states[minutes.group_id].minutes[minutes.meeting_id] = cast(Minutes, minutes)
-    for concern in _rows(
+    for concern in rows_of(
         session,
         select(
             col(Concern.id), col(Concern.group_id), col(Concern.author_id), col(Concern.raised_at)
@@ -188,7 +189,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
     ):
         states[concern.group_id].concerns.append(cast(Concern, concern))
     by_case = {s.case.id: s for s in states.values()}
-    for review in _rows(
+    for review in rows_of(
         session,
         select(
             col(ReviewConference.case_id),
@@ -205,7 +206,7 @@ def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, Gr
         if state.group.team_id is not None:
             by_team[state.group.team_id].append(state)
     if by_team:
-        for person in _rows(
+        for person in rows_of(
             session,
             select(*_PERSON)
             .where(among(col(Person.team_id), list(by_team)), col(Person.is_team_manager).is_(True))

@@ -85,6 +85,23 @@ _PART_OF: dict[str, str] = {
     Kind.CONCERN: "concerns",
 }
 _PARTS = ("meetings", "actions", "deadlines", "review_updates", "drift", "concerns")
+# What each part reads of a group's state beyond the group, its case and its members (the
+# names of `GroupState`'s fields): a check of some rows loads only what their parts read.
+_READS: dict[str, frozenset[str]] = {
+    "meetings": frozenset({"meetings"}),
+    "actions": frozenset({"actions"}),
+    "deadlines": frozenset({"meetings", "minutes", "reviews"}),
+    "review_updates": frozenset({"reviews"}),
+    "drift": frozenset({"meetings", "outcomes", "touched", "managers"}),
+    "concerns": frozenset({"concerns"}),
+}
+
+
+def derivation_reads(kinds: Collection[str]) -> frozenset[str]:
+    """The parts of a group's state (`GroupState` field names, besides the group, case and
+    members) that deriving the occurrences of `kinds` reads."""
+    parts = {_PART_OF[k] for k in kinds if k in _PART_OF}
+    return frozenset().union(*(_READS[p] for p in parts))
 
 
 # A day whose opening hour (in any time zone, UTC-12 to UTC+14) can fall inside a window lies

@@ -28,14 +28,19 @@ from bot.core.reminders.message import (
     compose,
     recipient_of,
 )
-from bot.core.reminders.plan import Planner
+from bot.core.reminders.plan import Planner, derivation_reads
 from bot.core.reminders.settings import (
     NOT_SNOOZABLE,
     Kind,
     Occurrence,
 )
 from bot.core.reminders.state import GroupState, load_states
-from bot.core.reminders.wording import ActionFacts, build_part, load_action_facts
+from bot.core.reminders.wording import (
+    ActionFacts,
+    build_part,
+    load_action_facts,
+    wording_reads,
+)
 from bot.core.updates import BriefFacts
 from bot.core.working_hours import (
     Hours,
@@ -111,7 +116,13 @@ class Triage:
 
     def load(self, rows: Sequence[Reminder]) -> None:
         """Load the groups and people the rows are about."""
-        self.states = load_states(self.session, {r.group_id for r in rows if r.group_id})
+        kinds_of: dict[int, set[str]] = defaultdict(set)
+        for row in rows:
+            if row.group_id is not None:
+                kinds_of[row.group_id].add(row.kind)
+        # Each group's state as far as checking and wording its rows' kinds read it.
+        reads = {g: derivation_reads(k) | wording_reads(k) for g, k in kinds_of.items()}
+        self.states = load_states(self.session, kinds_of, reads=reads)
         self.facts = load_action_facts(self.session, rows, self.states)
         ids = {r.person_id for r in rows if r.person_id is not None}
         if ids:
