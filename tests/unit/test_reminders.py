@@ -737,3 +737,17 @@ def test_a_state_loaded_for_some_parts_holds_those_and_the_group_members_and_cas
     assert whole.actions and whole.outcomes and whole.touched
     assert some.actions == [] and some.outcomes == [] and some.touched == {}
     assert some.managers == [] and some.reviews == [] and some.minutes == {}
+
+
+def test_deriving_for_some_people_yields_exactly_their_occurrences_and_the_spaces() -> None:
+    held = meeting(9, london(2026, 11, 2, 10), status=MeetingStatus.HELD)
+    state = group_state(
+        meetings=[held, meeting(10, MEETING)], actions=[action(20, JO, date(2026, 12, 9))]
+    )
+    whole = PLANNER.derive(state, lo=EARLY, hi=LATE)
+    assert {o.person_id for o in whole.values()} >= {None, SAM, JO, PRIYA}
+    for people in ({JO}, {SAM, PRIYA}, set()):
+        some = PLANNER.derive(state, lo=EARLY, hi=LATE, people=people)
+        assert some == {
+            k: o for k, o in whole.items() if o.person_id is None or o.person_id in people
+        }

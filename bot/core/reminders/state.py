@@ -76,13 +76,21 @@ class GroupState:
         """A current member's membership and person."""
         return self._by_person.get(person_id)
 
+    @cached_property
+    def _meetings(self) -> dict[int | None, Meeting]:
+        return {m.id: m for m in self.meetings}
+
+    @cached_property
+    def _actions(self) -> dict[int | None, Action]:
+        return {a.id: a for a in self.actions}
+
     def meeting(self, meeting_id: int | None) -> Meeting | None:
         """One of the group's meetings (not cancelled)."""
-        return next((m for m in self.meetings if m.id == meeting_id), None)
+        return self._meetings.get(meeting_id)
 
     def action(self, action_id: int | None) -> Action | None:
         """One of the group's open actions."""
-        return next((a for a in self.actions if a.id == action_id), None)
+        return self._actions.get(action_id)
 
     def outcome(self, outcome_id: int | None) -> Outcome | None:
         """One of the group's active outcomes."""
