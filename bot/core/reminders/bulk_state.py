@@ -12,10 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import Integer, Row, any_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from bot.core.reminders.queries import among_ids, rows_of
 from bot.core.reminders.state import GroupState
 from storage.enums import ActionStatus, ConcernState, MeetingStatus, OutcomeStatus
 from storage.models import (
@@ -38,19 +38,6 @@ _PERSON = (
     col(Person.contact_end_hour),
     col(Person.team_id),
 )
-
-
-def among_ids(dialect: str, column: Any, values: list[int]) -> Any:
-    """`column IN values`, as one array parameter on PostgreSQL: a thousand-item IN list is
-    rendered and parsed afresh on every query (most of the cost of reading a batch)."""
-    if dialect == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(Integer)))
-    return column.in_(values)
-
-
-def rows_of(session: Session, query: Any) -> list[Row[Any]]:
-    """A Core query's rows, on the session's connection."""
-    return list(session.connection().execute(query).all())
 
 
 def load_plan_states(session: Session, group_ids: Iterable[int]) -> dict[int, GroupState]:

@@ -17,11 +17,11 @@ from bot.core.policy import (
     circulate_deadline,
     record_deadline,
 )
-from bot.core.reminders.bulk_state import among_ids, rows_of
 from bot.core.reminders.message import (
     Part,
 )
 from bot.core.reminders.plan import Planner
+from bot.core.reminders.queries import among_ids, rows_of
 from bot.messages import (
     Block,
     Bullets,

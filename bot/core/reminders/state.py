@@ -7,9 +7,11 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from bot.core.reminders.queries import among_ids
 from bot.core.working_hours import (
     Hours,
     person_hours,
@@ -139,6 +141,11 @@ def load_states(
     if not ids:
         return {}
 
+    dialect = session.get_bind().dialect.name
+
+    def among(column: Any, values: list[int]) -> Any:
+        return among_ids(dialect, column, values)
+
     def wanting(part: str) -> list[int]:
         return ids if reads is None else [i for i in ids if part in reads.get(i, ())]
 
@@ -146,21 +153,21 @@ def load_states(
     for group, case in session.exec(
         select(CoreGroup, Case)
         .join(Case, col(Case.id) == CoreGroup.case_id)
-        .where(col(CoreGroup.id).in_(ids))
+        .where(among(col(CoreGroup.id), ids))
     ).all():
         assert group.id is not None
         states[group.id] = GroupState(group, case, [], [], [], [], {}, [], [])
     for membership, person in session.exec(
         select(Membership, Person)
         .join(Person, col(Person.id) == Membership.person_id)
-        .where(col(Membership.group_id).in_(ids), col(Membership.active).is_(True))
+        .where(among(col(Membership.group_id), ids), col(Membership.active).is_(True))
         .order_by(col(Membership.id))
     ).all():
         states[membership.group_id].members.append((membership, person))
     if some := wanting("meetings"):
         for meeting in session.exec(
             select(Meeting)
-            .where(col(Meeting.group_id).in_(some), Meeting.status != MeetingStatus.CANCELLED)
+            .where(among(col(Meeting.group_id), some), Meeting.status != MeetingStatus.CANCELLED)
             .order_by(col(Meeting.starts_at), col(Meeting.id))
         ).all():
             states[meeting.group_id].meetings.append(meeting)
@@ -168,7 +175,7 @@ def load_states(
         closed = [s.value for s in ActionStatus if s.is_closed]
         for action in session.exec(
             select(Action)
-            .where(col(Action.group_id).in_(some), col(Action.status).not_in(closed))
+            .where(among(col(Action.group_id), some), col(Action.status).not_in(closed))
             .order_by(col(Action.id))
         ).all():
             states[action.group_id].actions.append(action)
@@ -176,7 +183,7 @@ def load_states(
         # Any change to an action, open or closed, is activity on its outcome.
         for group_id, outcome_id, last in session.exec(
             select(Action.group_id, Action.outcome_id, func.max(Action.updated_at))
-            .where(col(Action.group_id).in_(some), col(Action.outcome_id).is_not(None))
+            .where(among(col(Action.group_id), some), col(Action.outcome_id).is_not(None))
             .group_by(col(Action.group_id), col(Action.outcome_id))
         ).all():
             if outcome_id is not None:
@@ -184,7 +191,7 @@ def load_states(
     if some := wanting("outcomes"):
         for outcome in session.exec(
             select(Outcome)
-            .where(col(Outcome.group_id).in_(some), Outcome.status == OutcomeStatus.ACTIVE)
+            .where(among(col(Outcome.group_id), some), Outcome.status == OutcomeStatus.ACTIVE)
             .order_by(col(Outcome.number))
         ).all():
             states[outcome.group_id].outcomes.append(outcome)
@@ -192,14 +199,14 @@ def load_states(
         for minutes, group_id in session.exec(
             select(Minutes, Meeting.group_id)
             .join(Meeting, col(Meeting.id) == Minutes.meeting_id)
-            .where(col(Meeting.group_id).in_(some))
+            .where(among(col(Meeting.group_id), some))
         ).all():
             states[group_id].minutes[minutes.meeting_id] = minutes
     if some := wanting("concerns"):
         for concern in session.exec(
             select(Concern)
             .where(
-                col(Concern.group_id).in_(some),
+                among(col(Concern.group_id), some),
                 col(Concern.state).in_([ConcernState.ASKED, ConcernState.LATER]),
             )
             .order_by(col(Concern.id))
@@ -209,7 +216,7 @@ def load_states(
         by_case = {states[i].case.id: states[i] for i in some if i in states}
         for review in session.exec(
             select(ReviewConference)
-            .where(col(ReviewConference.case_id).in_(list(by_case)))
+            .where(among(col(ReviewConference.case_id), [c for c in by_case if c is not None]))
             .order_by(col(ReviewConference.held_on))
         ).all():
             by_case[review.case_id].reviews.append(review)
