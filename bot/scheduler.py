@@ -61,6 +61,7 @@ from bot.core.reminders import (
     upsert,
     write_batch,
 )
+from bot.core.reminders.collector import paused_collector
 from bot.core.routing import remember_prompts
 from bot.core.working_hours import day_start
 from bot.logs import log_failure
@@ -393,7 +394,7 @@ class ReminderEngine:
         """Claim a chunk of due rows and turn them into messages, in one short transaction (the
         lease counted from when it ends: waiting on another instance's locks does not use it)."""
         owner = f"{self.instance}#{next(self._claims)}"[-80:]
-        with session_scope(self.engine) as session:
+        with paused_collector(), session_scope(self.engine) as session:
             rows = claim_due(
                 session,
                 now=now,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +26,7 @@ from bot.core.reminders import (
     batch_key,
     claim_due,
     compose,
+    derivation_reads,
     load_states,
     mark_all_sent,
     notify_failures,
@@ -672,3 +675,79 @@ def test_deriving_only_some_kinds_yields_exactly_those_occurrences_of_a_whole_de
         assert [(k, o.detail) for k, o in some.items()] == [(k, whole[k].detail) for k in some]
     assert PLANNER.derive(state, lo=EARLY, hi=LATE, kinds=set(Kind)) == whole
     assert PLANNER.derive(state, lo=EARLY, hi=LATE, kinds={Kind.DIGEST}) == {}
+
+
+def test_deriving_some_kinds_reads_only_the_parts_of_the_state_it_says_it_reads() -> None:
+    tina = _person(TINA, "Tina", is_team_manager=True, team_id=1)
+    outcome = Outcome(
+        id=30, group_id=1, number=1, title="Safe", created_at=CREATED, last_activity_at=CREATED
+    )
+    held = meeting(9, london(2026, 11, 2, 10), status=MeetingStatus.HELD)
+    recorded = Minutes(
+        id=1,
+        meeting_id=9,
+        record_due=date(2026, 11, 4),
+        circulate_due=date(2026, 11, 9),
+        recorded_at=london(2026, 11, 3),
+    )
+    review = ReviewConference(
+        id=1, case_id=1, held_on=date(2027, 1, 18), recorded_at=london(2027, 1, 18, 15)
+    )
+    state = group_state(
+        meetings=[held, meeting(10, MEETING)],
+        actions=[action(20, JO, date(2026, 12, 9))],
+        outcomes=[outcome],
+        minutes=[recorded],
+        reviews=[review],
+        managers=[tina],
+    )
+    state.touched[30] = london(2026, 11, 20)
+    whole = PLANNER.derive(state, lo=EARLY, hi=LATE)
+    kinds = {o.kind for o in whole.values()}
+    assert len(kinds) >= 12
+    for kind in kinds:
+        reads = derivation_reads({kind})
+        # Everything it does not read left empty, as load_states leaves it.
+        empty: dict[str, Any] = {
+            "meetings": [],
+            "actions": [],
+            "touched": {},
+            "outcomes": [],
+            "minutes": {},
+            "concerns": [],
+            "reviews": [],
+            "managers": [],
+        }
+        bare = replace(state, **{k: v for k, v in empty.items() if k not in reads})
+        some = PLANNER.derive(bare, lo=EARLY, hi=LATE, kinds={kind})
+        assert {k: o for k, o in some.items() if o.kind is kind} == {
+            k: o for k, o in whole.items() if o.kind is kind
+        }, kind
+
+
+def test_a_state_loaded_for_some_parts_holds_those_and_the_group_members_and_case(
+    session: Session, group: GroupData
+) -> None:
+    gid = group.group.id
+    assert gid is not None
+    whole = load_states(session, [gid])[gid]
+    some = load_states(session, [gid], reads={gid: {"meetings"}})[gid]
+    assert some.case.id == whole.case.id and some.members == whole.members
+    assert [m.id for m in some.meetings] == [m.id for m in whole.meetings] != []
+    assert whole.actions and whole.outcomes and whole.touched
+    assert some.actions == [] and some.outcomes == [] and some.touched == {}
+    assert some.managers == [] and some.reviews == [] and some.minutes == {}
+
+
+def test_deriving_for_some_people_yields_exactly_their_occurrences_and_the_spaces() -> None:
+    held = meeting(9, london(2026, 11, 2, 10), status=MeetingStatus.HELD)
+    state = group_state(
+        meetings=[held, meeting(10, MEETING)], actions=[action(20, JO, date(2026, 12, 9))]
+    )
+    whole = PLANNER.derive(state, lo=EARLY, hi=LATE)
+    assert {o.person_id for o in whole.values()} >= {None, SAM, JO, PRIYA}
+    for people in ({JO}, {SAM, PRIYA}, set()):
+        some = PLANNER.derive(state, lo=EARLY, hi=LATE, people=people)
+        assert some == {
+            k: o for k, o in whole.items() if o.person_id is None or o.person_id in people
+        }

@@ -49,7 +49,7 @@ from bot.core.reminders.message import (
     compose,
     recipient_of,
 )
-from bot.core.reminders.plan import Planner
+from bot.core.reminders.plan import Planner, derivation_reads
 from bot.core.reminders.settings import (
     ASAP,
     NOT_SNOOZABLE,
@@ -89,6 +89,7 @@ __all__ = [
     "claim_due",
     "compose",
     "defer",
+    "derivation_reads",
     "digest_managers",
     "ensure_plan_states",
     "finish_plans",

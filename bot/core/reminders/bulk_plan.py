@@ -30,9 +30,9 @@ from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
-from bot.core.reminders.bulk_state import among_ids
 from bot.core.reminders.changes import table_of
 from bot.core.reminders.ledger import on_conflict_replan
+from bot.core.reminders.queries import among_ids
 from bot.core.reminders.settings import UNPLANNED_PREFIXES, Occurrence
 from storage.db import insert_for
 from storage.enums import ReminderStatus

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Integer, Row, any_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from bot.core.reminders.queries import among_ids, rows_of
 from bot.core.reminders.state import GroupState
 from storage.enums import ActionStatus, ConcernState, MeetingStatus, OutcomeStatus
 from storage.models import (
@@ -41,18 +41,6 @@ _PERSON = (
 )
 
 
-def among_ids(dialect: str, column: Any, values: list[int]) -> Any:
-    """`column IN values`, as one array parameter on PostgreSQL: a thousand-item IN list is
-    rendered and parsed afresh on every query (most of the cost of reading a batch)."""
-    if dialect == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(Integer)))
-    return column.in_(values)
-
-
-def _rows(session: Session, query: Any) -> list[Row[Any]]:
-    return list(session.connection().execute(query).all())
-
-
 def load_plan_states(
     session: Session, group_ids: Iterable[int], *, actions_due_by: date | None = None
 ) -> dict[int, GroupState]:
@@ -69,7 +57,7 @@ def load_plan_states(
         return among_ids(dialect, column, values)
 
     states: dict[int, GroupState] = {}
-    for g in _rows(
+    for g in rows_of(
         session,
         select(
             col(CoreGroup.id),
@@ -88,7 +76,7 @@ def load_plan_states(
     in_batch = among(col(Membership.group_id), ids)
     people = {
         p.id: p
-        for p in _rows(
+        for p in rows_of(
             session,
             select(*_PERSON).where(
                 col(Person.id).in_(
@@ -99,7 +87,7 @@ def load_plan_states(
             ),
         )
     }
-    for m in _rows(
+    for m in rows_of(
         session,
         select(
             col(Membership.group_id),
@@ -113,7 +101,7 @@ def load_plan_states(
         .order_by(col(Membership.id)),
     ):
         states[m.group_id].members.append(cast(tuple[Membership, Person], (m, people[m.person_id])))
-    for meeting in _rows(
+    for meeting in rows_of(
         session,
         select(
             col(Meeting.id),
@@ -127,7 +115,7 @@ def load_plan_states(
     ):
         states[meeting.group_id].meetings.append(cast(Meeting, meeting))
     closed = [s.value for s in ActionStatus if s.is_closed]
-    for action in _rows(
+    for action in rows_of(
         session,
         select(
             col(Action.id),
@@ -146,7 +134,7 @@ def load_plan_states(
     ):
         states[action.group_id].actions.append(cast(Action, action))
     # Any change to an action, open or closed, is activity on its outcome.
-    for touched in _rows(
+    for touched in rows_of(
         session,
         select(
             col(Action.group_id),
@@ -157,7 +145,7 @@ def load_plan_states(
         .group_by(col(Action.group_id), col(Action.outcome_id)),
     ):
         states[touched.group_id].touched[touched.outcome_id] = touched.last
-    for outcome in _rows(
+    for outcome in rows_of(
         session,
         select(
             col(Outcome.id),
@@ -169,7 +157,7 @@ def load_plan_states(
         .order_by(col(Outcome.number)),
     ):
         states[outcome.group_id].outcomes.append(cast(Outcome, outcome))
-    for minutes in _rows(
+    for minutes in rows_of(
         session,
         select(
             col(Minutes.meeting_id),
@@ -184,7 +172,7 @@ def load_plan_states(
         .where(among(col(Meeting.group_id), ids)),
     ):
         states[minutes.group_id].minutes[minutes.meeting_id] = cast(Minutes, minutes)
-    for concern in _rows(
+    for concern in rows_of(
         session,
         select(
             col(Concern.id), col(Concern.group_id), col(Concern.author_id), col(Concern.raised_at)
@@ -197,7 +185,7 @@ def load_plan_states(
     ):
         states[concern.group_id].concerns.append(cast(Concern, concern))
     by_case = {s.case.id: s for s in states.values()}
-    for review in _rows(
+    for review in rows_of(
         session,
         select(
             col(ReviewConference.case_id),
@@ -214,7 +202,7 @@ def load_plan_states(
         if state.group.team_id is not None:
             by_team[state.group.team_id].append(state)
     if by_team:
-        for person in _rows(
+        for person in rows_of(
             session,
             select(*_PERSON)
             .where(among(col(Person.team_id), list(by_team)), col(Person.is_team_manager).is_(True))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
-from sqlmodel import Session, col, func, select
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
 from bot.core.calendar import format_day
 from bot.core.groups import open_deadlines
@@ -19,6 +21,7 @@ from bot.core.reminders.message import (
     Part,
 )
 from bot.core.reminders.plan import Planner
+from bot.core.reminders.queries import among_ids, rows_of
 from bot.messages import (
     Block,
     Bullets,
@@ -57,50 +60,75 @@ def load_watched(
     session: Session, *, team_ids: Iterable[int], today: date
 ) -> dict[int, list[Watched]]:
     """The open groups of the teams (of the digests in a chunk of reminders) for their digests,
-    in five queries, by team and then case reference."""
+    in five queries, by team and then case reference. A digest reads a few dates of each of a
+    team's groups and none of their free text: they are read as plain Core rows that answer
+    the same attribute names (`case.reference`, `meeting.starts_at`), not as ORM objects."""
     teams = set(team_ids)
     if not teams:
         return {}
-    groups: dict[int | None, Watched] = {}
-    team_of: dict[int | None, int] = {}
-    for group, case in session.exec(
-        select(CoreGroup, Case)
-        .join(Case, col(Case.id) == CoreGroup.case_id)
-        .where(col(CoreGroup.team_id).in_(teams), CoreGroup.status == GroupStatus.ACTIVE)
-    ).all():
-        assert group.team_id is not None
-        groups[group.id], team_of[group.id] = Watched(case), group.team_id
+    dialect = session.get_bind().dialect.name
+    groups: dict[int, Watched] = {}
+    team_of: dict[int, int] = {}
+    for row in rows_of(
+        session,
+        select(
+            col(CoreGroup.id).label("group_id"),
+            col(CoreGroup.team_id),
+            col(Case.id),
+            col(Case.reference),
+            col(Case.nation),
+            col(Case.icpc_date),
+        )
+        .join(Case, col(Case.id) == col(CoreGroup.case_id))
+        .where(col(CoreGroup.team_id).in_(teams), col(CoreGroup.status) == GroupStatus.ACTIVE),
+    ):
+        groups[row.group_id], team_of[row.group_id] = Watched(cast(Case, row)), row.team_id
     ids = list(groups)
-    for meeting in session.exec(
-        select(Meeting)
-        .where(col(Meeting.group_id).in_(ids), Meeting.status != MeetingStatus.CANCELLED)
-        .order_by(col(Meeting.starts_at))
-    ).all():
-        groups[meeting.group_id].meetings.append(meeting)
-    for minutes, group_id in session.exec(
-        select(Minutes, Meeting.group_id)
-        .join(Meeting, col(Meeting.id) == Minutes.meeting_id)
-        .where(col(Meeting.group_id).in_(ids))
-    ).all():
-        groups[group_id].minutes[minutes.meeting_id] = minutes
-    by_case = {w.case.id: w for w in groups.values()}
-    for case_id, held_on in session.exec(
-        select(col(ReviewConference.case_id), col(ReviewConference.held_on))
-        .where(col(ReviewConference.case_id).in_(list(by_case)))
-        .order_by(col(ReviewConference.held_on))
-    ).all():
-        by_case[case_id].reviews.append(held_on)
-    closed = [s.value for s in ActionStatus if s.is_closed]
-    for group_id, count in session.exec(
-        select(Action.group_id, func.count())
+    for meeting in rows_of(
+        session,
+        select(col(Meeting.id), col(Meeting.group_id), col(Meeting.starts_at))
         .where(
-            col(Action.group_id).in_(ids),
+            among_ids(dialect, col(Meeting.group_id), ids),
+            col(Meeting.status) != MeetingStatus.CANCELLED,
+        )
+        .order_by(col(Meeting.starts_at)),
+    ):
+        groups[meeting.group_id].meetings.append(cast(Meeting, meeting))
+    for minutes in rows_of(
+        session,
+        select(
+            col(Minutes.meeting_id),
+            col(Minutes.record_due),
+            col(Minutes.circulate_due),
+            col(Minutes.recorded_at),
+            col(Minutes.circulated_at),
+            col(Meeting.group_id),
+        )
+        .join(Meeting, col(Meeting.id) == col(Minutes.meeting_id))
+        .where(among_ids(dialect, col(Meeting.group_id), ids)),
+    ):
+        groups[minutes.group_id].minutes[minutes.meeting_id] = cast(Minutes, minutes)
+    by_case = {w.case.id: w for w in groups.values()}
+    cases = [c for c in by_case if c is not None]
+    for review in rows_of(
+        session,
+        select(col(ReviewConference.case_id), col(ReviewConference.held_on))
+        .where(among_ids(dialect, col(ReviewConference.case_id), cases))
+        .order_by(col(ReviewConference.held_on)),
+    ):
+        by_case[review.case_id].reviews.append(review.held_on)
+    closed = [s.value for s in ActionStatus if s.is_closed]
+    for late in rows_of(
+        session,
+        select(col(Action.group_id), func.count().label("overdue"))
+        .where(
+            among_ids(dialect, col(Action.group_id), ids),
             col(Action.status).not_in(closed),
             col(Action.due_on) < today,
         )
-        .group_by(col(Action.group_id))
-    ).all():
-        groups[group_id].overdue = count
+        .group_by(col(Action.group_id)),
+    ):
+        groups[late.group_id].overdue = late.overdue
     result: dict[int, list[Watched]] = {team: [] for team in teams}
     for gid, watched in groups.items():
         result[team_of[gid]].append(watched)

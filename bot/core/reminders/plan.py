@@ -85,6 +85,23 @@ _PART_OF: dict[str, str] = {
     Kind.CONCERN: "concerns",
 }
 _PARTS = ("meetings", "actions", "deadlines", "review_updates", "drift", "concerns")
+# What each part reads of a group's state beyond the group, its case and its members (the
+# names of `GroupState`'s fields): a check of some rows loads only what their parts read.
+_READS: dict[str, frozenset[str]] = {
+    "meetings": frozenset({"meetings"}),
+    "actions": frozenset({"actions"}),
+    "deadlines": frozenset({"meetings", "minutes", "reviews"}),
+    "review_updates": frozenset({"reviews"}),
+    "drift": frozenset({"meetings", "outcomes", "touched", "managers"}),
+    "concerns": frozenset({"concerns"}),
+}
+
+
+def derivation_reads(kinds: Collection[str]) -> frozenset[str]:
+    """The parts of a group's state (`GroupState` field names, besides the group, case and
+    members) that deriving the occurrences of `kinds` reads."""
+    parts = {_PART_OF[k] for k in kinds if k in _PART_OF}
+    return frozenset().union(*(_READS[p] for p in parts))
 
 
 # A day whose opening hour (in any time zone, UTC-12 to UTC+14) can fall inside a window lies
@@ -106,8 +123,9 @@ class _Found:
     occurrence, so what falls outside the window costs a comparison, not an object.
     """
 
-    def __init__(self, lo: datetime, hi: datetime) -> None:
+    def __init__(self, lo: datetime, hi: datetime, people: Collection[int] | None = None) -> None:
         self.lo, self.hi = lo, hi
+        self.people = people
         self.first_day = lo.astimezone(UTC).date() - _DAY_MARGIN
         self.last_day = hi.astimezone(UTC).date() + _DAY_MARGIN
         self.items: dict[str, Occurrence] = {}
@@ -117,13 +135,18 @@ class _Found:
         # Nothing is owed for a moment before the meeting, action or membership existed.
         return self.lo <= due <= self.hi and due > since
 
+    def to(self, person_id: int | None) -> bool:
+        """Whether occurrences to this person (None: to the group's space) are collected."""
+        return person_id is None or self.people is None or person_id in self.people
+
     def near(self, day: date) -> bool:
         """Whether a reminder sent at the opening of someone's hours on `day` can be in it."""
         return self.first_day <= day <= self.last_day
 
     def add(self, occurrence: Occurrence, *, since: datetime) -> None:
-        """Keep `occurrence` if it belongs in the window (the first one of a key wins)."""
-        if self.wants(occurrence.due_at, since):
+        """Keep `occurrence` if it belongs in the window and goes to someone collected for (the
+        first one of a key wins)."""
+        if self.wants(occurrence.due_at, since) and self.to(occurrence.person_id):
             self.items.setdefault(occurrence.key, occurrence)
 
 
@@ -199,13 +222,15 @@ class Planner:
         lo: datetime,
         hi: datetime,
         kinds: Collection[str] | None = None,
+        people: Collection[int] | None = None,
     ) -> dict[str, Occurrence]:
         """Every reminder of one group due in [lo, hi], by key; nothing for a closed group.
         With `kinds` (`Kind` values), only the parts of derivation that yield those kinds are
-        run: every occurrence of those kinds is there, exactly as in a whole derivation."""
+        run: every occurrence of those kinds is there, exactly as in a whole derivation. With
+        `people` (person ids), only the occurrences to them and to the group's space."""
         if state.group.status != GroupStatus.ACTIVE:
             return {}
-        found = _Found(lo, hi)
+        found = _Found(lo, hi, people)
         wanted = _PARTS if kinds is None else {_PART_OF[k] for k in kinds if k in _PART_OF}
         parts = {
             "meetings": self._meetings,
@@ -278,6 +303,8 @@ class Planner:
             # Each reminder's key and detail are made only once it is known to be owed.
             for ms, person in st.members:
                 assert person.id is not None
+                if not found.to(person.id):
+                    continue
                 pid, hours = person.id, st.hours(person)
                 since = max(m.created_at, ms.joined_at)
                 for n, notice in notices:

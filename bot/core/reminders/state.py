@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from bot.core.reminders.queries import among_ids
 from bot.core.working_hours import (
     Hours,
     person_hours,
@@ -76,13 +78,21 @@ class GroupState:
         """A current member's membership and person."""
         return self._by_person.get(person_id)
 
+    @cached_property
+    def _meetings(self) -> dict[int | None, Meeting]:
+        return {m.id: m for m in self.meetings}
+
+    @cached_property
+    def _actions(self) -> dict[int | None, Action]:
+        return {a.id: a for a in self.actions}
+
     def meeting(self, meeting_id: int | None) -> Meeting | None:
         """One of the group's meetings (not cancelled)."""
-        return next((m for m in self.meetings if m.id == meeting_id), None)
+        return self._meetings.get(meeting_id)
 
     def action(self, action_id: int | None) -> Action | None:
         """One of the group's open actions."""
-        return next((a for a in self.actions if a.id == action_id), None)
+        return self._actions.get(action_id)
 
     def outcome(self, outcome_id: int | None) -> Outcome | None:
         """One of the group's active outcomes."""
@@ -112,78 +122,108 @@ class GroupState:
         return list(found.values())
 
 
-def load_states(session: Session, group_ids: Iterable[int]) -> dict[int, GroupState]:
-    """The state of many groups at once, in a fixed number of queries."""
+# The parts of a group's state besides the group, its case and its members.
+PARTS = frozenset(
+    {"meetings", "actions", "touched", "outcomes", "minutes", "concerns", "reviews", "managers"}
+)
+
+
+def load_states(
+    session: Session,
+    group_ids: Iterable[int],
+    *,
+    reads: Mapping[int, Collection[str]] | None = None,
+) -> dict[int, GroupState]:
+    """The state of many groups at once, in a fixed number of queries. With `reads` (by group,
+    names from `PARTS`), each group gets only those parts besides its group, case and members;
+    the others are left empty. Without it, every part."""
     ids = sorted(set(group_ids))
     if not ids:
         return {}
+
+    dialect = session.get_bind().dialect.name
+
+    def among(column: Any, values: list[int]) -> Any:
+        return among_ids(dialect, column, values)
+
+    def wanting(part: str) -> list[int]:
+        return ids if reads is None else [i for i in ids if part in reads.get(i, ())]
+
     states: dict[int, GroupState] = {}
     for group, case in session.exec(
         select(CoreGroup, Case)
         .join(Case, col(Case.id) == CoreGroup.case_id)
-        .where(col(CoreGroup.id).in_(ids))
+        .where(among(col(CoreGroup.id), ids))
     ).all():
         assert group.id is not None
         states[group.id] = GroupState(group, case, [], [], [], [], {}, [], [])
     for membership, person in session.exec(
         select(Membership, Person)
         .join(Person, col(Person.id) == Membership.person_id)
-        .where(col(Membership.group_id).in_(ids), col(Membership.active).is_(True))
+        .where(among(col(Membership.group_id), ids), col(Membership.active).is_(True))
         .order_by(col(Membership.id))
     ).all():
         states[membership.group_id].members.append((membership, person))
-    for meeting in session.exec(
-        select(Meeting)
-        .where(col(Meeting.group_id).in_(ids), Meeting.status != MeetingStatus.CANCELLED)
-        .order_by(col(Meeting.starts_at), col(Meeting.id))
-    ).all():
-        states[meeting.group_id].meetings.append(meeting)
-    closed = [s.value for s in ActionStatus if s.is_closed]
-    for action in session.exec(
-        select(Action)
-        .where(col(Action.group_id).in_(ids), col(Action.status).not_in(closed))
-        .order_by(col(Action.id))
-    ).all():
-        states[action.group_id].actions.append(action)
-    # Any change to an action, open or closed, is activity on its outcome.
-    for group_id, outcome_id, last in session.exec(
-        select(Action.group_id, Action.outcome_id, func.max(Action.updated_at))
-        .where(col(Action.group_id).in_(ids), col(Action.outcome_id).is_not(None))
-        .group_by(col(Action.group_id), col(Action.outcome_id))
-    ).all():
-        if outcome_id is not None:
-            states[group_id].touched[outcome_id] = last
-    for outcome in session.exec(
-        select(Outcome)
-        .where(col(Outcome.group_id).in_(ids), Outcome.status == OutcomeStatus.ACTIVE)
-        .order_by(col(Outcome.number))
-    ).all():
-        states[outcome.group_id].outcomes.append(outcome)
-    for minutes, group_id in session.exec(
-        select(Minutes, Meeting.group_id)
-        .join(Meeting, col(Meeting.id) == Minutes.meeting_id)
-        .where(col(Meeting.group_id).in_(ids))
-    ).all():
-        states[group_id].minutes[minutes.meeting_id] = minutes
-    for concern in session.exec(
-        select(Concern)
-        .where(
-            col(Concern.group_id).in_(ids),
-            col(Concern.state).in_([ConcernState.ASKED, ConcernState.LATER]),
-        )
-        .order_by(col(Concern.id))
-    ).all():
-        states[concern.group_id].concerns.append(concern)
-    by_case = {s.case.id: s for s in states.values()}
-    for review in session.exec(
-        select(ReviewConference)
-        .where(col(ReviewConference.case_id).in_(list(by_case)))
-        .order_by(col(ReviewConference.held_on))
-    ).all():
-        by_case[review.case_id].reviews.append(review)
+    if some := wanting("meetings"):
+        for meeting in session.exec(
+            select(Meeting)
+            .where(among(col(Meeting.group_id), some), Meeting.status != MeetingStatus.CANCELLED)
+            .order_by(col(Meeting.starts_at), col(Meeting.id))
+        ).all():
+            states[meeting.group_id].meetings.append(meeting)
+    if some := wanting("actions"):
+        closed = [s.value for s in ActionStatus if s.is_closed]
+        for action in session.exec(
+            select(Action)
+            .where(among(col(Action.group_id), some), col(Action.status).not_in(closed))
+            .order_by(col(Action.id))
+        ).all():
+            states[action.group_id].actions.append(action)
+    if some := wanting("touched"):
+        # Any change to an action, open or closed, is activity on its outcome.
+        for group_id, outcome_id, last in session.exec(
+            select(Action.group_id, Action.outcome_id, func.max(Action.updated_at))
+            .where(among(col(Action.group_id), some), col(Action.outcome_id).is_not(None))
+            .group_by(col(Action.group_id), col(Action.outcome_id))
+        ).all():
+            if outcome_id is not None:
+                states[group_id].touched[outcome_id] = last
+    if some := wanting("outcomes"):
+        for outcome in session.exec(
+            select(Outcome)
+            .where(among(col(Outcome.group_id), some), Outcome.status == OutcomeStatus.ACTIVE)
+            .order_by(col(Outcome.number))
+        ).all():
+            states[outcome.group_id].outcomes.append(outcome)
+    if some := wanting("minutes"):
+        for minutes, group_id in session.exec(
+            select(Minutes, Meeting.group_id)
+            .join(Meeting, col(Meeting.id) == Minutes.meeting_id)
+            .where(among(col(Meeting.group_id), some))
+        ).all():
+            states[group_id].minutes[minutes.meeting_id] = minutes
+    if some := wanting("concerns"):
+        for concern in session.exec(
+            select(Concern)
+            .where(
+                among(col(Concern.group_id), some),
+                col(Concern.state).in_([ConcernState.ASKED, ConcernState.LATER]),
+            )
+            .order_by(col(Concern.id))
+        ).all():
+            states[concern.group_id].concerns.append(concern)
+    if some := wanting("reviews"):
+        by_case = {states[i].case.id: states[i] for i in some if i in states}
+        for review in session.exec(
+            select(ReviewConference)
+            .where(among(col(ReviewConference.case_id), [c for c in by_case if c is not None]))
+            .order_by(col(ReviewConference.held_on))
+        ).all():
+            by_case[review.case_id].reviews.append(review)
     by_team: dict[int, list[GroupState]] = defaultdict(list)
-    for state in states.values():
-        if state.group.team_id is not None:
+    for i in wanting("managers"):
+        state = states.get(i)
+        if state is not None and state.group.team_id is not None:
             by_team[state.group.team_id].append(state)
     if by_team:
         for person in session.exec(

@@ -28,14 +28,19 @@ from bot.core.reminders.message import (
     compose,
     recipient_of,
 )
-from bot.core.reminders.plan import Planner
+from bot.core.reminders.plan import Planner, derivation_reads
 from bot.core.reminders.settings import (
     NOT_SNOOZABLE,
     Kind,
     Occurrence,
 )
 from bot.core.reminders.state import GroupState, load_states
-from bot.core.reminders.wording import ActionFacts, build_part, load_action_facts
+from bot.core.reminders.wording import (
+    ActionFacts,
+    build_part,
+    load_action_facts,
+    wording_reads,
+)
 from bot.core.updates import BriefFacts
 from bot.core.working_hours import (
     Hours,
@@ -111,12 +116,20 @@ class Triage:
 
     def load(self, rows: Sequence[Reminder]) -> None:
         """Load the groups and people the rows are about."""
-        self.states = load_states(self.session, {r.group_id for r in rows if r.group_id})
+        kinds_of: dict[int, set[str]] = defaultdict(set)
+        for row in rows:
+            if row.group_id is not None:
+                kinds_of[row.group_id].add(row.kind)
+        # Each group's state as far as checking and wording its rows' kinds read it.
+        reads = {g: derivation_reads(k) | wording_reads(k) for g, k in kinds_of.items()}
+        self.states = load_states(self.session, kinds_of, reads=reads)
         self.facts = load_action_facts(self.session, rows, self.states)
         ids = {r.person_id for r in rows if r.person_id is not None}
-        if ids:
-            found = self.session.exec(select(Person).where(col(Person.id).in_(ids))).all()
-            self.people = {p.id: p for p in found if p.id is not None}
+        members = {p.id: p for s in self.states.values() for _, p in s.members}
+        self.people = {i: members[i] for i in ids if i in members}
+        if others := ids - set(self.people):  # team managers, and people who left a group
+            found = self.session.exec(select(Person).where(col(Person.id).in_(others))).all()
+            self.people.update({p.id: p for p in found if p.id is not None})
         settings = self.planner.settings
         hi = self.now + settings.horizon
         by_group: dict[int | None, list[Reminder]] = defaultdict(list)
@@ -132,10 +145,13 @@ class Triage:
                 ]
                 self._derived[None] = self.planner.digests(managers, platforms={}, lo=lo, hi=hi)
             elif gid in self.states:
-                # Only the kinds of the rows in hand: the occurrence a row stands for has its kind.
+                # Only the kinds of the rows in hand (the occurrence a row stands for has its kind)
+                # and its person: nothing is derived for the members who have no row in hand.
                 kinds = {r.kind for r in mine}
-                derive = self.planner.derive
-                self._derived[gid] = derive(self.states[gid], lo=lo, hi=hi, kinds=kinds)
+                people = {r.person_id for r in mine if r.person_id is not None}
+                self._derived[gid] = self.planner.derive(
+                    self.states[gid], lo=lo, hi=hi, kinds=kinds, people=people
+                )
 
     def occurrence(self, row: Reminder) -> Occurrence | None:
         """The occurrence a row stands for, as derived from the state now."""

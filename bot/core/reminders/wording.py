@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -502,6 +502,23 @@ def _delivery_failed(session: Session, *, row: Reminder, state: GroupState) -> P
 
 
 _ACTION_KINDS = frozenset({Kind.ACTION_SOON, Kind.ACTION_DUE, Kind.ACTION_OVERDUE, Kind.ESCALATE})
+# What wording a kind reads of its group's state beyond what deriving it reads (see
+# `plan.derivation_reads`): an update conversation asks about the member's open actions; a
+# brief lists the plan's outcomes; an action card names its outcome (found in the session).
+_READS: dict[str, frozenset[str]] = {
+    Kind.UPDATE_OPEN: frozenset({"actions"}),
+    Kind.UPDATE_NUDGE: frozenset({"actions"}),
+    Kind.BRIEF: frozenset({"outcomes"}),
+    **dict.fromkeys(_ACTION_KINDS, frozenset({"outcomes"})),
+}
+
+
+def wording_reads(kinds: Collection[str]) -> frozenset[str]:
+    """The parts of a group's state (`GroupState` field names) that wording `kinds` reads
+    besides its group, case, members and what deriving them reads."""
+    return frozenset().union(*(_READS.get(k, frozenset()) for k in kinds))
+
+
 _BUILDERS = {
     Kind.MEETING_AHEAD: _meeting_ahead,
     Kind.MEETING_SOON: _meeting_soon,
