@@ -48,7 +48,7 @@ TEAMS_CONVERSATION = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
 TEAMS_TENANT = ((1.0, 50),)
 # Default sizes (DMs, posts to one group, DMs in the mix): large enough that each case's limits
 # bind (Teams lets 7 posts to a conversation and 50 sends in the tenant go at once).
-SIZES = {"slack": (100, 15, 60), "teams": (250, 40, 150)}
+SIZES = {"slack": (80, 12, 50), "teams": (200, 30, 100)}
 
 
 # --- the least time the limits allow --------------------------------------------------------------
