@@ -406,13 +406,17 @@ class SlackOutbox:
     ) -> str:
         """chat.postMessage, paced per channel, with the key in metadata; returns "channel:ts".
 
-        When Slack rate-limits it (or chat.postMessage is still in a Retry-After), what is not
-        yet posted is kept and "deferred:<id>" returned: `retry_posts` sends it later.
+        A short Retry-After (up to SHORT_WAIT, even one Slack gave another post) is waited out
+        in place; when Slack rate-limits it for longer, what is not yet posted is kept and
+        "deferred:<id>" returned: `retry_posts` sends it later.
         """
         payloads = self._payloads(message)
         ref = ""
         for n, args in enumerate(payloads):
             wait = self.limits.wait_left(POST_METHOD)
+            if 0 < wait <= SHORT_WAIT:  # another post's short Retry-After: wait it out here too
+                self.pacer.sleep(wait)
+                wait = self.limits.wait_left(POST_METHOD)
             if wait <= 0:
                 self.pacer.wait_turn(channel)
                 try:

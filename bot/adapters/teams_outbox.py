@@ -47,6 +47,10 @@ RETRY_STATUSES = frozenset({412, 429, 502, 503, 504})
 CONVERSATION_LIMITS = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
 TENANT_LIMITS = ((1.0, 50),)
 TENANT = "*"  # the pacing key of the app-wide limit
+# Seconds added to every window: a send is timed as it leaves, Microsoft counts it as it arrives,
+# and a send that arrives quicker than the one a window before it would otherwise be one too many
+# (a 429, and its Retry-After, for want of a few milliseconds).
+PACE_MARGIN = 0.05
 REQUEST_TIMEOUT = 30.0
 HELD = "held:"  # the ref `send` returns for a group post held while a removal is pending
 
@@ -117,16 +121,19 @@ class IoLoop:
 
 
 class Pacer:
-    """Sliding-window limits per conversation plus one app-wide limit; `wait` until a send fits."""
+    """Sliding-window limits per conversation plus one app-wide limit (each window `margin`
+    seconds longer than Microsoft's); `wait` until a send fits."""
 
     def __init__(
         self,
         *,
         now: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        margin: float = PACE_MARGIN,
     ) -> None:
         self.now = now
         self.sleep = sleep
+        self.margin = margin
         self._sent: dict[str, deque[float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -140,12 +147,14 @@ class Pacer:
 
     async def _take(self, key: str, limits: tuple[tuple[float, int], ...]) -> None:
         sent = self._sent.setdefault(key, deque())
-        longest = max(window for window, _ in limits)
+        longest = max(window for window, _ in limits) + self.margin
         while True:
             now = self.now()
             while sent and sent[0] <= now - longest:
                 sent.popleft()
-            delay = max(_wait_for(sent, now, window, count) for window, count in limits)
+            delay = max(
+                _wait_for(sent, now, window + self.margin, count) for window, count in limits
+            )
             if delay <= 0:
                 sent.append(now)
                 return

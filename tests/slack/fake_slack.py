@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -249,6 +250,44 @@ def shown(payload: Any) -> str:
 # --- the server ---------------------------------------------------------------------------------
 
 
+class PostLimits:
+    """chat.postMessage's limits as token buckets: `per_channel` posts a second to one channel
+    with bursts of `channel_burst`, and `workspace` a second across the workspace with bursts of
+    `workspace_burst` (Slack publishes no workspace figure: the caller states one)."""
+
+    def __init__(
+        self,
+        *,
+        per_channel: float = 1.0,
+        channel_burst: int = 3,
+        workspace: float = 10.0,
+        workspace_burst: int = 10,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_channel, self.channel_burst = per_channel, channel_burst
+        self.workspace, self.workspace_burst = workspace, workspace_burst
+        self.now = now
+        self._levels: dict[str, tuple[float, float]] = {}  # key → (tokens, when)
+
+    def take(self, channel: str) -> float:
+        """0 and one post used up if a post to `channel` fits now, else seconds until it would."""
+        now = self.now()
+        buckets = (
+            (channel, self.per_channel, self.channel_burst),
+            ("*", self.workspace, self.workspace_burst),
+        )
+        levels = {}
+        for key, rate, burst in buckets:
+            tokens, when = self._levels.get(key, (float(burst), now))
+            levels[key] = min(float(burst), tokens + (now - when) * rate)
+        wait = max((1.0 - levels[key]) / rate for key, rate, _ in buckets)
+        if wait > 0:
+            return wait
+        for key, _, _ in buckets:
+            self._levels[key] = (levels[key] - 1.0, now)
+        return 0.0
+
+
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # like a real server, take a burst of connections without resets
 
@@ -271,6 +310,8 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
         self._limits: dict[str, list[int]] = {}
+        self._pace: PostLimits | None = None  # chat.postMessage's rate limits, when enforced
+        self.last_post_at = 0.0  # when chat.postMessage last posted (time.monotonic())
         # Socket Mode: a fresh WebSocket URL for each apps.connections.open.
         self.socket_url: Callable[[], str] | None = None
         self._failures: dict[str, list[str]] = {}
@@ -335,6 +376,11 @@ class FakeSlack:
     def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 0) -> None:
         """Answer the next `times` calls to `method` with HTTP 429 and Retry-After."""
         self._limits[method] = [retry_after] * times
+
+    def enforce_post_limits(self, limits: PostLimits) -> None:
+        """From now on answer chat.postMessage with 429 and Retry-After whenever a post would
+        exceed `limits`, as Slack does (a refused post uses up nothing)."""
+        self._pace = limits
 
     def fail(self, method: str, error: str, *, times: int = 1) -> None:
         """Answer the next `times` calls to `method` with ok=false and `error`."""
@@ -476,6 +522,13 @@ class FakeSlack:
                 self.calls.append(Call(method, args, token, status=429))
                 body = json.dumps({"ok": False, "error": "ratelimited"}).encode()
                 headers = {"Retry-After": str(retry_after), "Content-Type": "application/json"}
+                return 429, headers, body
+            paced = method == "chat.postMessage" and self._pace is not None
+            wait = self._pace.take(str(args.get("channel", ""))) if paced and self._pace else 0.0
+            if wait > 0:
+                self.calls.append(Call(method, args, token, status=429))
+                body = json.dumps({"ok": False, "error": "ratelimited"}).encode()
+                headers = {"Retry-After": str(math.ceil(wait)), "Content-Type": "application/json"}
                 return 429, headers, body
             self.problems += spec_problems(method, args)
             self.problems += self._payload_problems(method, args)
@@ -626,6 +679,7 @@ class FakeSlack:
         if args.get("metadata"):
             message["metadata"] = _decoded(args["metadata"])
         channel.messages.append(message)
+        self.last_post_at = time.monotonic()
         return {"channel": channel.id, "ts": message["ts"], "message": message}
 
     def _api_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:

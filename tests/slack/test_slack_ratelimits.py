@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.adapters.slack import build_slack_runtime, slack_handlers, slack_routes
-from bot.adapters.slack_outbox import Pacer, SharedPacer, SlackOutbox
+from bot.adapters.slack_outbox import POST_METHOD, Pacer, SharedPacer, SlackOutbox
 from bot.adapters.web import WebServer, build_web_app
 from bot.clock import FakeClock
 from bot.config import Settings
@@ -161,6 +161,26 @@ def test_a_channel_slack_would_not_create_yet_is_created_later(
     assert slack_app.runtime.dispatcher.group_channel(1) == created.id
     # The group's messages kept for it were posted there, the first one pinned.
     assert created.messages and created.pins == [created.messages[0]["ts"]]
+
+
+def test_a_post_during_another_posts_short_retry_after_waits_it_out_and_goes(
+    engine: Engine, clock: FakeClock, fake_slack: FakeSlack, slack_settings: Settings
+) -> None:
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # waiting moves the bot's clock on
+        slept.append(seconds)
+        clock.advance(timedelta(seconds=seconds))
+
+    outbox = slack_handlers(slack_settings, engine, clock, pacer=Pacer(0.0, sleep=sleep)).outbox
+    channel = fake_slack.add_channel("cg-cp-2026-0142")
+    outbox.limits.note(POST_METHOD, 1.5)  # another sender's post was just told Retry-After: 1.5
+
+    ref = outbox.post(channel.id, Message.plain("Reminder"))
+
+    assert slept == [1.5]  # waited in place, as for its own short Retry-After
+    assert ref == f"{channel.id}:{channel.messages[0]['ts']}"
+    assert deliveries(engine) == []  # not kept for retry_posts, seconds later
 
 
 # --- pacing across processes ------------------------------------------------------------------

@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import itertools
 import json
+import math
 import secrets
 import threading
 import time
@@ -199,6 +200,36 @@ def unescape(text: str) -> str:
     return "".join(out)
 
 
+class SendLimits:
+    """The Bot Connector's send limits as sliding windows: per conversation (7 in 1 s, 8 in 2 s,
+    60 in 30 s, 1800 an hour) and across the tenant (50 a second)."""
+
+    CONVERSATION = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
+    TENANT = ((1.0, 50),)
+
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        self.now = now
+        self._sent: dict[str, list[float]] = {}
+
+    def take(self, conversation: str) -> float:
+        """0 and the send recorded if it keeps within every limit, else seconds until it would."""
+        now = self.now()
+        checks = ((conversation, self.CONVERSATION), ("*", self.TENANT))
+        wait = 0.0
+        for key, windows in checks:
+            sent = self._sent.setdefault(key, [])
+            for window, count in windows:
+                recent = [t for t in sent if t > now - window]
+                if len(recent) >= count:
+                    wait = max(wait, recent[-count] + window - now)
+        if wait > 0:
+            return wait
+        for key, windows in checks:
+            longest = max(window for window, _ in windows)
+            self._sent[key] = [t for t in self._sent[key] if t > now - longest] + [now]
+        return 0.0
+
+
 class FakeConnector:
     """The Bot Connector REST API and the tenant's token endpoint."""
 
@@ -214,6 +245,9 @@ class FakeConnector:
         self.chat_members: Callable[[str], list[str] | None] = lambda conversation: None
         self.refuse_rosters = 0  # whole-roster look-ups to refuse (403) before answering again
         self.fail: list[tuple[int, dict[str, str]]] = []  # answers for the next activity posts
+        self.limits: SendLimits | None = None  # the documented send limits, when enforced
+        self.throttled = 0  # activity posts answered 429 by `limits`
+        self.last_post_at = 0.0  # when an activity was last posted (time.monotonic())
         self.attempts = 0
         self.anonymous = False
         self.drop_logins = 0  # connections to the Entra endpoints to drop before answering
@@ -296,6 +330,11 @@ class FakeConnector:
         with self._lock:
             self.attempts += 1
             failure = self.fail.pop(0) if self.fail else None
+            paced = failure is None and self.limits is not None
+            wait = self.limits.take(request.match_info["conv"]) if paced and self.limits else 0.0
+            if wait > 0:
+                self.throttled += 1
+                failure = (429, {"Retry-After": str(math.ceil(wait))})
         if failure is not None:
             status, headers = failure
             return web.json_response(
@@ -303,6 +342,7 @@ class FakeConnector:
             )
         activity = await request.json()
         activity_id = str(next(self._ids))
+        self.last_post_at = time.monotonic()
         self.sent.append(
             Sent(
                 "POST",
