@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import Engine
 
-from bot.adapters.slack_work import ProcessWork, Runner, SlackJob
+from bot.adapters.slack_work import RESTART_DELAY, ProcessWork, Runner, SlackJob
 from bot.adapters.web import WebServer, build_web_app
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.signing import SlackClient
@@ -187,11 +187,23 @@ def _broken() -> Runner:
 
 
 def test_a_worker_that_cannot_start_is_retried_with_a_growing_pause() -> None:
+    # Real processes, so real time: how long a spawn takes varies with the machine's load, so
+    # the test watches when each failed start is noticed and checks only the pauses between
+    # them, which the supervisor guarantees: at least 1 s, then at least 2 s (no busy loop).
     work = ProcessWork(_broken, processes=1, threads=1)
+    noticed: list[float] = []
     try:
-        time.sleep(4)
+        deadline = time.monotonic() + 60
+        while len(noticed) < 3 and time.monotonic() < deadline:
+            if work.replaced > len(noticed):
+                noticed.append(time.monotonic())
+            time.sleep(0.01)
+        assert len(noticed) == 3 and work.replaced == 3, noticed
         assert not work.ready()
-        assert 1 <= work.replaced <= 3  # started at 0 s, about 1.5 s and about 4 s: no busy loop
+        first, second = noticed[1] - noticed[0], noticed[2] - noticed[1]
+        slack = 0.05  # the 10 ms polling above, with room
+        assert first >= RESTART_DELAY - slack
+        assert second >= 2 * RESTART_DELAY - slack
     finally:
         work.close()
 
