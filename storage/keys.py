@@ -20,18 +20,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import (
-    Connection,
-    Engine,
-    column,
-    event,
-    insert,
-    inspect,
-    select,
-    table,
-    text,
-    update,
-)
+from sqlalchemy import Connection, Engine, column, event, insert, inspect, select, table, update
 from sqlalchemy.engine import Dialect
 
 from storage.crypto import (
@@ -57,7 +46,6 @@ DATAKEY = table(
     column("destroyed_at"),
     column("purpose"),
 )
-_INDEX_KEY_LOCK = 0x436F_4958  # PostgreSQL advisory lock taken while making the index key
 SEAL, INDEX = "seal", "index"  # datakey.purpose: a data key, or the blind indexes' key
 CACHE_SIZE = 4096  # unwrapped data keys (and case → key, row → case entries) kept per engine
 _LEARNED = "coregroup_keys_learned"  # connection.info: cache entries its open transaction made
@@ -163,7 +151,7 @@ class DataKeys:
         )
         row = conn.execute(query.order_by(DATAKEY.c.id).limit(1)).first()
         if row is None:
-            self._make_index_key(conn)
+            add_data_key(conn, self._keks(), purpose=INDEX)
             row = conn.execute(query.order_by(DATAKEY.c.id).limit(1)).one()
         key_id, wrapped, kek_id = row
         key = open_data_key(self._keks().by_id(), key_id, wrapped, kek_id)
@@ -171,21 +159,6 @@ class DataKeys:
             self._index.put(INDEX, key)
         self.learned(conn, (self._index, INDEX))
         return key
-
-    def _make_index_key(self, conn: Connection) -> None:
-        """Make the blind indexes' key where migration 0016 has not (a database emptied of its
-        keys). On PostgreSQL it is made and committed apart, under an advisory lock, so requests
-        racing to make it agree on one key (each in its own transaction would commit its own,
-        and a value indexed under the loser's would never be found). SQLite has one writer at a
-        time, and a second connection would wait on `conn`'s write lock: made on `conn`."""
-        if conn.dialect.name != "postgresql":
-            add_data_key(conn, self._keks(), purpose=INDEX)
-            return
-        with self._engine_or_fail().begin() as apart:
-            apart.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _INDEX_KEY_LOCK})
-            made = apart.execute(select(DATAKEY.c.id).where(DATAKEY.c.purpose == INDEX)).first()
-            if made is None:
-                add_data_key(apart, self._keks(), purpose=INDEX)
 
     def cached_case(self, row: tuple[str, int]) -> int | None:
         """The case of a (table, id) row, if known (storage.case_keys.case_of)."""
