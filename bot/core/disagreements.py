@@ -68,7 +68,7 @@ def earlier_notice(
 
 
 def count_words(n: int) -> str:
-    """ "a disagreement", "3 disagreements"."""
+    """How many disagreements, in words: "a disagreement", "3 disagreements"."""
     return "a disagreement" if n == 1 else f"{n} disagreements"
 
 
