@@ -452,6 +452,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_team(args: argparse.Namespace) -> int:
     """Put a person in a team (creating the person and team if new)."""
     from bot.clock import SystemClock
+    from bot.core.new_manager import tell_of_disagreements
     from bot.core.oversight import join_team
     from bot.core.people import Who, person_for
     from storage.db import check_schema, session_scope
@@ -462,10 +463,21 @@ def _cmd_team(args: argparse.Namespace) -> int:
     with _database(settings) as engine:
         check_schema(engine)
         with session_scope(engine) as session:
-            person = person_for(session, who, SystemClock())
+            clock = SystemClock()
+            person = person_for(session, who, clock)
+            was = person.team_id if person.is_team_manager else None
             team = join_team(session, person=person, team_name=args.team, manager=args.manager)
             role = "a manager of" if args.manager else "a member of"
             _out(f"{person.display_name} ({args.platform} {args.user}) is now {role} {team.name}.")
+            if args.manager and was != team.id and team.id is not None:
+                groups = tell_of_disagreements(
+                    session, person=person, team_id=team.id, now=clock.now(), tz=settings.display_tz
+                )
+                if groups:
+                    _out(
+                        f"The bot will send them the disagreements already recorded in {groups} "
+                        f"of the team's open group{'s' if groups != 1 else ''}."
+                    )
     return 0
 
 

@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     # The family's web pages (/family/...): how long an invite link lasts, and where the local
     # chat serves them (127.0.0.1 unless WEB_HOST says otherwise).
     family_link_days: int = Field(default=14, ge=1, le=90)
+    # Wrong codes that lock a family link, and idle minutes that end a family page session.
+    family_code_tries: int = Field(default=5, ge=1, le=20)
+    family_session_minutes: int = Field(default=30, ge=5, le=240)
     web_port: int = Field(default=8080, ge=0, le=65535)
     web_host: str = "127.0.0.1"
     # The team's duty desk: told at once, any hour, when a young person says they don't feel safe.

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from bot.core import disagreements as core
 from bot.core.access import GroupView
-from bot.core.calendar import format_day
 from bot.core.context import Ctx
-from bot.core.groups import membership_of
-from bot.messages import Block, Context, Heading, Message, Reply, Text, ToPerson
-from storage.enums import Role
-from storage.models import Disagreement, Person
+from bot.messages import Context, Message, Reply, ToPerson
+from storage.models import Person
 
 
 def with_chair_reading(message: Message, view: GroupView) -> Message:
@@ -34,34 +31,14 @@ def forward(ctx: Ctx, view: GroupView, reply: Reply, person: Person, *, to_chair
     if person.id == ctx.actor_id:
         return len(rows)
     who = "the conference chair" if to_chair else "the team manager"
-    blocks: list[Block] = [
-        Heading(f"Disagreements recorded earlier — {view.reference}"),
-        Text(
-            f"Before you were named as {who} for {view.reference}, the core group recorded "
-            f"{_count(len(rows))} that no {who.removeprefix('the ')} was told of:"
-        ),
-        *(Text(_line(ctx, view, row)) for row in rows),
-        Context(
-            "Guidance asks for a significant disagreement to be shared with the team manager "
-            "and brought to the conference chair's attention. The group's chair knows of each."
-        ),
-    ]
-    message = Message(
-        text=f"{view.reference}: a disagreement in the core group needs your attention",
-        blocks=tuple(blocks),
+    message = core.earlier_notice(
+        ctx.session,
+        rows,
+        group_id=view.id,
+        reference=view.reference,
+        intro=f"Before you were named as {who} for {view.reference}, the core group recorded "
+        f"{core.count_words(len(rows))} that no {who.removeprefix('the ')} was told of:",
+        tz=ctx.locale.tz,
     )
     reply.say(with_chair_reading(message, view) if to_chair else message, to=ToPerson(person.id))
     return len(rows)
-
-
-def _count(n: int) -> str:
-    return "a disagreement" if n == 1 else f"{n} disagreements"
-
-
-def _line(ctx: Ctx, view: GroupView, row: Disagreement) -> str:
-    raiser = ctx.session.get(Person, row.raised_by)
-    membership = membership_of(ctx.session, group_id=view.id, person_id=row.raised_by)
-    role = f" ({Role(membership.role).label})" if membership is not None else ""
-    name = raiser.display_name if raiser is not None else "A former member"
-    day = format_day(row.raised_at.astimezone(ctx.locale.tz).date())
-    return f"{name}{role}, {day}: {row.detail}"

@@ -128,7 +128,7 @@ def invite(ctx: Ctx, view: GroupView | None, args: Args) -> Reply:
                 ),
                 Context(
                     "Only you see this message. A new invite switches off the old link; "
-                    f"`{INVITE_EXAMPLE} revoke` switches it off now. Five wrong codes lock it."
+                    f"`{INVITE_EXAMPLE} revoke` switches it off now. {_locks(ctx)}"
                 ),
             ),
         ),
@@ -343,3 +343,9 @@ COMMANDS = (
         topic="The family",
     ),
 )
+
+
+def _locks(ctx: Ctx) -> str:
+    """How many wrong codes lock a link (FAMILY_CODE_TRIES), in words for the chair."""
+    tries = ctx.locale.family_code_tries
+    return "One wrong code locks it." if tries == 1 else f"{tries} wrong codes lock it."

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
-from bot.messages import Bullets, InPlace, Message, Outbound, Text, ToGroup, ToPerson
+from sqlalchemy import Engine
+
+from bot.core.groups import chairs
+from bot.core.reminders.ledger import refused_after_all
+from bot.messages import Bullets, Heading, InPlace, Message, Outbound, Text, ToGroup, ToPerson
 from bot.render.preview import kind_of
+from storage.db import session_scope
+from storage.models import Case, CoreGroup
 
 
 def describe(to: object) -> str:
@@ -50,6 +57,40 @@ def undelivered_report(
             Text(
                 "Everything else is done and recorded. Try again later, and if it keeps "
                 "happening ask your administrator to check Core Group Bot's access."
+            ),
+        ),
+    )
+
+
+def refused_for_good(
+    engine: Engine, *, refs: Sequence[str], group_id: int | None, error: str, now: datetime
+) -> tuple[list[int], Message | None]:
+    """After the platform refused for good a post it had kept to send later (`refs`: the refs
+    `send` returned for it): reminders it carried are failed after all and their chairs told
+    through the ledger; else, for a group's post, the chairs to tell privately and what to say."""
+    with session_scope(engine) as session:
+        if refused_after_all(session, refs=refs, error=error, now=now) or group_id is None:
+            return [], None
+        group = session.get(CoreGroup, group_id)
+        case = session.get(Case, group.case_id) if group is not None else None
+        if case is None:
+            return [], None
+        told = [c.id for c in chairs(session, group_id=group_id) if c.id is not None]
+        return told, space_not_delivered(case.reference)
+
+
+def space_not_delivered(reference: str) -> Message:
+    """A chair's private note that a message to the group's space could not be delivered."""
+    return Message(
+        text=f"{reference}: a message to the group could not be delivered",
+        kind="not delivered",
+        blocks=(
+            Heading(f"A message to the group wasn't delivered · {reference}"),
+            Text(
+                f"A message for the group's space for {reference} could not be delivered: the "
+                "platform refused it, so the members have not seen it. Please pass on anything "
+                "that matters another way, and ask your administrator to check Core Group Bot's "
+                "access to the group's space."
             ),
         ),
     )

@@ -1,10 +1,10 @@
 """The family's pages under /family/… on the bot's one web server: server-rendered, no script.
 
 `GET /family/<link>` asks for the code; the right code starts a session (a signed cookie,
-`HttpOnly; SameSite=Strict`, `Secure` unless the bot runs on http://localhost, ended after 30
-minutes without use). The pages then live at fixed addresses with no case data in them:
-/family/meeting, /family/before, /family/agreed (+ .pdf / .docx), /family/you (the young
-person's page), /family/times. Every form carries a CSRF token; every response a strict
+`HttpOnly; SameSite=Strict`, `Secure` unless the bot runs on http://localhost, ended after
+FAMILY_SESSION_MINUTES (30) without use). The pages then live at fixed addresses with no case
+data in them: /family/meeting, /family/before, /family/agreed (+ .pdf / .docx), /family/you (the
+young person's page), /family/times. Every form carries a CSRF token; every response a strict
 Content-Security-Policy (nothing but this server's own stylesheet), `no-store` and no referrer.
 Nothing here logs what anyone typed, or any link.
 """
@@ -16,6 +16,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -238,7 +239,7 @@ class FamilyWeb:
                 visitor = family.open_link(
                     session, signer=self.signer, token=request.match["token"], now=now
                 )
-                left = family.tries_left(visitor)
+                left = family.tries_left(visitor, max_tries=self.locale.family_code_tries)
         except LinkRefused as refused:
             return self._refused(refused.reason)
         return self._code_page(request, left=left)
@@ -269,9 +270,13 @@ class FamilyWeb:
                     session, signer=self.signer, token=request.match["token"], now=now
                 )
                 ok = family.enter_code(
-                    session, visitor=visitor, code=request.form.get("code", ""), now=now
+                    session,
+                    visitor=visitor,
+                    code=request.form.get("code", ""),
+                    now=now,
+                    max_tries=self.locale.family_code_tries,
                 )
-                left = family.tries_left(visitor)
+                left = family.tries_left(visitor, max_tries=self.locale.family_code_tries)
                 invite_id, person_id = visitor.invite.id or 0, visitor.person_id
         except LinkRefused as refused:
             return self._refused(refused.reason)
@@ -577,7 +582,11 @@ def family_routes(
     """The family's pages when PUBLIC_URL and the link secret are set; none otherwise."""
     if not (locale.public_url and locale.link_secret):
         return []
-    signer = Signer(secret=locale.link_secret, base_url=locale.public_url)
+    signer = Signer(
+        secret=locale.link_secret,
+        base_url=locale.public_url,
+        session_idle=timedelta(minutes=locale.family_session_minutes),
+    )
     site = FamilyWeb(
         engine=engine,
         locale=locale,

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from bot.adapters import metrics
+from bot.adapters.delivery import refused_for_good
 from bot.config import Settings
 from bot.core.people import Who
 from bot.core.ports import DeliveryError
@@ -619,6 +620,7 @@ class SlackOutbox:
             session.add(stored)
         if error is not None:
             log.error("Slack refused deferred delivery %s: %s", row.id, error)
+            self._tell_of_loss(row, now, error)
             return 0
         self._posted(ref, payload.get("card"), payload.get("expects"))
         if payload.get("pin"):
@@ -636,6 +638,26 @@ class SlackOutbox:
             stored.done_at, stored.last_error = now, why
             session.add(stored)
         log.error("gave up deferred delivery %s: %s", row.id, why)
+        self._tell_of_loss(row, now, why)
+
+    def _tell_of_loss(self, row: SlackDelivery, now: datetime, why: str) -> None:
+        """A kept post Slack refused for good: the reminders it carried fail after all (their
+        chairs are told through the ledger); for another group post, its chairs hear here."""
+        assert row.id is not None
+        told, message = refused_for_good(
+            self.dispatcher.engine,
+            refs=[f"{DEFERRED}{row.id}", f"{HELD}{row.id}"],
+            group_id=row.group_id,
+            error=f"Slack refused it ({why})",
+            now=now,
+        )
+        for person_id in told:
+            if message is None:
+                break
+            try:
+                self.send(ToPerson(person_id), message)
+            except DeliveryError as exc:
+                log.error("could not tell chair %s of lost delivery %s: %s", person_id, row.id, exc)
 
     def _reschedule(
         self, row: SlackDelivery, posts: list[dict[str, Any]], when: datetime, why: str

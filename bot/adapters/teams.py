@@ -873,6 +873,11 @@ class TeamsBot:
                 f'{who} is now out of the group chat "{chat}"; what was kept for it waits '
                 "until everyone removed is out."
             )
+        elif teams_pending.posts_refused(self.dispatcher.engine, row.group_id, row.created_at):
+            line = (
+                f'{who} is now out of the group chat "{chat}", but Teams refused a message kept '
+                "for it, so the members have not seen it; the chairs have been told."
+            )
         else:
             line = (
                 f'{who} is now out of the group chat "{chat}", and what was kept for it has '

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -30,6 +30,7 @@ import yarl
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapters import teams_pending, teams_sends
+from bot.adapters.delivery import refused_for_good
 from bot.adapters.metrics import rate_limited
 from bot.adapters.teams_auth import BOT_FRAMEWORK_SCOPE, TokenError, TokenSource, Unreachable
 from bot.adapters.teams_files import DownloadLinks, offer_download
@@ -38,6 +39,7 @@ from bot.logs import log_failure
 from bot.messages import Message, ToGroup, ToPerson
 from bot.render.adaptive import fit_activity, to_activities
 from commands.dispatch import Dispatcher
+from storage.models import TeamsPending
 
 log = logging.getLogger(__name__)
 
@@ -556,11 +558,32 @@ class TeamsOutbox:
                     waiting.add(row.group_id)
                 else:
                     log.error("Teams refused held post %s: %s", row.id, exc)
+                    self._tell_of_loss(row, now, str(exc))
                 continue
             teams_pending.tried(engine, row.id, now, error=None)
             log.info("posted held post %s", row.id)
             sent += 1
         return sent
+
+    def _tell_of_loss(self, row: TeamsPending, now: datetime, error: str) -> None:
+        """A held post Teams refused for good: the reminders it carried fail after all (their
+        chairs are told through the ledger); for another group post, its chairs hear here."""
+        told, message = refused_for_good(
+            self.dispatcher.engine,
+            refs=[f"{HELD}{row.id}"],
+            group_id=row.group_id,
+            error=error,
+            now=now,
+        )
+        for person_id in told:
+            if message is None:
+                break
+            try:
+                self.send(ToPerson(person_id), message)
+            except DeliveryError as exc:
+                log.error(
+                    "could not tell chair %s of lost held post %s: %s", person_id, row.id, exc
+                )
 
     def _record_sent(self, key: str, ref: str) -> None:
         try:

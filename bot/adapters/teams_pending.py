@@ -75,6 +75,21 @@ def removal_pending(engine: Engine, group_id: int) -> bool:
     return found is not None
 
 
+def posts_refused(engine: Engine, group_id: int, since: datetime) -> bool:
+    """Whether a post held for the group's chat since `since` was refused for good."""
+    with Session(engine) as session:
+        found = session.exec(
+            select(TeamsPending.id).where(
+                TeamsPending.kind == POST,
+                TeamsPending.group_id == group_id,
+                TeamsPending.created_at >= since,
+                col(TeamsPending.done_at).is_not(None),
+                col(TeamsPending.last_error).is_not(None),
+            )
+        ).first()
+    return found is not None
+
+
 def chats_held(engine: Engine, chats: set[str]) -> set[str]:
     """Those of `chats` someone removed may still be in: nothing new is shown there."""
     if not chats:

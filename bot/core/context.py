@@ -37,6 +37,8 @@ class Locale:
     public_url: str | None = None
     link_secret: str | None = None
     family_link_days: int = 14
+    family_code_tries: int = 5  # FAMILY_CODE_TRIES: wrong codes that lock a link
+    family_session_minutes: int = 30  # FAMILY_SESSION_MINUTES: idle minutes that end a session
     duty_email: str | None = None  # DUTY_CONTACT_EMAIL
 
     @classmethod
@@ -73,6 +75,8 @@ class Locale:
             public_url=settings.public_url,
             link_secret=settings.document_link_secret,
             family_link_days=settings.family_link_days,
+            family_code_tries=settings.family_code_tries,
+            family_session_minutes=settings.family_session_minutes,
             duty_email=settings.duty_contact_email,
             documents=DocumentOptions(
                 marking=settings.documents_marking.strip(),

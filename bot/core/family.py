@@ -4,12 +4,13 @@
 hands back the link and the code. The link is a JWT (HS256, the bot's link secret) naming the
 invite and the person; the database keeps only a hash of the link and a salted hash of the code,
 so a copy of the database opens nothing. Opening the link asks for the code before anything is
-shown; five wrong codes lock the link. A new invite, `invite @alex revoke`, the person leaving the
-group or the group closing all end the link, and a refused link never says which group it was for.
+shown; five wrong codes (FAMILY_CODE_TRIES) lock the link. A new invite, `invite @alex revoke`,
+the person leaving the group or the group closing all end the link, and a refused link never
+says which group it was for.
 
 After the code, the web adapter keeps a session cookie (`Session`, signed the same way) that ends
-after 30 minutes without use; every request checks the invite again, so a revoke ends an open
-session at once.
+after 30 minutes (FAMILY_SESSION_MINUTES) without use; every request checks the invite again, so
+a revoke ends an open session at once.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ ALGORITHM = "HS256"
 LINK_AUDIENCE = "coregroup-family-link"
 SESSION_AUDIENCE = "coregroup-family-session"
 PATH = "/family/"
-MAX_TRIES = 5
-SESSION_IDLE = timedelta(minutes=30)
 CODE_DIGITS = 6
 _PBKDF2_ROUNDS = 120_000
 YOUNG_PERSON_MIN_AGE = 8
@@ -91,6 +90,7 @@ class Signer:
 
     secret: str
     base_url: str
+    session_idle: timedelta = timedelta(minutes=30)
 
     def link_token(self, *, invite_id: int, person_id: int, expires: datetime) -> str:
         """The token of an invite's link."""
@@ -115,13 +115,13 @@ class Signer:
         return _ids(claims)
 
     def session_token(self, *, invite_id: int, person_id: int, sid: str, now: datetime) -> str:
-        """A session cookie's value, good for SESSION_IDLE from `now`."""
+        """A session cookie's value, good for `session_idle` from `now`."""
         claims = {
             "inv": invite_id,
             "sub": str(person_id),
             "sid": sid,
             "aud": SESSION_AUDIENCE,
-            "exp": int((now + SESSION_IDLE).timestamp()),
+            "exp": int((now + self.session_idle).timestamp()),
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
@@ -321,8 +321,11 @@ def open_link(session: Session, *, signer: Signer, token: str, now: datetime) ->
     return _live(session, invite, person_id, now)
 
 
-def enter_code(session: Session, *, visitor: Visitor, code: str, now: datetime) -> bool:
-    """Whether `code` is right; a wrong one counts, and the fifth locks the link (audited)."""
+def enter_code(
+    session: Session, *, visitor: Visitor, code: str, now: datetime, max_tries: int
+) -> bool:
+    """Whether `code` is right; a wrong one counts, and the `max_tries`th locks the link
+    (audited)."""
     invite = visitor.invite
     typed = "".join(ch for ch in code if ch.isdigit())
     if len(typed) == CODE_DIGITS and _code_matches(typed, invite.code_hash):
@@ -331,7 +334,7 @@ def enter_code(session: Session, *, visitor: Visitor, code: str, now: datetime) 
         record(session, visitor, now, AuditKind.READ, "family:signed-in", f"invite={invite.id}")
         return True
     invite.failed_tries += 1
-    if invite.failed_tries >= MAX_TRIES:
+    if invite.failed_tries >= max_tries:
         invite.locked_at = now
     session.add(invite)
     what = "family:locked" if invite.locked_at else "family:wrong-code"
@@ -339,9 +342,9 @@ def enter_code(session: Session, *, visitor: Visitor, code: str, now: datetime) 
     return False
 
 
-def tries_left(visitor: Visitor) -> int:
+def tries_left(visitor: Visitor, *, max_tries: int) -> int:
     """Wrong codes still allowed before the link locks."""
-    return max(0, MAX_TRIES - visitor.invite.failed_tries)
+    return max(0, max_tries - visitor.invite.failed_tries)
 
 
 def session_visitor(

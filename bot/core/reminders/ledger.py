@@ -513,6 +513,31 @@ def notify_failures(session: Session, failed: Sequence[Reminder], *, now: dateti
     return added
 
 
+def refused_after_all(
+    session: Session, *, refs: Sequence[str], error: str, now: datetime
+) -> list[Reminder]:
+    """Rows marked sent in a message the platform kept to send later (its ref one of `refs`,
+    "deferred:…" or "held:…") and then refused for good: failed after all, and each group's
+    chairs told as `notify_failures` does; returns them."""
+    rows = list(
+        session.exec(
+            select(Reminder)
+            .where(
+                col(Reminder.message_ref).in_(list(refs)),
+                Reminder.status == ReminderStatus.SENT,
+            )
+            .order_by(col(Reminder.id))
+            .with_for_update()
+        ).all()
+    )
+    for row in rows:
+        row.status, row.sent_at, row.last_error = ReminderStatus.FAILED, None, error[:500]
+        session.add(row)
+    session.flush()
+    notify_failures(session, rows, now=now)
+    return rows
+
+
 def settle_found(session: Session, rows: Sequence[Reminder], *, ref: str, now: datetime) -> None:
     """Rows whose earlier message the platform confirms arrived: sent, not sent again."""
     for row in rows:

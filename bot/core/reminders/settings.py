@@ -96,6 +96,7 @@ class Kind(StrEnum):
     DIGEST = "digest"
     DELIVERY_FAILED = "delivery-failed"
     CONCERN = "concern-unanswered"
+    EARLIER_DISAGREEMENTS = "disagreements-earlier"  # to a team manager added later
 
 
 # Conversations and the last-minute meeting notice make no sense to snooze until tomorrow.
@@ -107,10 +108,14 @@ NOT_SNOOZABLE = frozenset(
         Kind.BRIEF,
         Kind.DELIVERY_FAILED,
         Kind.CONCERN,
+        Kind.EARLIER_DISAGREEMENTS,
     }
 )
-# Rows the planner did not derive (so never withdraws): snoozed copies and failure notices.
-UNPLANNED_PREFIXES = ("snooze:", "failed:")
+# Rows the planner did not derive (so never withdraws): snoozed copies, failure notices and
+# earlier disagreements told to a team manager added later.
+UNPLANNED_PREFIXES = ("snooze:", "failed:", "told:")
+# The kinds of those notices: sent as soon as claimed, derived from no occurrence.
+NOTICE_KINDS = frozenset({Kind.DELIVERY_FAILED, Kind.EARLIER_DISAGREEMENTS})
 
 
 @dataclass(frozen=True)

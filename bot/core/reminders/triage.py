@@ -31,6 +31,7 @@ from bot.core.reminders.message import (
 from bot.core.reminders.plan import Planner, derivation_reads
 from bot.core.reminders.settings import (
     NOT_SNOOZABLE,
+    NOTICE_KINDS,
     Kind,
     Occurrence,
 )
@@ -87,7 +88,7 @@ _FAMILY = {
 
 def _supersede_key(row: Reminder) -> tuple[Any, ...]:
     kind = Kind(row.kind)
-    if kind is Kind.DELIVERY_FAILED:
+    if kind in NOTICE_KINDS:
         return (kind, row.id)
     return (_FAMILY.get(kind, kind.value), row.group_id, row.subject_id, row.person_id)
 
@@ -164,7 +165,7 @@ class Triage:
             return "the group is closed", None
         if row.person_id is not None and row.person_id not in self.people:
             return "the person is gone", None
-        if row.kind == Kind.DELIVERY_FAILED:
+        if row.kind in NOTICE_KINDS:
             return None
         occurrence = self.occurrence(row)
         if occurrence is None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.core import disagreements
 from bot.core.calendar import Nation, format_day
 from bot.core.concerns import chair_message
 from bot.core.deadline_plan import booked_too_late
@@ -480,6 +481,7 @@ _WHAT = {
     Kind.DIGEST: "the weekly digest",
     Kind.DELIVERY_FAILED: "a delivery notice",
     Kind.CONCERN: "a note about a possible new concern",
+    Kind.EARLIER_DISAGREEMENTS: "a note about the group's earlier disagreements",
 }
 
 
@@ -499,6 +501,26 @@ def _delivery_failed(session: Session, *, row: Reminder, state: GroupState) -> P
         ),
     )
     return Part(f"{ref}: a reminder couldn't be delivered", blocks, ref)
+
+
+def _earlier_disagreements(
+    session: Session, *, row: Reminder, state: GroupState, tz: ZoneInfo
+) -> Part | None:
+    ids = [int(i) for i in (row.payload or {}).get("ids", [])]
+    rows = disagreements.of_group(session, group_id=row.group_id or 0, ids=ids)
+    if not rows:
+        return None  # erased since (the group closed and its working copies went)
+    ref = state.case.reference
+    message = disagreements.earlier_notice(
+        session,
+        rows,
+        group_id=row.group_id or 0,
+        reference=ref,
+        intro=f"You now oversee the core group for {ref} as a team manager. Before you joined, "
+        f"the core group recorded {disagreements.count_words(len(rows))}:",
+        tz=tz,
+    )
+    return Part(message.text, message.blocks, ref)
 
 
 _ACTION_KINDS = frozenset({Kind.ACTION_SOON, Kind.ACTION_DUE, Kind.ACTION_OVERDUE, Kind.ESCALATE})
@@ -568,6 +590,8 @@ def build_part(
         return None
     if kind is Kind.DELIVERY_FAILED:
         return _delivery_failed(session, row=row, state=state)
+    if kind is Kind.EARLIER_DISAGREEMENTS:
+        return _earlier_disagreements(session, row=row, state=state, tz=planner.locale.tz)
     if occurrence is None:
         return None
     about = _About(session, row, occurrence, state, person, planner, now, updates, briefs, facts)
