@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlmodel import Session, col
 
 from bot.core.reminders.queries import among_ids, rows_of
@@ -157,20 +157,7 @@ def load_plan_states(
         .order_by(col(Outcome.number)),
     ):
         states[outcome.group_id].outcomes.append(cast(Outcome, outcome))
-    for minutes in rows_of(
-        session,
-        select(
-            col(Minutes.meeting_id),
-            col(Minutes.record_due),
-            col(Minutes.circulate_due),
-            col(Minutes.recorded_at),
-            col(Minutes.circulated_at),
-            col(Minutes.published_at),
-            col(Meeting.group_id),
-        )
-        .join(Meeting, col(Meeting.id) == col(Minutes.meeting_id))
-        .where(among(col(Meeting.group_id), ids)),
-    ):
+    for minutes in minutes_rows(session, ids):
         states[minutes.group_id].minutes[minutes.meeting_id] = cast(Minutes, minutes)
     for concern in rows_of(
         session,
@@ -211,6 +198,26 @@ def load_plan_states(
             for state in by_team[person.team_id]:
                 state.managers.append(cast(Person, person))
     return states
+
+
+def minutes_rows(session: Session, group_ids: list[int]) -> list[Row[Any]]:
+    """The minutes' deadlines and dates of the groups' meetings, as plain rows with their
+    meeting's `group_id` (no free text)."""
+    dialect = session.get_bind().dialect.name
+    return rows_of(
+        session,
+        select(
+            col(Minutes.meeting_id),
+            col(Minutes.record_due),
+            col(Minutes.circulate_due),
+            col(Minutes.recorded_at),
+            col(Minutes.circulated_at),
+            col(Minutes.published_at),
+            col(Meeting.group_id),
+        )
+        .join(Meeting, col(Meeting.id) == col(Minutes.meeting_id))
+        .where(among_ids(dialect, col(Meeting.group_id), group_ids)),
+    )
 
 
 class _CaseRow:

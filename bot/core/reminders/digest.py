@@ -17,6 +17,7 @@ from bot.core.policy import (
     circulate_deadline,
     record_deadline,
 )
+from bot.core.reminders.bulk_state import minutes_rows
 from bot.core.reminders.message import (
     Part,
 )
@@ -94,19 +95,7 @@ def load_watched(
         .order_by(col(Meeting.starts_at)),
     ):
         groups[meeting.group_id].meetings.append(cast(Meeting, meeting))
-    for minutes in rows_of(
-        session,
-        select(
-            col(Minutes.meeting_id),
-            col(Minutes.record_due),
-            col(Minutes.circulate_due),
-            col(Minutes.recorded_at),
-            col(Minutes.circulated_at),
-            col(Meeting.group_id),
-        )
-        .join(Meeting, col(Meeting.id) == col(Minutes.meeting_id))
-        .where(among_ids(dialect, col(Meeting.group_id), ids)),
-    ):
+    for minutes in minutes_rows(session, ids):
         groups[minutes.group_id].minutes[minutes.meeting_id] = cast(Minutes, minutes)
     by_case = {w.case.id: w for w in groups.values()}
     cases = [c for c in by_case if c is not None]
