@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine
 
 from bot.core.groups import chairs
+from bot.core.ports import DeliveryError
 from bot.core.reminders.ledger import refused_after_all
 from bot.messages import Bullets, Heading, InPlace, Message, Outbound, Text, ToGroup, ToPerson
 from bot.render.preview import kind_of
 from storage.db import session_scope
 from storage.models import Case, CoreGroup
+
+log = logging.getLogger(__name__)
 
 
 def describe(to: object) -> str:
@@ -63,20 +67,33 @@ def undelivered_report(
 
 
 def refused_for_good(
-    engine: Engine, *, refs: Sequence[str], group_id: int | None, error: str, now: datetime
-) -> tuple[list[int], Message | None]:
+    engine: Engine,
+    *,
+    refs: Sequence[str],
+    group_id: int | None,
+    error: str,
+    now: datetime,
+    send: Callable[[ToPerson, Message], object],
+    lost: str,
+) -> None:
     """After the platform refused for good a post it had kept to send later (`refs`: the refs
     `send` returned for it): reminders it carried are failed after all and their chairs told
-    through the ledger; else, for a group's post, the chairs to tell privately and what to say."""
+    through the ledger; else, for a group's post, its chairs are told privately through `send`
+    (`lost` names the post in a log line: ids only)."""
     with session_scope(engine) as session:
         if refused_after_all(session, refs=refs, error=error, now=now) or group_id is None:
-            return [], None
+            return
         group = session.get(CoreGroup, group_id)
         case = session.get(Case, group.case_id) if group is not None else None
         if case is None:
-            return [], None
+            return
         told = [c.id for c in chairs(session, group_id=group_id) if c.id is not None]
-        return told, space_not_delivered(case.reference)
+        message = space_not_delivered(case.reference)
+    for person_id in told:
+        try:
+            send(ToPerson(person_id), message)
+        except DeliveryError as exc:
+            log.error("could not tell chair %s of %s: %s", person_id, lost, exc)
 
 
 def space_not_delivered(reference: str) -> Message:

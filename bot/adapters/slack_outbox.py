@@ -644,20 +644,15 @@ class SlackOutbox:
         """A kept post Slack refused for good: the reminders it carried fail after all (their
         chairs are told through the ledger); for another group post, its chairs hear here."""
         assert row.id is not None
-        told, message = refused_for_good(
+        refused_for_good(
             self.dispatcher.engine,
             refs=[f"{DEFERRED}{row.id}", f"{HELD}{row.id}"],
             group_id=row.group_id,
             error=f"Slack refused it ({why})",
             now=now,
+            send=self.send,
+            lost=f"lost delivery {row.id}",
         )
-        for person_id in told:
-            if message is None:
-                break
-            try:
-                self.send(ToPerson(person_id), message)
-            except DeliveryError as exc:
-                log.error("could not tell chair %s of lost delivery %s: %s", person_id, row.id, exc)
 
     def _reschedule(
         self, row: SlackDelivery, posts: list[dict[str, Any]], when: datetime, why: str

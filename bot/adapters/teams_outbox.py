@@ -568,22 +568,15 @@ class TeamsOutbox:
     def _tell_of_loss(self, row: TeamsPending, now: datetime, error: str) -> None:
         """A held post Teams refused for good: the reminders it carried fail after all (their
         chairs are told through the ledger); for another group post, its chairs hear here."""
-        told, message = refused_for_good(
+        refused_for_good(
             self.dispatcher.engine,
             refs=[f"{HELD}{row.id}"],
             group_id=row.group_id,
             error=error,
             now=now,
+            send=self.send,
+            lost=f"lost held post {row.id}",
         )
-        for person_id in told:
-            if message is None:
-                break
-            try:
-                self.send(ToPerson(person_id), message)
-            except DeliveryError as exc:
-                log.error(
-                    "could not tell chair %s of lost held post %s: %s", person_id, row.id, exc
-                )
 
     def _record_sent(self, key: str, ref: str) -> None:
         try:
